@@ -1,0 +1,3 @@
+"""Commonplace core: Matrix access, the SQLite cache and sync, with no Qt widgets."""
+
+__version__ = "0.1.0"
