@@ -1,0 +1,175 @@
+"""Typed records that the sync layer makes from Matrix events and the store writes.
+
+They are the contract between ``app.sync`` (which parses untrusted events) and
+``app.store`` (which alone writes SQLite). Every field is already validated.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    """A timeline event as received, kept for rebuilding derived rows."""
+
+    event_id: str
+    room_id: str
+    sender: str
+    type: str
+    ts: int
+    relates_to: str | None
+    content_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoomState:
+    """Changed room attributes; None means unchanged."""
+
+    room_id: str
+    kind: str | None = None
+    name: str | None = None
+    topic: str | None = None
+    avatar_url: str | None = None
+    canonical_alias: str | None = None
+    join_rule: str | None = None
+    encrypted: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceChild:
+    space_id: str
+    child_id: str
+    order_key: str | None
+    removed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    room_id: str
+    user_id: str
+    membership: str
+    display_name: str | None
+    avatar_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Discussion:
+    event_id: str
+    room_id: str
+    sender: str
+    ts: int
+    title: str
+    kind: str
+    tags: tuple[str, ...]
+    body: str
+    formatted_body: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A reply; root_id is None when only m.in_reply_to names its target."""
+
+    event_id: str
+    room_id: str
+    root_id: str | None
+    sender: str
+    ts: int
+    body: str
+    formatted_body: str | None
+    in_reply_to: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    event_id: str
+    room_id: str
+    target_id: str
+    sender: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class SharedFile:
+    event_id: str
+    room_id: str
+    sender: str
+    ts: int
+    name: str
+    msgtype: str
+    mimetype: str | None
+    size: int | None
+    url: str
+    supersedes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """An m.replace edit; title, kind and tags are None unless the edit sets them."""
+
+    event_id: str
+    room_id: str
+    target_id: str
+    sender: str
+    ts: int
+    body: str
+    formatted_body: str | None
+    title: str | None = None
+    kind: str | None = None
+    tags: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    event_id: str
+    room_id: str
+    target_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    user_id: str
+    display_name: str | None
+    avatar_url: str | None
+    title: str | None = None
+    department: str | None = None
+    location: str | None = None
+    pronouns: str | None = None
+    skills: tuple[str, ...] = ()
+    ask_me_about: tuple[str, ...] = ()
+    bio: str | None = None
+
+
+@dataclass(slots=True)
+class RoomBatch:
+    """What one sync response or back-fill says about one room, in timeline order.
+
+    ``items`` holds RawEvent and the records above; the store gives each event
+    a position in the order of this list.
+    """
+
+    room_id: str
+    membership: str
+    items: list = field(default_factory=list)
+    unread_count: int | None = None
+    highlight_count: int | None = None
+    joined_member_count: int | None = None
+
+
+@dataclass(slots=True)
+class Changes:
+    """What a write changed, so views can re-read just those rows."""
+
+    rooms: set[str] = field(default_factory=set)
+    spaces: bool = False
+    discussions: set[str] = field(default_factory=set)
+    people: set[str] = field(default_factory=set)
+    senders: set[str] = field(default_factory=set)
+
+    def merge(self, other: "Changes") -> None:
+        self.rooms |= other.rooms
+        self.spaces = self.spaces or other.spaces
+        self.discussions |= other.discussions
+        self.people |= other.people
+        self.senders |= other.senders
+
+    def __bool__(self) -> bool:
+        return bool(self.rooms or self.spaces or self.discussions or self.people)

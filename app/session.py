@@ -1,0 +1,72 @@
+"""A signed-in user's working set: client, cache, sync loop and media.
+
+The GUI and the command line both build one of these after sign-in, so they
+share exactly the same core. Listeners are plain callables, called on the
+event loop's thread; the GUI turns them into Qt signals.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from app import paths
+from app.matrix import MatrixClient
+from app.media import ThumbnailCache
+from app.profiles import ProfileFetcher
+from app.records import Changes
+from app.store import Store
+from app.sync import SyncLoop, SyncStatus
+
+log = logging.getLogger(__name__)
+
+
+class AppSession:
+    def __init__(self, session, *, store_path: Path | None = None, transport=None):
+        self.session = session
+        self.user_id: str = session.user_id
+        self.store = Store(store_path or paths.database_path())
+        self.client = MatrixClient(
+            session.homeserver_url, session.access_token, transport=transport
+        )
+        self.thumbnails = ThumbnailCache(self.client)
+        self._change_listeners: list[Callable[[Changes], None]] = []
+        self._status_listeners: list[Callable[[SyncStatus], None]] = []
+        self.profiles = ProfileFetcher(self.client, self.store, self._changed)
+        self.sync = SyncLoop(
+            self.client,
+            self.store,
+            on_changes=self._changed,
+            on_status=self._status,
+            profile_fetcher=self.profiles,
+        )
+        self._task: asyncio.Task | None = None
+        self.last_status: SyncStatus | None = None
+
+    def add_changes_listener(self, listener: Callable[[Changes], None]) -> None:
+        self._change_listeners.append(listener)
+
+    def add_status_listener(self, listener: Callable[[SyncStatus], None]) -> None:
+        self._status_listeners.append(listener)
+
+    def _changed(self, changes: Changes) -> None:
+        for listener in self._change_listeners:
+            listener(changes)
+
+    def _status(self, status: SyncStatus) -> None:
+        self.last_status = status
+        for listener in self._status_listeners:
+            listener(status)
+
+    def start(self) -> None:
+        """Start syncing in the background; the cache is readable at once."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self.sync.run())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.sync.close()
+        await self.client.aclose()
+        self.store.close()

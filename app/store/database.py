@@ -1,0 +1,94 @@
+"""Opening the SQLite cache: pragmas, the schema check and migrations."""
+
+import logging
+import sqlite3
+import time
+from pathlib import Path
+
+import sqlite_utils
+
+from app.errors import CacheCorrupt, SchemaTooNew
+from app.store.schema import LATEST_VERSION, MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+# Milliseconds a connection waits for another connection's lock before
+# failing with "database is locked".
+BUSY_TIMEOUT_MS = 5000
+
+
+def _connect(path: Path | str, *, read_only: bool = False) -> sqlite3.Connection:
+    if read_only:
+        uri = f"file:{Path(path).as_posix()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+    # Autocommit mode: every transaction in the store is an explicit BEGIN.
+    conn.isolation_level = None
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """Return the highest applied migration, or 0 for an empty database."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+    ).fetchone()
+    if not exists:
+        return 0
+    row = conn.execute("SELECT MAX(number) FROM _migrations").fetchone()
+    return row[0] or 0
+
+
+def open_database(path: Path | str) -> sqlite_utils.Database:
+    """Open the cache for writing, applying any pending migrations.
+
+    Raises SchemaTooNew before changing anything when the file comes from a
+    newer program, and CacheCorrupt when SQLite cannot read it.
+    """
+    conn = _connect(path)
+    try:
+        found = schema_version(conn)
+    except sqlite3.DatabaseError as error:
+        conn.close()
+        raise CacheCorrupt(str(path), str(error)) from error
+    if found > LATEST_VERSION:
+        conn.close()
+        raise SchemaTooNew(str(path), found, LATEST_VERSION)
+
+    conn.execute("PRAGMA journal_mode = WAL")
+    # NORMAL is durable across process crashes in WAL mode; only a power cut
+    # can lose the last transactions, never corrupt the file.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    _migrate(conn, found)
+    return sqlite_utils.Database(conn)
+
+
+def open_reader(path: Path | str) -> sqlite3.Connection:
+    """Open a read-only connection for queries; WAL lets it read during writes."""
+    return _connect(path, read_only=True)
+
+
+def _migrate(conn: sqlite3.Connection, current: int) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations "
+        "(number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+    )
+    for migration in MIGRATIONS:
+        if migration.number <= current:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO _migrations (number, name, applied_at) VALUES (?, ?, ?)",
+                (migration.number, migration.name, time.time()),
+            )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        log.info("Applied cache migration %d (%s)", migration.number, migration.name)

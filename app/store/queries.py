@@ -1,0 +1,466 @@
+"""Read queries over the cache. Each takes a connection and returns plain data.
+
+Queries are paged and indexed so that views can run them on the UI thread
+without loading the cache whole.
+"""
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from app.store.writes import LAST_SYNC_KEY, SYNC_TOKEN_KEY, get_meta
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceSummary:
+    room_id: str
+    name: str | None
+    topic: str | None
+    avatar_url: str | None
+    membership: str
+    join_rule: str | None
+    unread_count: int
+    highlight_count: int
+    encrypted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSummary:
+    room_id: str
+    kind: str
+    name: str | None
+    topic: str | None
+    membership: str | None
+    encrypted: bool
+    unread_count: int
+    highlight_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class DiscussionSummary:
+    event_id: str
+    room_id: str
+    sender: str
+    sender_name: str | None
+    title: str
+    kind: str
+    tags: tuple[str, ...]
+    ts: int
+    reply_count: int
+    last_activity_ts: int
+    redacted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A discussion root or a reply, with what the reader needs to render it."""
+
+    event_id: str
+    room_id: str
+    sender: str
+    sender_name: str | None
+    sender_avatar: str | None
+    ts: int
+    body: str
+    formatted_body: str | None
+    edited: bool
+    redacted: bool
+    in_reply_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    user_id: str
+    display_name: str | None
+    avatar_url: str | None
+    title: str | None
+    department: str | None
+    location: str | None
+    pronouns: str | None
+    skills: tuple[str, ...]
+    ask_me_about: tuple[str, ...]
+    bio: str | None
+    fetched_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reactions:
+    key: str
+    count: int
+    mine: bool
+
+
+# A person's name: their profile, else their latest member event, else None.
+_NAME_SQL = """COALESCE(
+    (SELECT display_name FROM people WHERE user_id = {col}),
+    (SELECT display_name FROM members WHERE user_id = {col}
+        AND display_name IS NOT NULL LIMIT 1))"""
+_AVATAR_SQL = "(SELECT avatar_url FROM people WHERE user_id = {col})"
+
+# Rooms not linked from any space are listed under this pseudo-space id.
+UNGROUPED_SPACE_ID = ""
+
+
+def list_spaces(conn: sqlite3.Connection) -> list[SpaceSummary]:
+    """Return the spaces the user is in or invited to, with their unread counts.
+
+    A space's counts are the server's counts of its rooms added up. Joined
+    rooms that no space links to come last, under UNGROUPED_SPACE_ID.
+    """
+    rows = conn.execute(
+        """SELECT s.room_id, s.name, s.topic, s.avatar_url, s.membership, s.join_rule,
+            s.encrypted,
+            s.unread_count + COALESCE((SELECT SUM(r.unread_count) FROM space_children c
+                JOIN rooms r ON r.room_id = c.child_id AND r.membership = 'join'
+                WHERE c.space_id = s.room_id), 0) AS unread,
+            s.highlight_count + COALESCE((SELECT SUM(r.highlight_count)
+                FROM space_children c
+                JOIN rooms r ON r.room_id = c.child_id AND r.membership = 'join'
+                WHERE c.space_id = s.room_id), 0) AS highlight
+        FROM rooms s
+        WHERE s.kind = 'space' AND s.membership IN ('join', 'invite')
+        ORDER BY s.membership = 'invite', LOWER(COALESCE(s.name, s.room_id))"""
+    ).fetchall()
+    spaces = [
+        SpaceSummary(
+            row["room_id"],
+            row["name"],
+            row["topic"],
+            row["avatar_url"],
+            row["membership"],
+            row["join_rule"],
+            row["unread"],
+            row["highlight"],
+            bool(row["encrypted"]),
+        )
+        for row in rows
+    ]
+    ungrouped = conn.execute(
+        """SELECT COUNT(*), COALESCE(SUM(unread_count), 0),
+            COALESCE(SUM(highlight_count), 0)
+        FROM rooms r WHERE r.kind != 'space' AND r.membership = 'join'
+        AND NOT EXISTS (SELECT 1 FROM space_children c
+            JOIN rooms s ON s.room_id = c.space_id AND s.membership = 'join'
+            WHERE c.child_id = r.room_id)"""
+    ).fetchone()
+    if ungrouped[0]:
+        spaces.append(
+            SpaceSummary(
+                UNGROUPED_SPACE_ID,
+                None,
+                None,
+                None,
+                "join",
+                None,
+                ungrouped[1],
+                ungrouped[2],
+                False,
+            )
+        )
+    return spaces
+
+
+def get_space(conn: sqlite3.Connection, room_id: str) -> SpaceSummary | None:
+    for space in list_spaces(conn):
+        if space.room_id == room_id:
+            return space
+    return None
+
+
+def list_space_rooms(conn: sqlite3.Connection, space_id: str) -> list[RoomSummary]:
+    """Return a space's rooms, including ones the user has not joined."""
+    if space_id == UNGROUPED_SPACE_ID:
+        rows = conn.execute(
+            """SELECT r.* FROM rooms r WHERE r.kind != 'space' AND r.membership = 'join'
+            AND NOT EXISTS (SELECT 1 FROM space_children c
+                JOIN rooms s ON s.room_id = c.space_id AND s.membership = 'join'
+                WHERE c.child_id = r.room_id)
+            ORDER BY LOWER(COALESCE(r.name, r.room_id))"""
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            """SELECT c.child_id AS room_id, COALESCE(r.kind, 'board') AS kind,
+                r.name, r.topic, r.membership, COALESCE(r.encrypted, 0) AS encrypted,
+                COALESCE(r.unread_count, 0) AS unread_count,
+                COALESCE(r.highlight_count, 0) AS highlight_count
+            FROM space_children c LEFT JOIN rooms r ON r.room_id = c.child_id
+            WHERE c.space_id = ? AND COALESCE(r.kind, 'board') != 'space'
+            ORDER BY c.order_key IS NULL, c.order_key, LOWER(COALESCE(r.name, c.child_id))""",
+            (space_id,),
+        ).fetchall()
+    return [
+        RoomSummary(
+            row["room_id"],
+            row["kind"],
+            row["name"],
+            row["topic"],
+            row["membership"],
+            bool(row["encrypted"]),
+            row["unread_count"],
+            row["highlight_count"],
+        )
+        for row in rows
+    ]
+
+
+def _placeholders(values) -> str:
+    return ",".join("?" for _ in values)
+
+
+def count_discussions(conn: sqlite3.Connection, room_ids: list[str]) -> int:
+    if not room_ids:
+        return 0
+    row = conn.execute(
+        f"SELECT COUNT(*) FROM discussions WHERE room_id IN ({_placeholders(room_ids)})",
+        room_ids,
+    ).fetchone()
+    return row[0]
+
+
+def list_discussions(
+    conn: sqlite3.Connection, room_ids: list[str], *, limit: int, offset: int = 0
+) -> list[DiscussionSummary]:
+    """Return discussions in the rooms, most recent activity first."""
+    if not room_ids:
+        return []
+    rows = conn.execute(
+        f"""SELECT d.event_id, d.room_id, d.sender, d.title, d.kind, d.tags, d.ts,
+            d.reply_count, d.last_activity_ts, d.redacted,
+            {_NAME_SQL.format(col="d.sender")} AS sender_name
+        FROM discussions d WHERE d.room_id IN ({_placeholders(room_ids)})
+        ORDER BY d.last_position DESC LIMIT ? OFFSET ?""",
+        [*room_ids, limit, offset],
+    ).fetchall()
+    return [_discussion_summary(row) for row in rows]
+
+
+def _discussion_summary(row: sqlite3.Row) -> DiscussionSummary:
+    return DiscussionSummary(
+        row["event_id"],
+        row["room_id"],
+        row["sender"],
+        row["sender_name"],
+        row["title"],
+        row["kind"],
+        tuple(json.loads(row["tags"])),
+        row["ts"],
+        row["reply_count"],
+        row["last_activity_ts"],
+        bool(row["redacted"]),
+    )
+
+
+def get_discussion_summary(
+    conn: sqlite3.Connection, event_id: str
+) -> DiscussionSummary | None:
+    row = conn.execute(
+        f"""SELECT d.event_id, d.room_id, d.sender, d.title, d.kind, d.tags, d.ts,
+            d.reply_count, d.last_activity_ts, d.redacted,
+            {_NAME_SQL.format(col="d.sender")} AS sender_name
+        FROM discussions d WHERE d.event_id = ?""",
+        (event_id,),
+    ).fetchone()
+    return _discussion_summary(row) if row else None
+
+
+def get_discussion_post(conn: sqlite3.Connection, event_id: str) -> Post | None:
+    row = conn.execute(
+        f"""SELECT event_id, room_id, sender, ts, body, formatted_body, edited_ts,
+            redacted, {_NAME_SQL.format(col="sender")} AS sender_name,
+            {_AVATAR_SQL.format(col="sender")} AS sender_avatar
+        FROM discussions WHERE event_id = ?""",
+        (event_id,),
+    ).fetchone()
+    return _post(row) if row else None
+
+
+def _post(row: sqlite3.Row, in_reply_to: str | None = None) -> Post:
+    return Post(
+        row["event_id"],
+        row["room_id"],
+        row["sender"],
+        row["sender_name"],
+        row["sender_avatar"],
+        row["ts"],
+        row["body"],
+        row["formatted_body"],
+        row["edited_ts"] is not None,
+        bool(row["redacted"]),
+        in_reply_to,
+    )
+
+
+def list_replies(
+    conn: sqlite3.Connection, root_id: str, *, limit: int, offset: int = 0
+) -> list[Post]:
+    """Return a discussion's replies in the server's timeline order."""
+    rows = conn.execute(
+        f"""SELECT event_id, room_id, sender, ts, body, formatted_body, edited_ts,
+            redacted, in_reply_to, {_NAME_SQL.format(col="sender")} AS sender_name,
+            {_AVATAR_SQL.format(col="sender")} AS sender_avatar
+        FROM replies WHERE root_id = ? ORDER BY position LIMIT ? OFFSET ?""",
+        (root_id, limit, offset),
+    ).fetchall()
+    return [_post(row, row["in_reply_to"]) for row in rows]
+
+
+def reactions_for(
+    conn: sqlite3.Connection, event_ids: list[str], own_user_id: str | None
+) -> dict[str, list[Reactions]]:
+    """Return reaction counts per target; a person counts once per key."""
+    if not event_ids:
+        return {}
+    rows = conn.execute(
+        f"""SELECT target_id, key, COUNT(DISTINCT sender) AS count,
+            MAX(sender = ?) AS mine
+        FROM reactions WHERE target_id IN ({_placeholders(event_ids)})
+        GROUP BY target_id, key ORDER BY count DESC, key""",
+        [own_user_id or "", *event_ids],
+    ).fetchall()
+    result: dict[str, list[Reactions]] = {}
+    for row in rows:
+        result.setdefault(row["target_id"], []).append(
+            Reactions(row["key"], row["count"], bool(row["mine"]))
+        )
+    return result
+
+
+def get_room(conn: sqlite3.Connection, room_id: str) -> RoomSummary | None:
+    row = conn.execute("SELECT * FROM rooms WHERE room_id = ?", (room_id,)).fetchone()
+    if row is None:
+        return None
+    return RoomSummary(
+        row["room_id"],
+        row["kind"],
+        row["name"],
+        row["topic"],
+        row["membership"],
+        bool(row["encrypted"]),
+        row["unread_count"],
+        row["highlight_count"],
+    )
+
+
+def _person(row: sqlite3.Row) -> Person:
+    return Person(
+        row["user_id"],
+        row["display_name"],
+        row["avatar_url"],
+        row["title"],
+        row["department"],
+        row["location"],
+        row["pronouns"],
+        tuple(json.loads(row["skills"])),
+        tuple(json.loads(row["ask_me_about"])),
+        row["bio"],
+        row["fetched_at"],
+    )
+
+
+def get_person(conn: sqlite3.Connection, user_id: str) -> Person | None:
+    row = conn.execute("SELECT * FROM people WHERE user_id = ?", (user_id,)).fetchone()
+    return _person(row) if row else None
+
+
+def list_people(
+    conn: sqlite3.Connection, *, limit: int = 1000, offset: int = 0
+) -> list[Person]:
+    """Return everyone met in a joined room, by name."""
+    rows = conn.execute(
+        """SELECT p.* FROM people p WHERE EXISTS (SELECT 1 FROM members m
+            JOIN rooms r ON r.room_id = m.room_id AND r.membership = 'join'
+            WHERE m.user_id = p.user_id AND m.membership = 'join')
+        ORDER BY LOWER(COALESCE(p.display_name, p.user_id)) LIMIT ? OFFSET ?""",
+        (limit, offset),
+    ).fetchall()
+    return [_person(row) for row in rows]
+
+
+def people_due_for_fetch(
+    conn: sqlite3.Connection, user_ids: list[str], max_age_seconds: float
+) -> list[str]:
+    """Return who of user_ids has a stale profile or none fetched within max_age."""
+    if not user_ids:
+        return []
+    cutoff = time.time() - max_age_seconds
+    fresh = {
+        row[0]
+        for row in conn.execute(
+            f"""SELECT user_id FROM people WHERE user_id IN ({_placeholders(user_ids)})
+            AND stale = 0 AND fetched_at IS NOT NULL AND fetched_at >= ?""",
+            [*user_ids, cutoff],
+        )
+    }
+    return [user_id for user_id in dict.fromkeys(user_ids) if user_id not in fresh]
+
+
+def list_files(conn: sqlite3.Connection, room_id: str, *, limit: int = 200) -> list:
+    return conn.execute(
+        """SELECT f.*, """
+        + _NAME_SQL.format(col="f.sender")
+        + """ AS sender_name FROM files f
+        WHERE f.room_id = ? AND f.redacted = 0 ORDER BY f.position DESC LIMIT ?""",
+        (room_id, limit),
+    ).fetchall()
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStatus:
+    sync_token: str | None
+    last_sync_finished: float | None
+    spaces: int
+    discussions: int
+    replies: int
+    people: int
+
+
+def cache_status(conn: sqlite3.Connection) -> CacheStatus:
+    last = get_meta(conn, LAST_SYNC_KEY)
+
+    def count(table: str) -> int:
+        return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    spaces = conn.execute(
+        "SELECT COUNT(*) FROM rooms WHERE kind = 'space' AND membership = 'join'"
+    ).fetchone()[0]
+    return CacheStatus(
+        get_meta(conn, SYNC_TOKEN_KEY),
+        float(last) if last else None,
+        spaces,
+        count("discussions"),
+        count("replies"),
+        count("people"),
+    )
+
+
+def find_space(conn: sqlite3.Connection, query: str) -> SpaceSummary | None:
+    """Return the space whose id, alias or name (case-insensitively) is query."""
+    folded = query.casefold()
+    for space in list_spaces(conn):
+        if space.room_id == query or (space.name or "").casefold() == folded:
+            return space
+    return None
+
+
+def find_discussion(conn: sqlite3.Connection, query: str) -> str | None:
+    """Return the event id of the discussion with that id or id prefix."""
+    row = conn.execute(
+        "SELECT event_id FROM discussions WHERE event_id = ? OR event_id LIKE ? "
+        "ORDER BY event_id = ? DESC LIMIT 2",
+        (query, query.replace("%", "").replace("_", "\\_") + "%", query),
+    ).fetchall()
+    if len(row) == 1 or (row and row[0][0] == query):
+        return row[0][0]
+    return None
+
+
+def room_ids_of_space(
+    conn: sqlite3.Connection, space_id: str, kind="board"
+) -> list[str]:
+    """Return the joined rooms of a space of the given kind."""
+    return [
+        room.room_id
+        for room in list_space_rooms(conn, space_id)
+        if room.kind == kind and room.membership == "join"
+    ]

@@ -1,0 +1,234 @@
+"""The sync loop: long-polls /sync, fills timeline gaps and writes to the store.
+
+Each response is translated to records and written in one transaction together
+with its next_batch token, so a crash can never store events without the token
+that covers them, or the token without its events.
+"""
+
+import asyncio
+import enum
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.matrix.errors import AuthExpired, MatrixError
+from app.records import Changes, RoomBatch
+from app.store import Store
+from app.store.writes import SYNC_TOKEN_KEY, apply_sync, get_meta
+from app.sync.translate import translate_events
+
+log = logging.getLogger(__name__)
+
+# Events per room in a sync response; older ones are fetched with /messages.
+TIMELINE_LIMIT = 50
+# /messages pages per room gap, at MESSAGES_PAGE events a page. Past this the
+# oldest part of a very long gap is not fetched.
+MAX_GAP_PAGES = 100
+MESSAGES_PAGE = 100
+LONG_POLL_MS = 30_000
+
+SYNC_FILTER = {
+    "presence": {"not_types": ["*"]},
+    "room": {
+        "timeline": {"limit": TIMELINE_LIMIT},
+        "ephemeral": {"not_types": ["*"]},
+        "state": {"lazy_load_members": False},
+    },
+}
+
+
+class SyncState(enum.Enum):
+    SYNCING = "syncing"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    SIGNED_OUT = "signed_out"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    state: SyncState
+    last_sync_finished: float | None = None
+    retry_in: float | None = None
+    message: str = ""
+
+
+class SyncLoop:
+    """Keeps the store current with the server and reports its state."""
+
+    def __init__(
+        self,
+        client,
+        store: Store,
+        *,
+        on_changes: Callable[[Changes], None] = lambda changes: None,
+        on_status: Callable[[SyncStatus], None] = lambda status: None,
+        profile_fetcher=None,
+    ):
+        self.client = client
+        self.store = store
+        self.on_changes = on_changes
+        self.on_status = on_status
+        self.profile_fetcher = profile_fetcher
+        self._last_sync_finished: float | None = None
+        self._background: set[asyncio.Task] = set()
+
+    def _report(self, state: SyncState, **fields) -> None:
+        status = SyncStatus(state, self._last_sync_finished, **fields)
+        self.on_status(status)
+
+    def _on_retry(self, error: MatrixError, delay: float) -> None:
+        self._report(SyncState.OFFLINE, retry_in=delay, message=error.message)
+
+    async def sync_once(self, *, timeout_ms: int = 0, retry_forever=False) -> Changes:
+        """Run one /sync request and store what it returns."""
+        since = get_meta(self.store.reader(), SYNC_TOKEN_KEY)
+        if since is None or timeout_ms == 0:
+            self._report(SyncState.SYNCING)
+        response = await self.client.sync(
+            since=since,
+            timeout_ms=timeout_ms if since else 0,
+            filter=json.dumps(SYNC_FILTER),
+            max_attempts=None if retry_forever else 4,
+            on_retry=self._on_retry if retry_forever else None,
+        )
+        next_batch = response.get("next_batch")
+        if not isinstance(next_batch, str):
+            raise MatrixError("The server's sync response has no next_batch token.")
+        batches, left = await self._room_batches(response, since)
+        changes = await self.store.write(apply_sync, batches, next_batch, left)
+        self._last_sync_finished = time.time()
+        self._report(SyncState.ONLINE)
+        if changes:
+            self.on_changes(changes)
+        self._refresh_profiles(changes.people | changes.senders)
+        return changes
+
+    async def run(self) -> None:
+        """Sync until cancelled; stop with a SIGNED_OUT status if the token ends."""
+        while True:
+            try:
+                await self.sync_once(timeout_ms=LONG_POLL_MS, retry_forever=True)
+            except AuthExpired as error:
+                log.warning("Sync stopped: the session has ended (%s)", error.errcode)
+                self._report(SyncState.SIGNED_OUT, message=error.message)
+                return
+            except MatrixError as error:
+                # Not retryable (4xx other than 429, malformed response): wait
+                # before the next attempt so a persistent fault cannot spin.
+                log.warning("Sync failed: %s", error)
+                self._report(SyncState.OFFLINE, retry_in=30, message=error.message)
+                await asyncio.sleep(30)
+
+    def _refresh_profiles(self, user_ids: set[str]) -> None:
+        if not self.profile_fetcher or not user_ids:
+            return
+        task = asyncio.ensure_future(self.profile_fetcher.refresh(sorted(user_ids)))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def _room_batches(
+        self, response: dict, since: str | None
+    ) -> tuple[list[RoomBatch], list[str]]:
+        rooms = response.get("rooms")
+        rooms = rooms if isinstance(rooms, dict) else {}
+        batches = []
+        for room_id, room in _sections(rooms, "join"):
+            batches.append(await self._joined_room(room_id, room, since))
+        for room_id, room in _sections(rooms, "invite"):
+            events = _events(room.get("invite_state"))
+            batch = RoomBatch(room_id, "invite")
+            batch.items = translate_events(room_id, events, state=True)
+            batches.append(batch)
+        for room_id, room in _sections(rooms, "knock"):
+            events = _events(room.get("knock_state"))
+            batch = RoomBatch(room_id, "knock")
+            batch.items = translate_events(room_id, events, state=True)
+            batches.append(batch)
+        left = [room_id for room_id, _ in _sections(rooms, "leave")]
+        return batches, left
+
+    async def _joined_room(self, room_id: str, room: dict, since: str | None):
+        timeline = (
+            room.get("timeline") if isinstance(room.get("timeline"), dict) else {}
+        )
+        counts = room.get("unread_notifications")
+        counts = counts if isinstance(counts, dict) else {}
+        summary = room.get("summary") if isinstance(room.get("summary"), dict) else {}
+
+        batch = RoomBatch(
+            room_id,
+            "join",
+            unread_count=_count(counts.get("notification_count")),
+            highlight_count=_count(counts.get("highlight_count")),
+            joined_member_count=_count(summary.get("m.joined_member_count")),
+        )
+        prev_batch = timeline.get("prev_batch")
+        if timeline.get("limited") and isinstance(prev_batch, str):
+            gap = await self._fill_gap(room_id, prev_batch, since)
+            batch.items.extend(translate_events(room_id, gap))
+        batch.items.extend(
+            translate_events(room_id, _events(room.get("state")), state=True)
+        )
+        batch.items.extend(translate_events(room_id, _events(timeline)))
+        return batch
+
+    async def _fill_gap(self, room_id: str, from_token: str, to_token: str | None):
+        """Fetch the events between two tokens with /messages, oldest first."""
+        collected: list = []
+        token = from_token
+        for _ in range(MAX_GAP_PAGES):
+            page = await self.client.messages(
+                room_id,
+                from_token=token,
+                to_token=to_token,
+                direction="b",
+                limit=MESSAGES_PAGE,
+            )
+            chunk = page.get("chunk")
+            if isinstance(chunk, list):
+                collected.extend(chunk)
+            end = page.get("end")
+            if not chunk or not isinstance(end, str) or end == token:
+                break
+            token = end
+        else:
+            log.warning(
+                "Gap in %s longer than %d events; older events were not fetched",
+                room_id,
+                MAX_GAP_PAGES * MESSAGES_PAGE,
+            )
+        collected.reverse()
+        return collected
+
+
+def _sections(rooms: dict, name: str):
+    section = rooms.get(name)
+    if not isinstance(section, dict):
+        return []
+    return [
+        (room_id, room)
+        for room_id, room in section.items()
+        if isinstance(room_id, str)
+        and room_id.startswith("!")
+        and isinstance(room, dict)
+    ]
+
+
+def _events(container) -> list:
+    if not isinstance(container, dict):
+        return []
+    events = container.get("events")
+    return events if isinstance(events, list) else []
+
+
+def _count(value) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None

@@ -1,0 +1,354 @@
+"""Translation of untrusted Matrix events into validated records.
+
+Each parser either returns records or raises MalformedEvent; the caller logs
+and skips the event, so one bad event never stops a sync. The formats are
+described in docs/formats.md.
+"""
+
+import json
+import logging
+import re
+from collections.abc import Iterable
+
+from app import namespace as ns
+from app.text import derive_title
+from app.records import (
+    Discussion,
+    Edit,
+    Membership,
+    Profile,
+    RawEvent,
+    Reaction,
+    Redaction,
+    Reply,
+    RoomState,
+    SharedFile,
+    SpaceChild,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE_LENGTH = 300
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
+MAX_PROFILE_TEXT = 2000
+MAX_PROFILE_LIST = 50
+MAX_PROFILE_LIST_ITEM = 100
+MAX_NAME_LENGTH = 1000
+
+# Event ids, room ids and user ids: a sigil and printable ASCII without spaces.
+_ID_PATTERN = re.compile(r"^[$!@#][\x21-\x7e]{1,254}$")
+_MXC_PATTERN = re.compile(r"^mxc://[A-Za-z0-9.\-:\[\]]+/[A-Za-z0-9_\-]+$")
+
+
+class MalformedEvent(ValueError):
+    """An event is missing a required key or has one of the wrong type."""
+
+
+def _require_str(mapping: dict, key: str) -> str:
+    value = mapping.get(key)
+    if not isinstance(value, str):
+        raise MalformedEvent(f"'{key}' is missing or not a string")
+    return value
+
+
+def _require_id(mapping: dict, key: str, sigil: str) -> str:
+    value = _require_str(mapping, key)
+    if not value.startswith(sigil) or not _ID_PATTERN.match(value):
+        raise MalformedEvent(f"'{key}' is not a valid identifier")
+    return value
+
+
+def _optional_str(mapping: dict, key: str, limit: int = MAX_PROFILE_TEXT) -> str | None:
+    value = mapping.get(key)
+    if isinstance(value, str):
+        return value[:limit]
+    return None
+
+
+def _string_list(value: object, max_items: int, max_length: int) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    items = [item.strip()[:max_length] for item in value if isinstance(item, str)]
+    return tuple(item for item in items if item)[:max_items]
+
+
+def valid_mxc(value: object) -> str | None:
+    """Return value if it is a well-formed mxc:// URI, else None."""
+    if isinstance(value, str) and _MXC_PATTERN.match(value):
+        return value
+    return None
+
+
+def _timestamp(event: dict) -> int:
+    ts = event.get("origin_server_ts")
+    if not isinstance(ts, int) or isinstance(ts, bool) or ts < 0:
+        raise MalformedEvent("'origin_server_ts' is missing or not an integer")
+    return ts
+
+
+def _content(event: dict) -> dict:
+    content = event.get("content")
+    if not isinstance(content, dict):
+        raise MalformedEvent("'content' is missing or not an object")
+    return content
+
+
+def _relation(content: dict) -> dict:
+    relation = content.get("m.relates_to")
+    return relation if isinstance(relation, dict) else {}
+
+
+def _formatted_body(content: dict) -> str | None:
+    if content.get("format") != "org.matrix.custom.html":
+        return None
+    value = content.get("formatted_body")
+    return value if isinstance(value, str) else None
+
+
+def parse_discussion_block(
+    block: object, body: str
+) -> tuple[str, str, tuple[str, ...]]:
+    """Return (title, kind, tags) from a discussion block, with fallbacks."""
+    block = block if isinstance(block, dict) else {}
+    title = block.get("title")
+    if isinstance(title, str) and 0 < len(title.strip()) <= MAX_TITLE_LENGTH:
+        title = title.strip()
+    else:
+        title = derive_title(body)
+    kind = block.get("kind")
+    if kind not in ns.DISCUSSION_KINDS:
+        kind = "discussion"
+    tags = _string_list(block.get("tags"), MAX_TAGS, MAX_TAG_LENGTH)
+    tags = tuple(tag for tag in tags if len(tag) <= MAX_TAG_LENGTH)
+    return title, kind, tags
+
+
+def _body_without_discussion_title(body: str, title: str) -> str:
+    """Drop the title line and blank line that the plain body starts with."""
+    if body.startswith(title):
+        return body[len(title) :].lstrip("\n")
+    return body
+
+
+def translate_timeline_event(room_id: str, event: dict) -> list:
+    """Return the records for one timeline event: its RawEvent and what it means."""
+    event_id = _require_id(event, "event_id", "$")
+    sender = _require_id(event, "sender", "@")
+    event_type = _require_str(event, "type")
+    ts = _timestamp(event)
+    content = _content(event)
+    relation = _relation(content)
+    target = (
+        relation.get("event_id") if isinstance(relation.get("event_id"), str) else None
+    )
+
+    if "state_key" in event:
+        return translate_state_event(room_id, event)
+
+    raw = RawEvent(
+        event_id, room_id, sender, event_type, ts, target, json.dumps(content)
+    )
+    meaning = _timeline_meaning(
+        room_id, event_id, sender, event_type, ts, event, content
+    )
+    if meaning is None:
+        return []
+    return [raw, meaning]
+
+
+def _timeline_meaning(room_id, event_id, sender, event_type, ts, event, content):
+    if event_type == "m.room.redaction":
+        redacts = event.get("redacts", content.get("redacts"))
+        if not isinstance(redacts, str):
+            raise MalformedEvent("redaction without 'redacts'")
+        return Redaction(event_id, room_id, redacts)
+    if event_type == "m.reaction":
+        return _reaction(room_id, event_id, sender, content)
+    if event_type != "m.room.message":
+        return None
+    relation = _relation(content)
+    rel_type = relation.get("rel_type")
+    if rel_type == "m.replace":
+        return _edit(room_id, event_id, sender, ts, content, relation)
+    msgtype = _require_str(content, "msgtype")
+    body = _require_str(content, "body")
+    if msgtype in ("m.file", "m.image", "m.video", "m.audio"):
+        return _shared_file(room_id, event_id, sender, ts, content, msgtype, body)
+    formatted = _formatted_body(content)
+    in_reply_to = _in_reply_to(relation)
+    if rel_type == "m.thread":
+        root_id = relation.get("event_id")
+        if not isinstance(root_id, str):
+            raise MalformedEvent("thread relation without 'event_id'")
+        return Reply(
+            event_id, room_id, root_id, sender, ts, body, formatted, in_reply_to
+        )
+    if in_reply_to is not None:
+        return Reply(event_id, room_id, None, sender, ts, body, formatted, in_reply_to)
+    title, kind, tags = parse_discussion_block(content.get(ns.DISCUSSION_KEY), body)
+    if ns.DISCUSSION_KEY in content:
+        body = _body_without_discussion_title(body, title)
+    return Discussion(
+        event_id,
+        room_id,
+        sender,
+        ts,
+        title or "(untitled)",
+        kind,
+        tags,
+        body,
+        formatted,
+    )
+
+
+def _in_reply_to(relation: dict) -> str | None:
+    in_reply_to = relation.get("m.in_reply_to")
+    if isinstance(in_reply_to, dict) and isinstance(in_reply_to.get("event_id"), str):
+        return in_reply_to["event_id"]
+    return None
+
+
+def _reaction(room_id, event_id, sender, content) -> Reaction:
+    relation = _relation(content)
+    if relation.get("rel_type") != "m.annotation":
+        raise MalformedEvent("reaction without an m.annotation relation")
+    target = relation.get("event_id")
+    key = relation.get("key")
+    if not isinstance(target, str) or not isinstance(key, str) or not key:
+        raise MalformedEvent("reaction without 'event_id' or 'key'")
+    return Reaction(event_id, room_id, target, sender, key[:64])
+
+
+def _edit(room_id, event_id, sender, ts, content, relation) -> Edit:
+    target = relation.get("event_id")
+    new_content = content.get("m.new_content")
+    if not isinstance(target, str) or not isinstance(new_content, dict):
+        raise MalformedEvent("edit without 'event_id' or 'm.new_content'")
+    body = _require_str(new_content, "body")
+    formatted = _formatted_body(new_content)
+    title = kind = tags = None
+    if ns.DISCUSSION_KEY in new_content:
+        title, kind, tags = parse_discussion_block(new_content[ns.DISCUSSION_KEY], body)
+        body = _body_without_discussion_title(body, title)
+    return Edit(
+        event_id, room_id, target, sender, ts, body, formatted, title, kind, tags
+    )
+
+
+def _shared_file(room_id, event_id, sender, ts, content, msgtype, body) -> SharedFile:
+    url = valid_mxc(content.get("url"))
+    if url is None:
+        raise MalformedEvent("file without a valid mxc:// 'url'")
+    filename = content.get("filename")
+    name = filename if isinstance(filename, str) and filename.strip() else body
+    info = content.get("info") if isinstance(content.get("info"), dict) else {}
+    mimetype = info.get("mimetype") if isinstance(info.get("mimetype"), str) else None
+    size = info.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        size = None
+    supersedes = content.get(ns.SUPERSEDES_KEY)
+    supersedes = supersedes if isinstance(supersedes, str) else None
+    return SharedFile(
+        event_id,
+        room_id,
+        sender,
+        ts,
+        name[:MAX_NAME_LENGTH] or "(unnamed file)",
+        msgtype,
+        mimetype,
+        size,
+        url,
+        supersedes,
+    )
+
+
+def translate_state_event(room_id: str, event: dict) -> list:
+    """Return records for a state event; unknown types give none."""
+    event_type = _require_str(event, "type")
+    state_key = event.get("state_key")
+    if not isinstance(state_key, str):
+        raise MalformedEvent("state event without a string 'state_key'")
+    content = _content(event)
+
+    if event_type == "m.room.create":
+        if content.get("type") == "m.space":
+            return [RoomState(room_id, kind="space")]
+        return []
+    if event_type == "m.room.name":
+        return [RoomState(room_id, name=(_optional_str(content, "name", 1000) or ""))]
+    if event_type == "m.room.topic":
+        return [RoomState(room_id, topic=(_optional_str(content, "topic") or ""))]
+    if event_type == "m.room.avatar":
+        return [RoomState(room_id, avatar_url=valid_mxc(content.get("url")) or "")]
+    if event_type == "m.room.canonical_alias":
+        return [
+            RoomState(room_id, canonical_alias=_optional_str(content, "alias") or "")
+        ]
+    if event_type == "m.room.join_rules":
+        return [RoomState(room_id, join_rule=_optional_str(content, "join_rule") or "")]
+    if event_type == "m.room.encryption":
+        return [RoomState(room_id, encrypted=True)]
+    if event_type == ns.ROOM_KIND_EVENT:
+        kind = content.get("kind")
+        return [RoomState(room_id, kind=kind if kind in ns.ROOM_KINDS else "board")]
+    if event_type == "m.space.child":
+        via = content.get("via")
+        removed = not (isinstance(via, list) and via)
+        order = content.get("order")
+        order = order if isinstance(order, str) and len(order) <= 50 else None
+        return [SpaceChild(room_id, state_key, order, removed)]
+    if event_type == "m.room.member":
+        return [_membership(room_id, state_key, content)]
+    return []
+
+
+def _membership(room_id: str, user_id: str, content: dict) -> Membership:
+    if not _ID_PATTERN.match(user_id) or not user_id.startswith("@"):
+        raise MalformedEvent("member event with an invalid user id")
+    membership = _require_str(content, "membership")
+    return Membership(
+        room_id,
+        user_id,
+        membership,
+        _optional_str(content, "displayname", MAX_NAME_LENGTH),
+        valid_mxc(content.get("avatar_url")),
+    )
+
+
+def translate_events(room_id: str, events: Iterable, *, state: bool = False) -> list:
+    """Translate a list of events, logging and skipping each malformed one."""
+    records: list = []
+    for event in events:
+        try:
+            if not isinstance(event, dict):
+                raise MalformedEvent("event is not an object")
+            if state:
+                records.extend(translate_state_event(room_id, event))
+            else:
+                records.extend(translate_timeline_event(room_id, event))
+        except MalformedEvent as error:
+            event_id = event.get("event_id") if isinstance(event, dict) else None
+            log.warning(
+                "Skipped malformed event %s in %s: %s", event_id, room_id, error
+            )
+    return records
+
+
+def parse_profile(user_id: str, data: dict) -> Profile:
+    """Return the profile fields of GET /profile/{userId}, ignoring wrong types."""
+    text = {
+        name: _optional_str(data, key, MAX_PROFILE_TEXT)
+        for name, key in ns.PROFILE_TEXT_FIELDS.items()
+    }
+    lists = {
+        name: _string_list(data.get(key), MAX_PROFILE_LIST, MAX_PROFILE_LIST_ITEM)
+        for name, key in ns.PROFILE_LIST_FIELDS.items()
+    }
+    return Profile(
+        user_id=user_id,
+        display_name=_optional_str(data, "displayname", MAX_NAME_LENGTH),
+        avatar_url=valid_mxc(data.get("avatar_url")),
+        **text,
+        **lists,
+    )

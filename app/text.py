@@ -1,0 +1,67 @@
+"""Plain-text helpers: safe display of untrusted names, titles and sizes."""
+
+import re
+import unicodedata
+
+DERIVED_TITLE_LENGTH = 120
+
+# Bidirectional embeddings, overrides and isolates, and invisible characters
+# that could make one name look like another. ZWJ (U+200D) is kept because
+# emoji sequences such as 👩‍💻 need it.
+_DISGUISE_CHARACTERS = re.compile(
+    "[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\ufeff"
+    "\u00ad\u180e]"
+)
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_WHITESPACE = re.compile(r"\s+")
+
+# First strong isolate and pop directional isolate: the name is laid out on
+# its own, so right-to-left text cannot reorder what follows it.
+FSI = "\u2068"
+PDI = "\u2069"
+
+
+def clean_name(value: str | None, fallback: str = "") -> str:
+    """Return value as one line without control, bidi or invisible characters."""
+    if not value:
+        return fallback
+    text = unicodedata.normalize("NFC", value)
+    text = _DISGUISE_CHARACTERS.sub("", text)
+    text = _CONTROL_CHARACTERS.sub("", text)
+    text = _WHITESPACE.sub(" ", text).strip()
+    return text or fallback
+
+
+def isolate(text: str) -> str:
+    """Wrap text in a directional isolate for display next to other text."""
+    return f"{FSI}{text}{PDI}"
+
+
+def display_name(name: str | None, user_id: str) -> str:
+    """Return the name to show for a person: cleaned, else the user id."""
+    return clean_name(name, fallback=user_id)
+
+
+def derive_title(body: str) -> str:
+    """Return the first non-empty line of body, cut for use as a title."""
+    for line in body.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            line = clean_name(line)
+            if len(line) > DERIVED_TITLE_LENGTH:
+                return line[: DERIVED_TITLE_LENGTH - 1].rstrip() + "…"
+            return line
+    return ""
+
+
+def format_size(size: int | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            if unit == "bytes":
+                return f"{int(value)} bytes"
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
