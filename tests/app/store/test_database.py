@@ -1,0 +1,69 @@
+import sqlite3
+
+import pytest
+
+from app.errors import CacheCorrupt, SchemaTooNew
+from app.store.database import open_database, schema_version
+from app.store.schema import LATEST_VERSION, MIGRATIONS
+
+
+def test_new_cache_gets_every_migration(tmp_path):
+    db = open_database(tmp_path / "cache.sqlite3")
+    numbers = [row[0] for row in db.conn.execute("SELECT number FROM _migrations")]
+    assert numbers == [migration.number for migration in MIGRATIONS]
+    assert schema_version(db.conn) == LATEST_VERSION
+
+
+def test_cache_uses_wal_and_busy_timeout(tmp_path):
+    db = open_database(tmp_path / "cache.sqlite3")
+    assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+
+
+def test_reopening_applies_nothing_twice(tmp_path):
+    path = tmp_path / "cache.sqlite3"
+    open_database(path).conn.close()
+    db = open_database(path)
+    count = db.conn.execute("SELECT COUNT(*) FROM _migrations").fetchone()[0]
+    assert count == len(MIGRATIONS)
+
+
+def test_newer_cache_is_refused_and_untouched(tmp_path):
+    path = tmp_path / "cache.sqlite3"
+    open_database(path).conn.close()
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO _migrations (number, name, applied_at) VALUES (?, 'future', 0)",
+        (LATEST_VERSION + 1,),
+    )
+    conn.commit()
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.close()
+    before = path.read_bytes()
+
+    with pytest.raises(SchemaTooNew) as raised:
+        open_database(path)
+
+    assert "newer version of Commonplace" in raised.value.message
+    assert path.read_bytes() == before
+
+
+def test_garbage_file_is_reported_as_damaged(tmp_path):
+    path = tmp_path / "cache.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(CacheCorrupt) as raised:
+        open_database(path)
+    assert "damaged" in raised.value.message
+
+
+def test_failed_migration_leaves_no_record(tmp_path, monkeypatch):
+    from app.store import database, schema
+
+    broken = schema.Migration(LATEST_VERSION + 1, "broken", ("CREATE TABLE x (",))
+    monkeypatch.setattr(database, "MIGRATIONS", (*MIGRATIONS, broken))
+    monkeypatch.setattr(database, "LATEST_VERSION", LATEST_VERSION + 1)
+    path = tmp_path / "cache.sqlite3"
+    with pytest.raises(sqlite3.OperationalError):
+        open_database(path)
+    conn = sqlite3.connect(path)
+    assert schema_version(conn) == LATEST_VERSION
