@@ -5,6 +5,7 @@ folders. ``COMMONPLACE_HOME`` moves all of them under one folder, which the
 tests and the demo use to keep their profiles apart from the user's own.
 """
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -49,5 +50,7 @@ def log_dir() -> Path:
     return path
 
 
-def database_path() -> Path:
-    return data_dir() / "cache.sqlite3"
+def database_path(user_id: str, homeserver_url: str) -> Path:
+    """Return the cache file of one account; each account has its own."""
+    digest = hashlib.sha256(f"{user_id}|{homeserver_url}".encode()).hexdigest()[:16]
+    return data_dir() / f"cache-{digest}.sqlite3"

@@ -25,7 +25,9 @@ class AppSession:
     def __init__(self, session, *, store_path: Path | None = None, transport=None):
         self.session = session
         self.user_id: str = session.user_id
-        self.store = Store(store_path or paths.database_path())
+        self.store = Store(
+            store_path or paths.database_path(session.user_id, session.homeserver_url)
+        )
         self.client = MatrixClient(
             session.homeserver_url, session.access_token, transport=transport
         )

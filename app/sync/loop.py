@@ -128,6 +128,11 @@ class SyncLoop:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    async def wait_for_background(self) -> None:
+        """Wait for profile fetches started by earlier syncs to finish."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
     async def close(self) -> None:
         for task in list(self._background):
             task.cancel()

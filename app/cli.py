@@ -1,0 +1,449 @@
+"""The ``commonplace`` command: the GUI's core from a terminal.
+
+Reading commands (spaces, discussions, show, people, status) work offline from
+the cache. Exit codes are listed in EXIT_CODES and in the README.
+"""
+
+import argparse
+import asyncio
+import datetime
+import getpass
+import logging
+import os
+import sys
+import textwrap
+
+from app import __version__
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_SIGNED_IN = 3
+EXIT_AUTH_FAILED = 4
+EXIT_NETWORK = 5
+EXIT_KEYRING = 6
+EXIT_NOT_FOUND = 7
+EXIT_CACHE = 8
+
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_ERROR: "unexpected error (details in the log file)",
+    EXIT_USAGE: "invalid command line",
+    EXIT_NOT_SIGNED_IN: "not signed in: run 'commonplace login'",
+    EXIT_AUTH_FAILED: "wrong user name or password, or the session has ended",
+    EXIT_NETWORK: "server not found, unreachable, not a Matrix server, or TLS failed",
+    EXIT_KEYRING: "the keyring is unavailable or locked",
+    EXIT_NOT_FOUND: "no such space or discussion in the cache",
+    EXIT_CACHE: "the cache cannot be used (damaged, or from a newer version)",
+}
+
+PASSWORD_ENVIRONMENT_VARIABLE = "COMMONPLACE_PASSWORD"
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="commonplace",
+        description="Commonplace: social workplace learning on Matrix.",
+        epilog="Without a command, the desktop app opens.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"commonplace {__version__}"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log requests to stderr"
+    )
+    commands = parser.add_subparsers(dest="command")
+
+    gui = commands.add_parser("gui", help="open the desktop app (the default)")
+    gui.add_argument("--server", help="homeserver URL or server name to sign in to")
+    gui.add_argument("--user", help="user name to sign in with")
+
+    login = commands.add_parser(
+        "login", help="sign in and store the token in the keyring"
+    )
+    login.add_argument("--server", required=True, help="homeserver URL or server name")
+    login.add_argument("--user", required=True, help="user name or full Matrix id")
+    login.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help=f"read the password from standard input (else ${PASSWORD_ENVIRONMENT_VARIABLE}"
+        " or a prompt)",
+    )
+
+    logout = commands.add_parser("logout", help="sign out and delete the token")
+    logout.add_argument(
+        "--wipe-cache", action="store_true", help="also delete the cached content"
+    )
+
+    sync = commands.add_parser("sync", help="fetch new events into the cache")
+    sync.add_argument("--once", action="store_true", help="one sync, then exit")
+
+    commands.add_parser("spaces", help="list group spaces")
+    discussions = commands.add_parser("discussions", help="list a space's discussions")
+    discussions.add_argument("space", help="space name or room id")
+    discussions.add_argument("--limit", type=int, default=50, help="rows to show (50)")
+    show = commands.add_parser("show", help="show a discussion with its replies")
+    show.add_argument("discussion", help="event id (or a unique prefix of it)")
+    commands.add_parser("people", help="list people met in your spaces")
+    commands.add_parser("status", help="server, user, cache size and last sync")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    from app.logging_setup import configure_logging
+
+    configure_logging(
+        logging.DEBUG if args.verbose else logging.INFO, console=args.verbose
+    )
+    command = args.command or "gui"
+    if command == "gui":
+        from ui.app import run_gui
+
+        password = os.environ.get(PASSWORD_ENVIRONMENT_VARIABLE)
+        return run_gui(
+            server=getattr(args, "server", None),
+            user=getattr(args, "user", None),
+            password=password,
+        )
+    try:
+        return COMMANDS[command](args)
+    except CommandError as error:
+        print(error.message, file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+
+
+def _error_from(exception: Exception) -> CommandError:
+    """Map a core exception to a message and exit code."""
+    from app.credentials import KeyringUnavailable
+    from app.errors import CacheError
+    from app.matrix import errors
+
+    message = getattr(exception, "message", str(exception))
+    if isinstance(exception, KeyringUnavailable):
+        return CommandError(message, EXIT_KEYRING)
+    if isinstance(exception, CacheError):
+        return CommandError(message, EXIT_CACHE)
+    if isinstance(exception, errors.InvalidCredentials | errors.AuthExpired):
+        return CommandError(message, EXIT_AUTH_FAILED)
+    if isinstance(
+        exception,
+        errors.ConnectionFailed
+        | errors.ServerNotFound
+        | errors.NotMatrixServer
+        | errors.TlsFailure
+        | errors.InsecureConnection,
+    ):
+        return CommandError(message, EXIT_NETWORK)
+    if isinstance(exception, errors.MatrixError):
+        return CommandError(message, EXIT_ERROR)
+    raise exception
+
+
+def _load_session():
+    from app.account import AccountManager
+
+    try:
+        session = AccountManager().load_session()
+    except Exception as error:  # noqa: BLE001 - mapped or re-raised by _error_from
+        raise _error_from(error) from error
+    if session is None:
+        raise CommandError(
+            "Not signed in. Run 'commonplace login --server URL --user NAME' first.",
+            EXIT_NOT_SIGNED_IN,
+        )
+    return session
+
+
+def _open_store(session):
+    from app import paths
+    from app.store import Store
+
+    try:
+        return Store(paths.database_path(session.user_id, session.homeserver_url))
+    except Exception as error:  # noqa: BLE001 - mapped or re-raised by _error_from
+        raise _error_from(error) from error
+
+
+def _read_password(args) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password = os.environ.get(PASSWORD_ENVIRONMENT_VARIABLE)
+    if password is not None:
+        return password
+    if not sys.stdin.isatty():
+        raise CommandError(
+            f"No password given: use --password-stdin or set ${PASSWORD_ENVIRONMENT_VARIABLE}.",
+            EXIT_USAGE,
+        )
+    return getpass.getpass("Password: ")
+
+
+def command_login(args) -> int:
+    from app.account import AccountManager
+
+    password = _read_password(args)
+    try:
+        session = asyncio.run(
+            AccountManager().sign_in(args.server, args.user, password)
+        )
+    except Exception as error:  # noqa: BLE001 - mapped or re-raised by _error_from
+        raise _error_from(error) from error
+    print(f"Signed in as {session.user_id} on {session.homeserver_url}.")
+    return EXIT_OK
+
+
+def command_logout(args) -> int:
+    from app import paths
+    from app.account import AccountManager
+    from app.store import delete_cache_files
+
+    session = _load_session()
+    manager = AccountManager()
+    try:
+        asyncio.run(manager.sign_out(session))
+    except Exception as error:  # noqa: BLE001 - mapped or re-raised by _error_from
+        raise _error_from(error) from error
+    if args.wipe_cache:
+        delete_cache_files(paths.database_path(session.user_id, session.homeserver_url))
+        print(f"Signed out {session.user_id} and deleted the cached content.")
+    else:
+        print(f"Signed out {session.user_id}. The cached content was kept.")
+    return EXIT_OK
+
+
+def command_sync(args) -> int:
+    from app.session import AppSession
+
+    session = _load_session()
+
+    async def run() -> None:
+        app_session = AppSession(session)
+        try:
+            if args.once:
+                changes = await app_session.sync.sync_once()
+                await app_session.sync.wait_for_background()
+                print(f"Synced: {len(changes.rooms)} rooms updated.")
+            else:
+                print("Syncing; press Ctrl+C to stop.")
+                await app_session.sync.run()
+        finally:
+            await app_session.close()
+
+    try:
+        asyncio.run(run())
+    except Exception as error:  # noqa: BLE001 - mapped or re-raised by _error_from
+        raise _error_from(error) from error
+    return EXIT_OK
+
+
+def _format_time(ts_ms: int | float | None) -> str:
+    if not ts_ms:
+        return "-"
+    moment = datetime.datetime.fromtimestamp(ts_ms / 1000)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [len(header) for header in headers]
+    for row in rows:
+        for index, cell in enumerate(row):
+            widths[index] = min(max(widths[index], len(cell)), 60)
+    line = "  ".join(header.ljust(widths[i]) for i, header in enumerate(headers))
+    print(line.rstrip())
+    for row in rows:
+        cells = []
+        for index, cell in enumerate(row):
+            if len(cell) > widths[index]:
+                cell = cell[: widths[index] - 1] + "…"
+            cells.append(cell.ljust(widths[index]))
+        print("  ".join(cells).rstrip())
+
+
+def command_spaces(args) -> int:
+    from app.store import queries
+    from app.text import clean_name
+
+    session = _load_session()
+    store = _open_store(session)
+    spaces = queries.list_spaces(store.reader())
+    rows = []
+    for space in spaces:
+        name = clean_name(space.name, "Unnamed space")
+        if space.room_id == queries.UNGROUPED_SPACE_ID:
+            name = "Rooms outside spaces"
+        state = "invited" if space.membership == "invite" else ""
+        rows.append([name, str(space.unread_count), state, space.room_id or "-"])
+    store.close()
+    if not rows:
+        print("No spaces in the cache yet. Run 'commonplace sync --once'.")
+        return EXIT_OK
+    _print_table(["SPACE", "UNREAD", "STATE", "ID"], rows)
+    return EXIT_OK
+
+
+def command_discussions(args) -> int:
+    from app.store import queries
+    from app.text import clean_name, display_name
+
+    session = _load_session()
+    store = _open_store(session)
+    conn = store.reader()
+    space = queries.find_space(conn, args.space)
+    if space is None:
+        store.close()
+        raise CommandError(
+            f"No space named '{args.space}' in the cache. Run 'commonplace spaces' "
+            "to list them.",
+            EXIT_NOT_FOUND,
+        )
+    room_ids = queries.room_ids_of_space(conn, space.room_id)
+    discussions = queries.list_discussions(conn, room_ids, limit=args.limit)
+    rows = [
+        [
+            clean_name(item.title, "(untitled)"),
+            item.kind,
+            display_name(item.sender_name, item.sender),
+            str(item.reply_count),
+            _format_time(item.last_activity_ts),
+            item.event_id,
+        ]
+        for item in discussions
+    ]
+    store.close()
+    if not rows:
+        print(f"No discussions in {clean_name(space.name, space.room_id)} yet.")
+        return EXIT_OK
+    _print_table(["TITLE", "KIND", "AUTHOR", "REPLIES", "LAST ACTIVITY", "ID"], rows)
+    return EXIT_OK
+
+
+def command_show(args) -> int:
+    from app.store import queries
+    from app.text import clean_name, display_name
+
+    session = _load_session()
+    store = _open_store(session)
+    conn = store.reader()
+    event_id = queries.find_discussion(conn, args.discussion)
+    if event_id is None:
+        store.close()
+        raise CommandError(
+            f"No discussion '{args.discussion}' in the cache. Run 'commonplace "
+            "discussions SPACE' to list ids.",
+            EXIT_NOT_FOUND,
+        )
+    summary = queries.get_discussion_summary(conn, event_id)
+    root = queries.get_discussion_post(conn, event_id)
+    replies = queries.list_replies(conn, event_id, limit=10_000)
+    reactions = queries.reactions_for(
+        conn, [event_id, *(reply.event_id for reply in replies)], session.user_id
+    )
+    store.close()
+
+    def likes(target: str) -> str:
+        items = reactions.get(target, [])
+        return "  ".join(f"{item.key} {item.count}" for item in items)
+
+    print(clean_name(summary.title, "(untitled)"))
+    print(
+        f"{summary.kind.capitalize()} by {display_name(root.sender_name, root.sender)}"
+        f" · {_format_time(root.ts)} · {summary.reply_count} replies"
+    )
+    if likes(event_id):
+        print(likes(event_id))
+    print()
+    print(root.body if not root.redacted else "(deleted)")
+    for reply in replies:
+        print()
+        name = display_name(reply.sender_name, reply.sender)
+        print(f"— {name} · {_format_time(reply.ts)}")
+        text = reply.body if not reply.redacted else "(deleted)"
+        print(textwrap.indent(text, "  "))
+        if likes(reply.event_id):
+            print(f"  {likes(reply.event_id)}")
+    return EXIT_OK
+
+
+def command_people(args) -> int:
+    from app.store import queries
+    from app.text import clean_name, display_name
+
+    session = _load_session()
+    store = _open_store(session)
+    people = queries.list_people(store.reader())
+    store.close()
+    rows = [
+        [
+            display_name(person.display_name, person.user_id),
+            clean_name(person.title),
+            clean_name(person.department),
+            ", ".join(clean_name(skill) for skill in person.skills),
+            person.user_id,
+        ]
+        for person in people
+    ]
+    if not rows:
+        print("No people in the cache yet. Run 'commonplace sync --once'.")
+        return EXIT_OK
+    _print_table(["NAME", "TITLE", "DEPARTMENT", "SKILLS", "ID"], rows)
+    return EXIT_OK
+
+
+def command_status(args) -> int:
+    from app.store import queries
+    from app.text import format_size
+
+    session = _load_session()
+    store = _open_store(session)
+    status = queries.cache_status(store.reader())
+    size = store.size_bytes()
+    path = store.path
+    store.close()
+    last = (
+        datetime.datetime.fromtimestamp(status.last_sync_finished).strftime(
+            "%Y-%m-%d %H:%M:%S"
+        )
+        if status.last_sync_finished
+        else "never"
+    )
+    storage = "this session only" if session.session_only else "OS keyring"
+    print(f"Server:      {session.homeserver_url}")
+    print(f"User:        {session.user_id}")
+    print(f"Device:      {session.device_id}")
+    print(f"Token:       {storage}")
+    print(f"Cache:       {path} ({format_size(size)})")
+    print(f"Last sync:   {last}")
+    print(
+        f"Contents:    {status.spaces} spaces, {status.discussions} discussions, "
+        f"{status.replies} replies, {status.people} people"
+    )
+    return EXIT_OK
+
+
+COMMANDS = {
+    "login": command_login,
+    "logout": command_logout,
+    "sync": command_sync,
+    "spaces": command_spaces,
+    "discussions": command_discussions,
+    "show": command_show,
+    "people": command_people,
+    "status": command_status,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
