@@ -1,0 +1,1 @@
+"""Benchmarks: figures for BENCHMARKS.md, never pass/fail tests."""
