@@ -1,0 +1,372 @@
+"""HTTP core of the Matrix client: TLS, timeouts, size limits and retries.
+
+``HttpClient.request`` is the only place in Commonplace that retries a
+request. It retries connection failures, timeouts, and 5xx and 429 responses
+with exponential back-off and full jitter, and honours the server's
+Retry-After or ``retry_after_ms``. Every other error is raised at once, mapped
+to a class of ``app.matrix.errors``.
+
+Retrying is safe for reads and for requests that the server deduplicates (a
+send with a transaction id, a login with a device id). A caller whose request
+is not idempotent (``createRoom`` without an alias) passes ``max_attempts=1``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import logging
+import random
+import ssl
+import time
+from collections.abc import Callable
+from typing import Any, Self
+
+import httpx
+import truststore
+
+from app import __version__
+from app.matrix.errors import (
+    AuthExpired,
+    ConnectionFailed,
+    MatrixError,
+    NotMatrixServer,
+    RateLimited,
+    RequestFailed,
+    TooLarge,
+    error_from_response,
+    error_from_transport,
+)
+from app.matrix.urls import check_base_url, check_transport
+
+log = logging.getLogger(__name__)
+
+RetryCallback = Callable[[MatrixError, float], None]
+
+BACKOFF_BASE = 0.5  # seconds before the first retry, at most
+BACKOFF_CAP = 30.0  # seconds between retries, at most
+# httpx applies these per socket operation: the longest silence allowed while
+# connecting, reading or writing, not a limit on the whole request.
+DEFAULT_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 10.0
+SYNC_TIMEOUT_MARGIN = 30.0  # seconds added to a long poll's own timeout
+
+# Upper bounds on what is read into memory, so that a hostile server cannot
+# exhaust it. Error bodies are only read for their errcode.
+# NOTE: MAX_JSON_BYTES is a generous guess, not a measured initial sync size.
+MAX_JSON_BYTES = 256 * 1024 * 1024
+MAX_ERROR_BODY_BYTES = 64 * 1024
+
+# Patched by tests so that back-off is checked without waiting.
+_sleep = asyncio.sleep
+
+
+def create_ssl_context() -> ssl.SSLContext:
+    """Return a TLS context that verifies against the operating system's trust store.
+
+    On Linux, truststore loads OpenSSL's default paths, so the ``SSL_CERT_FILE``
+    and ``SSL_CERT_DIR`` environment variables are honoured.
+    """
+    context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+class HttpClient:
+    """Requests to one homeserver, with retries; use ``async with`` or ``aclose``.
+
+    ``MatrixClient`` adds the typed Matrix endpoints on top.
+    """
+
+    def __init__(
+        self,
+        homeserver_url: str,
+        access_token: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ):
+        self.homeserver_url = check_base_url(homeserver_url)
+        self.access_token = access_token
+        self.host = httpx.URL(self.homeserver_url).netloc.decode("ascii")
+        if ssl_context is None:
+            ssl_context = create_ssl_context()
+        elif (
+            ssl_context.verify_mode != ssl.CERT_REQUIRED
+            or not ssl_context.check_hostname
+        ):
+            raise ValueError("The TLS context must verify certificates and host names.")
+
+        self._http = httpx.AsyncClient(
+            base_url=self.homeserver_url,
+            verify=ssl_context,
+            trust_env=True,
+            transport=transport,
+            timeout=httpx.Timeout(DEFAULT_TIMEOUT, connect=CONNECT_TIMEOUT),
+            follow_redirects=True,
+            max_redirects=5,
+            headers={"User-Agent": f"Commonplace/{__version__}"},
+            event_hooks={"request": [_check_request_url]},
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.homeserver_url!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = 4,
+        on_retry: RetryCallback | None = None,
+        authenticated: bool = True,
+    ) -> dict:
+        """Send a request and return its JSON object, retrying transient failures.
+
+        ``max_attempts=None`` retries for ever, calling ``on_retry(error,
+        delay_seconds)`` before each wait. ``timeout`` is in seconds and
+        replaces the read and write timeouts. Raises a MatrixError subclass.
+        """
+        body, _ = await self._with_retries(
+            method,
+            path,
+            max_attempts=max_attempts,
+            on_retry=on_retry,
+            send=lambda: self._send_once(
+                method,
+                path,
+                json=json,
+                params=params,
+                content=content,
+                headers=headers,
+                timeout=timeout,
+                max_bytes=MAX_JSON_BYTES,
+                authenticated=authenticated,
+            ),
+        )
+        return self._decode_json_object(body)
+
+    async def request_bytes(
+        self,
+        method: str,
+        path: str,
+        *,
+        max_bytes: int,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = 4,
+        on_retry: RetryCallback | None = None,
+        authenticated: bool = True,
+    ) -> tuple[bytes, str]:
+        """Send a request and return (body, content type), with ``request``'s retries.
+
+        Raises TooLarge as soon as the body grows past ``max_bytes``.
+        """
+        return await self._with_retries(
+            method,
+            path,
+            max_attempts=max_attempts,
+            on_retry=on_retry,
+            send=lambda: self._send_once(
+                method,
+                path,
+                json=None,
+                params=params,
+                content=None,
+                headers=headers,
+                timeout=timeout,
+                max_bytes=max_bytes,
+                authenticated=authenticated,
+            ),
+        )
+
+    async def _with_retries(self, method, path, *, max_attempts, on_retry, send):
+        if max_attempts is not None and max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1, or None.")
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await send()
+            except (ConnectionFailed, RateLimited) as error:
+                if max_attempts is not None and attempt >= max_attempts:
+                    raise
+                delay = retry_delay(error, attempt)
+                log.warning(
+                    "%s %s failed (attempt %d of %s): %s %s; retrying in %.1f s",
+                    method,
+                    _path_for_log(path),
+                    attempt,
+                    max_attempts or "unlimited",
+                    type(error).__name__,
+                    error.details or error.message,
+                    delay,
+                )
+                if on_retry is not None:
+                    on_retry(error, delay)
+                await _sleep(delay)
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        params: dict[str, Any] | None,
+        content: bytes | None,
+        headers: dict[str, str] | None,
+        timeout: float | None,
+        max_bytes: int,
+        authenticated: bool,
+    ) -> tuple[bytes, str]:
+        request = self._build_request(
+            method, path, json, params, content, headers, timeout, authenticated
+        )
+        started = time.monotonic()
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.TooManyRedirects as exc:
+            _log_request(method, path, "too many redirects", started)
+            raise RequestFailed(
+                f"{self.host} redirected the request too many times. Tell your "
+                "administrator.",
+                details=str(exc),
+            ) from exc
+        except httpx.RequestError as exc:
+            _log_request(method, path, type(exc).__name__, started)
+            raise error_from_transport(exc, host=self.host) from exc
+
+        try:
+            if response.is_success:
+                body = await _read_limited(response, max_bytes, host=self.host)
+                return body, response.headers.get("content-type", "")
+            body = await _read_limited(
+                response, MAX_ERROR_BODY_BYTES, host=self.host, truncate=True
+            )
+            raise error_from_response(
+                response.status_code,
+                _try_json(body),
+                response.headers,
+                host=self.host,
+                authenticated="authorization" in request.headers,
+            )
+        except httpx.RequestError as exc:
+            raise error_from_transport(exc, host=self.host) from exc
+        finally:
+            await response.aclose()
+            _log_request(method, path, response.status_code, started)
+
+    def _build_request(
+        self, method, path, json, params, content, headers, timeout, authenticated
+    ) -> httpx.Request:
+        if not path.startswith("/") or path.startswith("//"):
+            raise ValueError(f"Request path must start with a single '/': {path!r}")
+        headers = dict(headers or {})
+        if authenticated:
+            if not self.access_token:
+                raise AuthExpired(
+                    f"You are not signed in on {self.host}. Sign in to continue."
+                )
+            headers["Authorization"] = f"Bearer {self.access_token}"
+        extensions = {}
+        if timeout is not None:
+            extensions["timeout"] = httpx.Timeout(
+                timeout, connect=CONNECT_TIMEOUT
+            ).as_dict()
+        return self._http.build_request(
+            method,
+            path,
+            json=json,
+            params=params,
+            content=content,
+            headers=headers,
+            extensions=extensions,
+        )
+
+    def _decode_json_object(self, body: bytes) -> dict:
+        decoded = _try_json(body)
+        if not isinstance(decoded, dict):
+            raise NotMatrixServer(
+                f"{self.host} did not respond like a Matrix server. Check the server "
+                "address; a network login page can also cause this.",
+                details=f"Expected a JSON object, got {body[:200]!r}",
+            )
+        return decoded
+
+
+def retry_delay(error: MatrixError, attempt: int) -> float:
+    """Return the wait in seconds before retry number ``attempt`` (1 is the first).
+
+    A server's Retry-After wins; otherwise the wait is drawn uniformly from
+    0 to BACKOFF_BASE * 2**(attempt - 1), capped at BACKOFF_CAP ("full jitter").
+    """
+    if isinstance(error, RateLimited) and error.retry_after is not None:
+        return error.retry_after
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt - 1, 30))
+    return random.uniform(0, ceiling)
+
+
+async def _check_request_url(request: httpx.Request) -> None:
+    # Runs for every request, redirects included, so that a redirect cannot
+    # downgrade a session to plain http:// on the network.
+    check_transport(request.url.scheme, request.url.host)
+
+
+async def _read_limited(
+    response: httpx.Response, max_bytes: int, *, host: str, truncate: bool = False
+) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if not truncate and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(host, max_bytes, f"Content-Length {declared}")
+    chunks = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            if truncate:
+                chunks.append(chunk[: max_bytes - (size - len(chunk))])
+                break
+            raise _too_large(host, max_bytes, f"more than {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(host: str, max_bytes: int, details: str) -> TooLarge:
+    megabytes = max_bytes / (1024 * 1024)
+    return TooLarge(
+        f"The answer from {host} is larger than the {megabytes:.1f} MB allowed, so "
+        "it was not downloaded.",
+        details=details,
+    )
+
+
+def _try_json(body: bytes) -> Any:
+    try:
+        return jsonlib.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _log_request(method: str, path: str, status: int | str, started: float) -> None:
+    elapsed_ms = (time.monotonic() - started) * 1000
+    log.debug("%s %s -> %s in %.0f ms", method, _path_for_log(path), status, elapsed_ms)
+
+
+def _path_for_log(path: str) -> str:
+    # The path only, because query strings may carry tokens (login tokens).
+    return path.split("?", 1)[0]
