@@ -1,0 +1,351 @@
+"""Signing in and out, the saved session, and the settings file.
+
+The settings file (``settings.json`` in the config folder) contains the server,
+the user id and the device id, never the access token: that lives in the OS
+keyring (``TokenStore``) or, for a session-only sign-in, in memory.
+
+The device id is kept per (homeserver, user) across sign-ins, because the
+server deduplicates sent events per device: a client that logs in again with
+the same device id can resend from its outbox without creating duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app import paths
+from app.credentials import KeyringUnavailable, MemoryTokenStore, TokenStore
+from app.matrix import (
+    InvalidCredentials,
+    MatrixClient,
+    MatrixError,
+    ServerNotFound,
+    discover_homeserver,
+)
+
+log = logging.getLogger(__name__)
+
+SETTINGS_FILE = "settings.json"
+
+
+def settings_path() -> Path:
+    return paths.config_dir() / SETTINGS_FILE
+
+
+def account_key(homeserver_url: str, user_id: str) -> str:
+    """Return the keyring entry name of an account's access token."""
+    return f"{user_id} on {homeserver_url}"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in account; the access token is kept out of ``repr``."""
+
+    homeserver_url: str
+    user_id: str
+    device_id: str
+    access_token: str = field(repr=False)
+    session_only: bool = False
+
+    @property
+    def account_key(self) -> str:
+        return account_key(self.homeserver_url, self.user_id)
+
+
+@dataclass
+class Settings:
+    """The contents of the settings file.
+
+    ``device_ids`` maps homeserver URL to user id to device id. ``extra``
+    keeps keys that other parts of Commonplace wrote, so that saving here never
+    drops them.
+    """
+
+    homeserver_url: str | None = None
+    user_id: str | None = None
+    device_id: str | None = None
+    session_only: bool = False
+    last_server: str = ""
+    device_ids: dict[str, dict[str, str]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        """Read the settings file; a missing file gives defaults.
+
+        A file that is not valid JSON is renamed to ``settings.json.bad`` and
+        defaults are returned, so one damaged file cannot stop the program.
+        """
+        path = path or settings_path()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            log.warning(
+                "Settings file %s is unreadable (%s); using defaults", path, exc
+            )
+            _move_aside(path)
+            return cls()
+        if not isinstance(data, dict):
+            log.warning(
+                "Settings file %s contains no JSON object; using defaults", path
+            )
+            _move_aside(path)
+            return cls()
+        return cls._from_dict(data, path)
+
+    @classmethod
+    def _from_dict(cls, data: dict[str, Any], path: Path) -> Settings:
+        settings = cls()
+        expected = {
+            "homeserver_url": (str, type(None)),
+            "user_id": (str, type(None)),
+            "device_id": (str, type(None)),
+            "session_only": bool,
+            "last_server": str,
+        }
+        for name, kinds in expected.items():
+            if name not in data:
+                continue
+            if isinstance(data[name], kinds):
+                setattr(settings, name, data[name])
+            else:
+                log.warning("Ignoring %s in %s: wrong type", name, path)
+        settings.device_ids = _valid_device_ids(data.get("device_ids"))
+        known = set(expected) | {"device_ids"}
+        settings.extra = {key: value for key, value in data.items() if key not in known}
+        return settings
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.extra)
+        data.update(
+            homeserver_url=self.homeserver_url,
+            user_id=self.user_id,
+            device_id=self.device_id,
+            session_only=self.session_only,
+            last_server=self.last_server,
+            device_ids=self.device_ids,
+        )
+        return data
+
+    def save(self, path: Path | None = None) -> None:
+        """Write the settings atomically: a temporary file, then os.replace."""
+        path = path or settings_path()
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        descriptor, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(text)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def remembered_device_id(self, homeserver_url: str, user: str) -> str | None:
+        """Return the device id of an earlier sign-in by ``user`` on this server.
+
+        ``user`` is a full user id or a localpart; localparts compare without
+        case, as Synapse maps user names to lower case at login.
+        """
+        devices = self.device_ids.get(homeserver_url, {})
+        wanted = user.lower()
+        for user_id, device_id in devices.items():
+            if user_id.lower() == wanted or _localpart(user_id).lower() == wanted:
+                return device_id
+        return None
+
+    def remember_device(self, homeserver_url: str, user_id: str, device_id: str):
+        self.device_ids.setdefault(homeserver_url, {})[user_id] = device_id
+
+
+class AccountManager:
+    """Signs in and out, and restores the saved session, without any Qt.
+
+    ``transport`` is passed to every MatrixClient made here, for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        token_store: TokenStore | None = None,
+        settings_file: Path | None = None,
+        transport=None,
+    ):
+        self.token_store = token_store or TokenStore()
+        self.memory_store = MemoryTokenStore()
+        self._settings_file = settings_file
+        self._transport = transport
+        self.settings = Settings.load(settings_file)
+
+    async def sign_in(
+        self,
+        server_or_url: str,
+        user: str,
+        password: str,
+        *,
+        session_only: bool = False,
+    ) -> Session:
+        """Find the server, log in, store the token and save the settings.
+
+        ``user`` is a localpart or a full ``@user:server`` id; with a full id
+        the server may be left empty. Raises a MatrixError (InvalidCredentials,
+        ServerNotFound, ...) or KeyringUnavailable. The keyring is checked
+        before logging in, and a token that cannot be stored is logged out
+        again, so a failed sign-in leaves no live session behind.
+        """
+        user = user.strip()
+        if not user or not password:
+            raise InvalidCredentials("Enter your user name and password.")
+        server = server_or_url.strip() or _server_name(user)
+        if not server:
+            raise ServerNotFound("Enter the address of your organisation's server.")
+        store = self.memory_store if session_only else self.token_store
+        store.check()
+
+        homeserver_url = await discover_homeserver(server, transport=self._transport)
+        device_id = self.settings.remembered_device_id(homeserver_url, user)
+        async with MatrixClient(homeserver_url, transport=self._transport) as client:
+            result = await client.login_password(user, password, device_id=device_id)
+            session = Session(
+                homeserver_url=result.homeserver_url,
+                user_id=result.user_id,
+                device_id=result.device_id,
+                access_token=result.access_token,
+                session_only=session_only,
+            )
+            try:
+                store.save(session.account_key, session.access_token)
+            except KeyringUnavailable:
+                client.access_token = session.access_token
+                await _log_out_quietly(client, session)
+                raise
+
+        self._save_signed_in(session, typed_server=server_or_url.strip() or server)
+        log.info(
+            "Signed in as %s on %s (device %s%s)",
+            session.user_id,
+            session.homeserver_url,
+            session.device_id,
+            ", this session only" if session_only else "",
+        )
+        return session
+
+    def load_session(self) -> Session | None:
+        """Return the saved session, or None when no account is signed in.
+
+        KeyringUnavailable and KeyringLocked propagate, and the saved session
+        is kept, so that the UI can offer to retry once the keyring works.
+        """
+        self.settings = Settings.load(self._settings_file)
+        settings = self.settings
+        if not (settings.homeserver_url and settings.user_id and settings.device_id):
+            return None
+        store = self.memory_store if settings.session_only else self.token_store
+        key = account_key(settings.homeserver_url, settings.user_id)
+        token = store.load(key)
+        if token is None:
+            log.info("No stored token for %s; sign-in needed", settings.user_id)
+            return None
+        return Session(
+            homeserver_url=settings.homeserver_url,
+            user_id=settings.user_id,
+            device_id=settings.device_id,
+            access_token=token,
+            session_only=settings.session_only,
+        )
+
+    async def sign_out(self, session: Session) -> None:
+        """Log out on the server if it responds, then forget the token and user.
+
+        The server logout is best effort: signing out works offline too. The
+        server address and the device id map stay in the settings. Wiping the
+        cache is the caller's job. KeyringUnavailable propagates after the
+        settings are cleared if the token could not be deleted.
+        """
+        async with self.client_for(session) as client:
+            await _log_out_quietly(client, session)
+
+        self.memory_store.delete(session.account_key)
+        try:
+            if not session.session_only:
+                self.token_store.delete(session.account_key)
+        finally:
+            self.settings.user_id = None
+            self.settings.device_id = None
+            self.settings.session_only = False
+            self.settings.save(self._settings_file)
+            log.info("Signed out %s from %s", session.user_id, session.homeserver_url)
+
+    def client_for(self, session: Session) -> MatrixClient:
+        """Return a new client for ``session``; the caller closes it."""
+        return MatrixClient(
+            session.homeserver_url, session.access_token, transport=self._transport
+        )
+
+    def _save_signed_in(self, session: Session, *, typed_server: str) -> None:
+        settings = self.settings
+        settings.homeserver_url = session.homeserver_url
+        settings.user_id = session.user_id
+        settings.device_id = session.device_id
+        settings.session_only = session.session_only
+        settings.last_server = typed_server
+        settings.remember_device(
+            session.homeserver_url, session.user_id, session.device_id
+        )
+        settings.save(self._settings_file)
+
+
+async def _log_out_quietly(client: MatrixClient, session: Session) -> None:
+    try:
+        await client.logout(max_attempts=2)
+    except MatrixError as error:
+        log.warning(
+            "Server logout of %s (device %s) failed: %s %s",
+            session.user_id,
+            session.device_id,
+            type(error).__name__,
+            error.details or error.message,
+        )
+
+
+def _localpart(user_id: str) -> str:
+    return user_id.removeprefix("@").split(":", 1)[0]
+
+
+def _server_name(user: str) -> str:
+    """Return the server part of a full user id, or "" for a localpart."""
+    if user.startswith("@") and ":" in user:
+        return user.split(":", 1)[1]
+    return ""
+
+
+def _valid_device_ids(value: Any) -> dict[str, dict[str, str]]:
+    if not isinstance(value, dict):
+        return {}
+    result: dict[str, dict[str, str]] = {}
+    for server, users in value.items():
+        if isinstance(server, str) and isinstance(users, dict):
+            result[server] = {
+                user_id: device_id
+                for user_id, device_id in users.items()
+                if isinstance(user_id, str) and isinstance(device_id, str)
+            }
+    return result
+
+
+def _move_aside(path: Path) -> None:
+    try:
+        os.replace(path, path.with_name(path.name + ".bad"))
+    except OSError as exc:
+        log.warning("Could not move %s aside: %s", path, exc)
