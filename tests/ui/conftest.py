@@ -1,0 +1,42 @@
+"""Fixtures for the UI tests: one qasync loop, and a cache filled through apply_sync."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import qasync
+
+from app.store import Store
+from tests.ui.builders import CacheBuilder, FakeAppSession
+
+
+@pytest.fixture(scope="session")
+def qasync_loop(qapp) -> Iterator[qasync.QEventLoop]:
+    """One qasync loop for the whole session, running inside Qt's own loop.
+
+    Stopping a qasync loop calls QApplication.exit(), after which qtbot's
+    waits return at once, so the loop is never stopped between tests.
+    """
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store(tmp_path / "cache.sqlite3")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def cache(store: Store) -> CacheBuilder:
+    return CacheBuilder(store)
+
+
+@pytest.fixture
+def app_session(store: Store) -> FakeAppSession:
+    return FakeAppSession(store)

@@ -1,0 +1,364 @@
+"""The desktop app's entry point and the controller of its windows.
+
+run_gui makes the QApplication and one qasync event loop, then AppController
+decides what to show: the main window at once from the cache when a saved
+session loads, a sign-in with the given credentials, or the sign-in dialog.
+The window never waits for the network: syncing starts after it is shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import sys
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from ui.dialogs import KeyringChoice, KeyringProblemDialog, run_dialog
+from ui.resources import app_icon, style_sheet
+from ui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "Commonplace"
+BODY_POINT_SIZE = 10
+
+
+def _configure_logging() -> None:
+    """Set up logging unless the caller (the command line) already has."""
+    if logging.getLogger().handlers:
+        return
+    try:
+        from app.logging_setup import configure_logging
+    except ImportError:
+        logging.basicConfig(level=logging.INFO)
+        return
+    configure_logging(logging.INFO, console=False)
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    """Return the QApplication, made with Commonplace's name, icon and style."""
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    app.setDesktopFileName("commonplace")
+    app.setWindowIcon(app_icon())
+    font = app.font()
+    if font.pointSizeF() < BODY_POINT_SIZE:
+        font.setPointSizeF(BODY_POINT_SIZE)
+        app.setFont(font)
+    app.setStyleSheet(style_sheet())
+    return app
+
+
+def run_gui(
+    server: str | None = None, user: str | None = None, password: str | None = None
+) -> int:
+    """Run the desktop app until its last window closes; return the exit code.
+
+    With no saved session, server, user and password sign in at start-up
+    (the demo passes them); any of them missing opens the sign-in dialog.
+    """
+    _configure_logging()
+    import qasync
+
+    app = make_application()
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    controller = AppController()
+    with loop:
+        return loop.run_until_complete(controller.run(server, user, password))
+
+
+class AppController(QObject):
+    """Owns the account manager, the signed-in AppSession and the main window.
+
+    ``accounts`` and ``session_factory`` replace AccountManager and AppSession
+    in tests.
+    """
+
+    def __init__(self, accounts=None, session_factory=None, parent=None):
+        super().__init__(parent)
+        self._accounts = accounts
+        self._session_factory = session_factory
+        self.runner = TaskRunner(self)
+        self.app_session = None
+        self.window = None
+        self._finished: asyncio.Future[int] | None = None
+        self._replacing_window = False
+
+    @property
+    def accounts(self):
+        if self._accounts is None:
+            from app.account import AccountManager
+
+            self._accounts = AccountManager()
+        return self._accounts
+
+    # -- Start-up ------------------------------------------------------------
+
+    async def run(
+        self,
+        server: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+    ) -> int:
+        """Show the first window and wait until the app should exit."""
+        self._finished = asyncio.get_running_loop().create_future()
+        session, keyring_available = await self._restore_session()
+        if session is _QUIT:
+            return 0
+
+        error = ""
+        if session is None and server and user and password:
+            session, error = await self._sign_in_directly(server, user, password)
+        if session is None:
+            session = await self.ask_sign_in(
+                server=server or "",
+                user=user or "",
+                keyring_available=keyring_available,
+                error=error,
+            )
+        if session is None or not await self.open_main(session):
+            return 0
+        return await self._finished
+
+    async def _restore_session(self):
+        """Return (saved session or None or _QUIT, whether the keyring works)."""
+        from app.credentials import KeyringLocked, KeyringUnavailable
+
+        while True:
+            try:
+                session = await asyncio.to_thread(self.accounts.load_session)
+            except KeyringUnavailable as error:
+                log.warning("Saved session not loaded: %s", error.reason)
+                dialog = KeyringProblemDialog(
+                    error.message, isinstance(error, KeyringLocked)
+                )
+                choice = await run_dialog(dialog)
+                dialog.deleteLater()
+                if choice == KeyringChoice.RETRY:
+                    continue
+                if choice == KeyringChoice.SESSION_ONLY:
+                    return None, False
+                return _QUIT, False
+            return session, True
+
+    async def _sign_in_directly(self, server: str, user: str, password: str):
+        from app.credentials import KeyringUnavailable
+        from app.matrix.errors import MatrixError
+        from ui.sign_in_dialog import sign_in_error_text
+
+        try:
+            return await self.accounts.sign_in(server, user, password), ""
+        except (MatrixError, KeyringUnavailable) as error:
+            log.warning("Sign-in at start-up failed: %s", type(error).__name__)
+            return None, sign_in_error_text(error)
+
+    async def ask_sign_in(
+        self,
+        *,
+        server: str = "",
+        user: str = "",
+        keyring_available: bool = True,
+        error: str = "",
+        parent: QWidget | None = None,
+    ):
+        """Show the sign-in dialog; return the new session, or None if cancelled."""
+        from ui.sign_in_dialog import SignInDialog
+
+        if not server:
+            server = getattr(
+                getattr(self.accounts, "settings", None), "last_server", ""
+            )
+        result = {}
+
+        async def sign_in(server, user, password, session_only):
+            return await self.accounts.sign_in(
+                server, user, password, session_only=session_only
+            )
+
+        dialog = SignInDialog(
+            sign_in,
+            server=server,
+            user=user,
+            session_only=not keyring_available,
+            keyring_available=keyring_available,
+            parent=parent,
+        )
+        dialog.signed_in.connect(lambda session: result.setdefault("session", session))
+        dialog.show_error(error)
+        await run_dialog(dialog)
+        dialog.deleteLater()
+        return result.get("session")
+
+    # -- The main window -----------------------------------------------------
+
+    def _make_app_session(self, session):
+        if self._session_factory is not None:
+            return self._session_factory(session)
+        from app.session import AppSession
+
+        return AppSession(session)
+
+    async def open_main(self, session) -> bool:
+        """Open the cache and the main window for session, then start syncing."""
+        from app.errors import CacheError
+
+        try:
+            app_session = self._make_app_session(session)
+        except CacheError as error:
+            log.error("Cache not opened: %s", error.message)
+            if not await self._offer_new_cache(error):
+                return False
+            app_session = self._make_app_session(session)
+
+        from ui.main_window import MainWindow
+
+        self.app_session = app_session
+        self.window = MainWindow(app_session)
+        self.window.sign_out_requested.connect(self._sign_out_requested)
+        self.window.sign_in_requested.connect(self._sign_in_again_requested)
+        self.window.closed.connect(self._window_closed)
+        self.window.show()
+        app_session.start()
+        log.info("Main window open for %s", session.user_id)
+        return True
+
+    async def _offer_new_cache(self, error) -> bool:
+        from app import paths
+        from app.store.store import delete_cache_files
+
+        box = QMessageBox(
+            QMessageBox.Icon.Critical,
+            "Cache cannot be used",
+            error.message,
+        )
+        new_cache = box.addButton(
+            "Start a new cache", QMessageBox.ButtonRole.AcceptRole
+        )
+        box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+        await run_dialog(box)
+        if box.clickedButton() is not new_cache:
+            return False
+        delete_cache_files(getattr(error, "path", None) or paths.database_path())
+        return True
+
+    def _window_closed(self) -> None:
+        if self._replacing_window:
+            return
+        self.runner.run(self._shut_down(), on_failure=self._shutdown_failed)
+
+    def _shutdown_failed(self, error: BaseException) -> None:
+        log.error("Closing the session failed", exc_info=error)
+        self._finish(1)
+
+    async def _shut_down(self) -> None:
+        await self._close_session()
+        self._finish(0)
+
+    async def _close_session(self) -> None:
+        app_session, self.app_session = self.app_session, None
+        if app_session is not None:
+            await app_session.close()
+
+    def _finish(self, code: int) -> None:
+        if self._finished is not None and not self._finished.done():
+            self._finished.set_result(code)
+
+    def _replace_window(self) -> None:
+        window, self.window = self.window, None
+        if window is not None:
+            self._replacing_window = True
+            try:
+                window.close()
+            finally:
+                self._replacing_window = False
+            window.deleteLater()
+
+    # -- Signing out and in again --------------------------------------------
+
+    def _sign_out_requested(self, delete_cache: bool) -> None:
+        self.runner.run(
+            self.sign_out(delete_cache),
+            on_failure=self._sign_out_failed,
+            key="sign-out",
+        )
+
+    def _sign_out_failed(self, error: BaseException) -> None:
+        log.error("Sign-out failed", exc_info=error)
+        if self.window is not None:
+            self.window.setEnabled(True)
+            QMessageBox.warning(
+                self.window,
+                "Sign-out failed",
+                f"Signing out failed ({type(error).__name__}). Details are in "
+                "the log file. Try again, or quit Commonplace.",
+            )
+
+    async def sign_out(self, delete_cache: bool) -> None:
+        """Sign out on the server if it answers, close the session, then ask again."""
+        from app.credentials import KeyringUnavailable
+        from app.store.store import delete_cache_files
+
+        app_session = self.app_session
+        if app_session is None:
+            return
+        if self.window is not None:
+            self.window.setEnabled(False)
+            self.window.statusBar().showMessage("Signing out…")
+        try:
+            await self.accounts.sign_out(app_session.session)
+        except KeyringUnavailable as error:
+            # The settings no longer name the account, so the token that stayed
+            # in the keyring is never used again; the user is told nonetheless.
+            log.warning("Token not deleted from the keyring: %s", error.reason)
+        store_path = app_session.store.path
+        thumbnails = getattr(app_session, "thumbnails", None)
+        await self._close_session()
+        if delete_cache:
+            delete_cache_files(store_path)
+            if thumbnails is not None:
+                shutil.rmtree(thumbnails.folder, ignore_errors=True)
+            log.info("Deleted the cache at %s", store_path)
+        self._replace_window()
+
+        session = await self.ask_sign_in()
+        if session is None or not await self.open_main(session):
+            self._finish(0)
+
+    def _sign_in_again_requested(self) -> None:
+        self.runner.run(self.sign_in_again(), key="sign-in-again")
+
+    async def sign_in_again(self) -> None:
+        """Sign in after the server ended the session, keeping the cache."""
+        old = self.app_session
+        if old is None:
+            return
+        session = await self.ask_sign_in(
+            server=old.session.homeserver_url,
+            user=old.session.user_id,
+            parent=self.window,
+        )
+        if session is None:
+            return
+        await self._close_session()
+        if session.user_id != old.session.user_id:
+            # Another account must not see this one's cached content.
+            from app.store.store import delete_cache_files
+
+            delete_cache_files(old.store.path)
+        self._replace_window()
+        if not await self.open_main(session):
+            self._finish(0)
+
+
+class _Quit:
+    """Marks the user's choice to quit at the keyring prompt."""
+
+
+_QUIT = _Quit()

@@ -1,0 +1,307 @@
+"""The middle pane: a space's boards and the discussions of the chosen board.
+
+A board that cannot be read (end-to-end encrypted), a space that is only an
+invitation, and a board without discussions each get a sentence in place of
+an empty list.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QListView,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.records import Changes
+from app.store.queries import UNGROUPED_SPACE_ID, SpaceSummary, count_discussions
+from app.text import clean_name
+from ui.delegates import DiscussionDelegate
+from ui.models.boards import ALL_BOARDS_ID, BoardEntry, BoardListModel
+from ui.models.discussions import DiscussionListModel
+from ui.models.files import FileListModel
+from ui.models.roles import ID_ROLE
+from ui.text_format import count_label, space_name
+from ui.thread_view import ENCRYPTED_NOTICE
+from ui.widgets import ElidedLabel, plain_label
+
+NO_BOARDS = "This space has no boards yet."
+NO_DISCUSSIONS = "No discussions yet.\n\nDiscussions started in this board appear here."
+NO_FILES = "No files have been shared here yet."
+NO_SPACE = "Choose a space on the left to see its discussions."
+INVITED = (
+    "You are invited to this space.\n\n"
+    "Commonplace cannot accept invitations yet: accept it in another Matrix "
+    "client, and its boards appear here."
+)
+
+
+class DiscussionPane(QWidget):
+    """Emits discussion_opened(event_id) and board_changed() for the reading pane."""
+
+    discussion_opened = Signal(str)
+    board_changed = Signal()
+
+    def __init__(self, store, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("discussionPane")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self._store = store
+        self._space: SpaceSummary | None = None
+        self._entry: BoardEntry | None = None
+
+        self.title_label = ElidedLabel()
+        self.title_label.setObjectName("spaceTitle")
+        self.topic_label = ElidedLabel()
+        self.topic_label.setObjectName("spaceTopic")
+
+        self.boards = BoardListModel(store, self)
+        self.board_combo = QComboBox()
+        self.board_combo.setObjectName("boardChooser")
+        self.board_combo.setModel(self.boards)
+        self.board_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToContentsOnFirstShow
+        )
+        self.board_combo.setMinimumContentsLength(12)
+        self.board_combo.setMaximumWidth(320)
+        self.board_combo.currentIndexChanged.connect(self._board_chosen)
+        self.count_label = plain_label("", "countLabel")
+
+        self.banner = plain_label("", "banner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+
+        self.discussions = DiscussionListModel(store, self)
+        self.list_view = QListView()
+        self.list_view.setObjectName("discussionList")
+        self.list_view.setModel(self.discussions)
+        self.list_view.setItemDelegate(DiscussionDelegate(self.list_view))
+        self.list_view.setUniformItemSizes(True)
+        self.list_view.setMouseTracking(True)
+        self.list_view.setHorizontalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )
+        self.list_view.setVerticalScrollMode(
+            QAbstractItemView.ScrollMode.ScrollPerPixel
+        )
+        self.list_view.selectionModel().currentChanged.connect(self._current_changed)
+
+        self.files = FileListModel(store, self)
+        self.file_view = QTableView()
+        self.file_view.setObjectName("fileList")
+        self.file_view.setModel(self.files)
+        self.file_view.setShowGrid(False)
+        self.file_view.setAlternatingRowColors(False)
+        self.file_view.verticalHeader().hide()
+        self.file_view.setSelectionBehavior(
+            QAbstractItemView.SelectionBehavior.SelectRows
+        )
+        self.file_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.file_view.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft)
+        for column in (1, 2, 3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+
+        self.empty_label = plain_label("", "emptyState")
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        self._stack = QStackedWidget()
+        for widget in (self.list_view, self.file_view, self.empty_label):
+            self._stack.addWidget(widget)
+
+        choose_row = QHBoxLayout()
+        choose_row.setSpacing(10)
+        choose_row.addWidget(self.board_combo)
+        choose_row.addStretch()
+        choose_row.addWidget(self.count_label)
+
+        header_box = QVBoxLayout()
+        header_box.setContentsMargins(16, 14, 16, 10)
+        header_box.setSpacing(4)
+        header_box.addWidget(self.title_label)
+        header_box.addWidget(self.topic_label)
+        header_box.addSpacing(6)
+        header_box.addLayout(choose_row)
+        header_box.addWidget(self.banner)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(header_box)
+        layout.addWidget(self._stack, 1)
+        self.set_space(None)
+
+    # -- Choosing what to show ---------------------------------------------
+
+    def set_space(self, space: SpaceSummary | None) -> None:
+        self._space = space
+        self._entry = None
+        self.banner.hide()
+        if space is None:
+            self.title_label.setText("")
+            self.topic_label.setText("")
+            self.boards.set_space(None)
+            self._show_message(NO_SPACE)
+            self._update_chooser()
+            return
+
+        ungrouped = space.room_id == UNGROUPED_SPACE_ID
+        self.title_label.setText(space_name(space.name, ungrouped=ungrouped))
+        topic = clean_name(space.topic)
+        self.topic_label.setText(topic)
+        self.topic_label.setVisible(bool(topic))
+        if space.membership == "invite":
+            self.boards.set_space(None)
+            self._update_chooser()
+            self._show_message(INVITED)
+            return
+
+        self.boards.set_space(space.room_id)
+        self._update_chooser()
+        self.board_combo.blockSignals(True)
+        self.board_combo.setCurrentIndex(0 if self.boards.rowCount() else -1)
+        self.board_combo.blockSignals(False)
+        self._show_entry(self.boards.entry(0))
+
+    def current_entry(self) -> BoardEntry | None:
+        return self._entry
+
+    def choose_board(self, entry_id: str) -> bool:
+        row = self.boards.row_of(entry_id)
+        if row is None:
+            return False
+        self.board_combo.setCurrentIndex(row)
+        return True
+
+    def _board_chosen(self, row: int) -> None:
+        entry = self.boards.entry(row)
+        if entry is not None and entry.joined:
+            self._show_entry(entry)
+
+    def _update_chooser(self) -> None:
+        self.board_combo.setVisible(self.boards.rowCount() > 1)
+
+    def _show_entry(self, entry: BoardEntry | None) -> None:
+        self._entry = entry
+        self.banner.hide()
+        self.count_label.setText("")
+        self.board_changed.emit()
+        if entry is None or not entry.joined:
+            self.discussions.set_rooms([])
+            self._show_message(NO_BOARDS)
+            return
+        if entry.kind == "files":
+            self.discussions.set_rooms([])
+            self.files.set_room(entry.entry_id)
+            self._show_files()
+            return
+        if entry.encrypted:
+            self.discussions.set_rooms([])
+            self._show_message(ENCRYPTED_NOTICE, kind="encrypted")
+            return
+        self.discussions.set_rooms(list(entry.room_ids))
+        self._update_banner(entry)
+        self._show_discussions()
+
+    def _update_banner(self, entry: BoardEntry) -> None:
+        if entry.entry_id != ALL_BOARDS_ID:
+            return
+        encrypted = [
+            other.label
+            for row in range(self.boards.rowCount())
+            if (other := self.boards.entry(row)).kind == "board"
+            and other.entry_id != ALL_BOARDS_ID
+            and other.encrypted
+        ]
+        if encrypted:
+            names = ", ".join(encrypted)
+            self.banner.setText(
+                f"Not shown: {names}. End-to-end encrypted boards cannot be "
+                "read in Commonplace yet."
+            )
+            self.banner.show()
+
+    def _show_discussions(self) -> None:
+        total = count_discussions(self._store.reader(), self.discussions.room_ids())
+        self.count_label.setText(count_label(total, "discussion", "discussions"))
+        if self.discussions.rowCount() == 0:
+            self._show_message(NO_DISCUSSIONS)
+        else:
+            self._stack.setCurrentWidget(self.list_view)
+
+    def _show_files(self) -> None:
+        count = self.files.rowCount()
+        self.count_label.setText(count_label(count, "file", "files"))
+        if count == 0:
+            self._show_message(NO_FILES)
+        else:
+            self._stack.setCurrentWidget(self.file_view)
+
+    def _show_message(self, text: str, kind: str = "") -> None:
+        self.empty_label.setText(text)
+        self.empty_label.setProperty("kind", kind)
+        self.empty_label.style().unpolish(self.empty_label)
+        self.empty_label.style().polish(self.empty_label)
+        self._stack.setCurrentWidget(self.empty_label)
+
+    def message(self) -> str | None:
+        """Return the sentence shown in place of a list, or None if a list shows."""
+        if self._stack.currentWidget() is self.empty_label:
+            return self.empty_label.text()
+        return None
+
+    # -- Discussions -------------------------------------------------------
+
+    def select_discussion(self, event_id: str) -> bool:
+        row = self.discussions.row_of(event_id)
+        if row is None:
+            return False
+        self.list_view.selectionModel().setCurrentIndex(
+            self.discussions.index(row),
+            QItemSelectionModel.SelectionFlag.ClearAndSelect,
+        )
+        return True
+
+    def _current_changed(self, current, previous) -> None:
+        if current.isValid():
+            self.discussion_opened.emit(current.data(ID_ROLE))
+
+    def apply_changes(self, changes: Changes, space: SpaceSummary | None) -> None:
+        """Re-read what a write changed, keeping the chosen board and discussion."""
+        if space is not None and self._space is not None:
+            if space.room_id == self._space.room_id:
+                if space.membership != self._space.membership:
+                    self.set_space(space)
+                    return
+                self._space = space
+        entry_id = self._entry.entry_id if self._entry else None
+        if changes.spaces or changes.rooms:
+            self.boards.reload()
+            self._update_chooser()
+            row = self.boards.row_of(entry_id) if entry_id is not None else None
+            entry = self.boards.entry(row if row is not None else 0)
+            if entry != self._entry:
+                self.board_combo.blockSignals(True)
+                self.board_combo.setCurrentIndex(row if row is not None else 0)
+                self.board_combo.blockSignals(False)
+                self._show_entry(entry)
+                return
+        if self._entry is None or not self._entry.joined:
+            return
+        if self._entry.kind == "files":
+            if self._entry.entry_id in changes.rooms:
+                self.files.reload()
+                self._show_files()
+            return
+        if not self._entry.encrypted:
+            self.discussions.apply_changes(changes)
+            self._show_discussions()

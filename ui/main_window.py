@@ -1,0 +1,230 @@
+"""The main window: spaces on the left, discussions in the middle, reading on the right.
+
+It only assembles the panes and routes the session's change and status
+signals to them; each pane reads the cache through its own models.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QWidget
+
+from app import paths
+from app.records import Changes
+from app.store.writes import LAST_SYNC_KEY, get_meta
+from app.sync import SyncState, SyncStatus
+from ui.discussion_pane import DiscussionPane
+from ui.profile_dialog import ProfileDialog
+from ui.resources import app_icon
+from ui.session_events import SessionEvents
+from ui.settings_dialog import SettingsDialog
+from ui.space_pane import SpacePane
+from ui.status_bar import StatusIndicator
+from ui.thread_view import ThreadView
+
+log = logging.getLogger(__name__)
+
+# Relative times in the discussion list are repainted this often (ms).
+RELATIVE_TIME_REFRESH_MS = 60_000
+
+
+class MainWindow(QMainWindow):
+    """The window of one signed-in session.
+
+    Emits sign_out_requested(delete_cache), sign_in_requested() from the
+    status bar when the session has ended, and closed() after it closes.
+    """
+
+    sign_out_requested = Signal(bool)
+    sign_in_requested = Signal()
+    closed = Signal()
+
+    def __init__(self, app_session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.app_session = app_session
+        self.store = app_session.store
+        self.setWindowTitle("Commonplace")
+        self.setWindowIcon(app_icon())
+        self._profiles: dict[str, ProfileDialog] = {}
+        self._settings_dialog: SettingsDialog | None = None
+
+        self.space_pane = SpacePane(self.store)
+        self.discussion_pane = DiscussionPane(self.store)
+        self.thread_view = ThreadView(
+            self.store, app_session.user_id, getattr(app_session, "thumbnails", None)
+        )
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        self.splitter.addWidget(self.space_pane)
+        self.splitter.addWidget(self.discussion_pane)
+        self.splitter.addWidget(self.thread_view)
+        self.space_pane.setMinimumWidth(170)
+        self.discussion_pane.setMinimumWidth(280)
+        self.thread_view.setMinimumWidth(320)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(2, 3)
+        self.setCentralWidget(self.splitter)
+
+        self.status_indicator = StatusIndicator()
+        self.statusBar().addWidget(self.status_indicator, 1)
+        self.statusBar().setSizeGripEnabled(False)
+        self._build_menu()
+
+        self.space_pane.space_selected.connect(self._space_selected)
+        self.discussion_pane.discussion_opened.connect(self.thread_view.show_discussion)
+        self.discussion_pane.board_changed.connect(self._board_changed)
+        self.thread_view.person_activated.connect(self.show_profile)
+        self.status_indicator.sign_in_requested.connect(self.sign_in_requested)
+
+        self.events = SessionEvents(app_session, self)
+        self.events.cache_changed.connect(self.apply_changes)
+        self.events.status_changed.connect(self.set_status)
+
+        last_sync = get_meta(self.store.reader(), LAST_SYNC_KEY)
+        self._cached_sync_time = float(last_sync) if last_sync else None
+        self.space_pane.set_synced_once(self._cached_sync_time is not None)
+        initial = getattr(app_session, "last_status", None) or SyncStatus(
+            SyncState.SYNCING
+        )
+        self.set_status(initial)
+
+        self._clock = QTimer(self, interval=RELATIVE_TIME_REFRESH_MS)
+        self._clock.timeout.connect(self.discussion_pane.list_view.viewport().update)
+        self._clock.start()
+
+        self._restore_geometry()
+        self.space_pane.select_first()
+        if self.space_pane.selected_space() is None:
+            self._space_selected(None)
+
+    # -- Menu ----------------------------------------------------------------
+
+    def _build_menu(self) -> None:
+        menu = self.menuBar().addMenu("&Commonplace")
+        self.settings_action = QAction("&Settings…", self)
+        self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        self.settings_action.triggered.connect(self.show_settings)
+        menu.addAction(self.settings_action)
+        profile = QAction("My &profile", self)
+        profile.triggered.connect(lambda: self.show_profile(self.app_session.user_id))
+        menu.addAction(profile)
+        menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        menu.addAction(quit_action)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About Commonplace", self)
+        about.triggered.connect(self._show_about)
+        help_menu.addAction(about)
+
+    def _show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Commonplace",
+            "Commonplace: group spaces, discussions and people of your "
+            "organisation, on its Matrix server. The cache keeps them readable "
+            "offline.",
+        )
+
+    # -- Routing -------------------------------------------------------------
+
+    def _space_selected(self, room_id: str | None) -> None:
+        space = self.space_pane.model.space(room_id) if room_id is not None else None
+        self.discussion_pane.set_space(space)
+
+    def _board_changed(self) -> None:
+        self.thread_view.show_placeholder("Select a discussion to read it here.")
+
+    def apply_changes(self, changes: Changes) -> None:
+        if changes.spaces:
+            self.space_pane.reload()
+        selected = self.space_pane.selected_space()
+        space = self.space_pane.model.space(selected) if selected is not None else None
+        self.discussion_pane.apply_changes(changes, space)
+        self.thread_view.apply_changes(changes)
+        for dialog in list(self._profiles.values()):
+            dialog.apply_changes(changes)
+
+    def set_status(self, status: SyncStatus) -> None:
+        if status.last_sync_finished is None and self._cached_sync_time is not None:
+            status = SyncStatus(
+                status.state, self._cached_sync_time, status.retry_in, status.message
+            )
+        elif status.last_sync_finished is not None:
+            self._cached_sync_time = status.last_sync_finished
+            self.space_pane.set_synced_once(True)
+        self.status_indicator.set_status(status)
+
+    # -- Dialogs -------------------------------------------------------------
+
+    def show_profile(self, user_id: str) -> ProfileDialog:
+        dialog = self._profiles.get(user_id)
+        if dialog is None:
+            dialog = ProfileDialog(
+                self.store,
+                user_id,
+                getattr(self.app_session, "thumbnails", None),
+                self,
+            )
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.destroyed.connect(lambda: self._profiles.pop(user_id, None))
+            self._profiles[user_id] = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def show_settings(self) -> SettingsDialog:
+        if self._settings_dialog is None:
+            dialog = SettingsDialog(self.app_session, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.sign_out_requested.connect(self.sign_out_requested)
+            dialog.destroyed.connect(self._settings_closed)
+            self._settings_dialog = dialog
+        self._settings_dialog.show()
+        self._settings_dialog.raise_()
+        return self._settings_dialog
+
+    def _settings_closed(self) -> None:
+        self._settings_dialog = None
+
+    # -- Window state --------------------------------------------------------
+
+    @staticmethod
+    def _window_settings() -> QSettings:
+        # Kept beside settings.json, so COMMONPLACE_HOME moves it too.
+        path = paths.config_dir() / "window.ini"
+        return QSettings(str(path), QSettings.Format.IniFormat)
+
+    def _restore_geometry(self) -> None:
+        settings = self._window_settings()
+        geometry = settings.value("mainWindow/geometry")
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            splitter = settings.value("mainWindow/splitter")
+            if isinstance(splitter, QByteArray):
+                self.splitter.restoreState(splitter)
+            return
+        self.resize(1280, 800)
+        self.splitter.setSizes([240, 420, 620])
+
+    def _save_geometry(self) -> None:
+        settings = self._window_settings()
+        settings.setValue("mainWindow/geometry", self.saveGeometry())
+        settings.setValue("mainWindow/splitter", self.splitter.saveState())
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_geometry()
+        self.events.disconnect_session()
+        for dialog in list(self._profiles.values()):
+            dialog.close()
+        super().closeEvent(event)
+        self.closed.emit()

@@ -1,0 +1,1 @@
+"""Item models over the cache: thin, holding ids and reading rows on demand."""

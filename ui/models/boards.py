@@ -1,0 +1,144 @@
+"""The boards and files areas of one space, as choices above the discussions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+from app.store.queries import RoomSummary, list_space_rooms
+from ui.models.roles import ENCRYPTED_ROLE, ID_ROLE, KIND_ROLE, ROOM_IDS_ROLE
+from ui.text_format import board_name
+
+Index = QModelIndex | QPersistentModelIndex
+
+ALL_BOARDS_ID = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class BoardEntry:
+    entry_id: str  # a room id, or ALL_BOARDS_ID
+    label: str
+    kind: str  # "board" or "files"
+    room_ids: tuple[str, ...]
+    joined: bool
+    encrypted: bool
+    topic: str | None
+
+
+class BoardListModel(QAbstractListModel):
+    """One row per joined board and files area, and "All boards" if there are two.
+
+    Rooms of the space that the user has not joined are listed last and
+    disabled, so the space does not look emptier than it is.
+    """
+
+    def __init__(self, store, parent=None):
+        super().__init__(parent)
+        self._store = store
+        self._space_id: str | None = None
+        self._entries: list[BoardEntry] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._entries)
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        if not self._entries[index.row()].joined:
+            return Qt.ItemFlag.ItemNeverHasChildren
+        return (
+            Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemNeverHasChildren
+        )
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._entries):
+            return None
+        entry = self._entries[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return entry.label
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if not entry.joined:
+                return f"{entry.label}\nYou have not joined this room."
+            return entry.label
+        if role == ID_ROLE:
+            return entry.entry_id
+        if role == KIND_ROLE:
+            return entry.kind
+        if role == ROOM_IDS_ROLE:
+            return list(entry.room_ids)
+        if role == ENCRYPTED_ROLE:
+            return entry.encrypted
+        return None
+
+    def entry(self, row: int) -> BoardEntry | None:
+        return self._entries[row] if 0 <= row < len(self._entries) else None
+
+    def row_of(self, entry_id: str) -> int | None:
+        for row, entry in enumerate(self._entries):
+            if entry.entry_id == entry_id:
+                return row
+        return None
+
+    def board_count(self) -> int:
+        return sum(1 for entry in self._entries if entry.kind == "board")
+
+    def set_space(self, space_id: str | None) -> None:
+        self._space_id = space_id
+        self.reload()
+
+    def reload(self) -> None:
+        rooms = (
+            list_space_rooms(self._store.reader(), self._space_id)
+            if self._space_id is not None
+            else []
+        )
+        entries = _entries_for(rooms)
+        if [e.entry_id for e in entries] == [e.entry_id for e in self._entries]:
+            self._entries = entries
+            if entries:
+                self.dataChanged.emit(self.index(0), self.index(len(entries) - 1))
+            return
+        self.beginResetModel()
+        self._entries = entries
+        self.endResetModel()
+
+
+def _entries_for(rooms: list[RoomSummary]) -> list[BoardEntry]:
+    joined = [room for room in rooms if room.membership == "join"]
+    others = [room for room in rooms if room.membership != "join"]
+    boards = [room for room in joined if room.kind == "board"]
+    files = [room for room in joined if room.kind == "files"]
+
+    entries: list[BoardEntry] = []
+    if len(boards) > 1:
+        readable = tuple(room.room_id for room in boards if not room.encrypted)
+        entries.append(
+            BoardEntry(
+                ALL_BOARDS_ID,
+                "All boards",
+                "board",
+                readable,
+                True,
+                not readable,
+                None,
+            )
+        )
+    for room in boards + files + others:
+        label = board_name(room.name)
+        if room.kind == "files":
+            label = f"Files: {label}"
+        entries.append(
+            BoardEntry(
+                room.room_id,
+                label,
+                room.kind,
+                (room.room_id,),
+                room.membership == "join",
+                room.encrypted,
+                room.topic,
+            )
+        )
+    return entries

@@ -1,0 +1,218 @@
+"""The discussions of one or more boards, newest activity first, paged.
+
+The model holds event ids in list order and a summary for each loaded row.
+It loads PAGE_SIZE rows at a time through fetchMore, so a board with ten
+thousand discussions costs one small indexed query to open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+from app.records import Changes
+from app.store.queries import DiscussionSummary, list_discussions
+from ui.models.roles import (
+    AUTHOR_ROLE,
+    ID_ROLE,
+    KIND_ROLE,
+    LAST_ACTIVITY_ROLE,
+    REDACTED_ROLE,
+    REPLY_COUNT_ROLE,
+)
+from ui.text_format import count_label, discussion_title, person_name
+
+Index = QModelIndex | QPersistentModelIndex
+
+PAGE_SIZE = 50
+
+
+class DiscussionListModel(QAbstractListModel):
+    def __init__(self, store, parent=None):
+        super().__init__(parent)
+        self._store = store
+        self._room_ids: list[str] = []
+        self._ids: list[str] = []
+        self._summaries: dict[str, DiscussionSummary] = {}
+        self._has_more = False
+        self._notifying = 0
+
+    @contextmanager
+    def _notifying_views(self) -> Iterator[None]:
+        """Mark the emission of a change signal, during which fetchMore waits.
+
+        Views and QAbstractItemModelTester call fetchMore from their handlers
+        of rowsInserted or modelReset; inserting rows there would nest one
+        change inside another. The view asks again after the change ends.
+        """
+        self._notifying += 1
+        try:
+            yield
+        finally:
+            self._notifying -= 1
+
+    # -- Qt model interface ------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._ids)
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:
+        return not parent.isValid() and self._has_more
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:
+        if parent.isValid() or not self._has_more or self._notifying:
+            return
+        page = self._read_page()
+        if not page:
+            return
+        first = len(self._ids)
+        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+        self._append(page)
+        with self._notifying_views():
+            self.endInsertRows()
+
+    def _read_page(self) -> list[DiscussionSummary]:
+        page = list_discussions(
+            self._store.reader(),
+            self._room_ids,
+            limit=PAGE_SIZE,
+            offset=len(self._ids),
+        )
+        self._has_more = len(page) == PAGE_SIZE
+        # A discussion that moved up since the last page was read is already
+        # listed; skipping it keeps every id on one row.
+        return [summary for summary in page if summary.event_id not in self._summaries]
+
+    def _append(self, page: list[DiscussionSummary]) -> None:
+        for summary in page:
+            self._ids.append(summary.event_id)
+            self._summaries[summary.event_id] = summary
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._ids):
+            return None
+        summary = self._summaries[self._ids[index.row()]]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return discussion_title(summary.title, redacted=summary.redacted)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(summary)
+        if role == ID_ROLE:
+            return summary.event_id
+        if role == AUTHOR_ROLE:
+            return person_name(summary.sender_name, summary.sender)
+        if role == REPLY_COUNT_ROLE:
+            return summary.reply_count
+        if role == LAST_ACTIVITY_ROLE:
+            return summary.last_activity_ts
+        if role == KIND_ROLE:
+            return summary.kind
+        if role == REDACTED_ROLE:
+            return summary.redacted
+        return None
+
+    @staticmethod
+    def _tooltip(summary: DiscussionSummary) -> str:
+        title = discussion_title(summary.title, redacted=summary.redacted)
+        author = person_name(summary.sender_name, summary.sender)
+        replies = count_label(summary.reply_count, "reply", "replies")
+        return f"{title}\nStarted by {author} · {replies}"
+
+    # -- Loading -------------------------------------------------------------
+
+    def set_rooms(self, room_ids: list[str]) -> None:
+        """Show the discussions of these rooms, starting again from the first page."""
+        self.beginResetModel()
+        self._room_ids = list(room_ids)
+        self._ids = []
+        self._summaries = {}
+        self._has_more = False
+        if self._room_ids:
+            self._append(self._read_page())
+        with self._notifying_views():
+            self.endResetModel()
+
+    def room_ids(self) -> list[str]:
+        return list(self._room_ids)
+
+    def event_id_at(self, row: int) -> str | None:
+        return self._ids[row] if 0 <= row < len(self._ids) else None
+
+    def row_of(self, event_id: str) -> int | None:
+        try:
+            return self._ids.index(event_id)
+        except ValueError:
+            return None
+
+    def apply_changes(self, changes: Changes) -> None:
+        """Re-read the loaded rows if a write touched one of the shown rooms."""
+        if not self._room_ids:
+            return
+        touched = changes.rooms.intersection(self._room_ids)
+        if not touched and not changes.discussions.intersection(self._summaries):
+            return
+        self.refresh(extra=len(changes.discussions))
+
+    def refresh(self, extra: int = 0) -> None:
+        """Re-read as many rows as are loaded, moving rows instead of resetting.
+
+        Rows that stay keep their persistent indexes, so the selection and the
+        scroll position survive a new reply moving a discussion to the top.
+        """
+        # New discussions push older ones down; reading extra rows keeps the
+        # loaded ones from falling off the end.
+        limit = max(len(self._ids), PAGE_SIZE) + extra
+        fresh = list_discussions(self._store.reader(), self._room_ids, limit=limit)
+        self._has_more = len(fresh) == limit
+        new_ids = [summary.event_id for summary in fresh]
+        # Views read rows while they are being inserted, so every summary must
+        # be there first; the ones of removed rows are dropped afterwards.
+        self._summaries.update((summary.event_id, summary) for summary in fresh)
+        self._move_rows_to(new_ids)
+        self._summaries = {summary.event_id: summary for summary in fresh}
+        if self._ids:
+            with self._notifying_views():
+                self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1))
+
+    def _move_rows_to(self, new_ids: list[str]) -> None:
+        wanted = set(new_ids)
+
+        # 1. Remove rows whose ids are gone, last first so rows stay valid.
+        for row in range(len(self._ids) - 1, -1, -1):
+            if self._ids[row] not in wanted:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del self._ids[row]
+                with self._notifying_views():
+                    self.endRemoveRows()
+
+        # 2. Put the remaining rows in their new relative order.
+        kept = set(self._ids)
+        reordered = [event_id for event_id in new_ids if event_id in kept]
+        if reordered != self._ids:
+            self._reorder(reordered)
+
+        # 3. Insert new ids at their final rows, top first: every row above
+        #    the insertion point is then already in its final place.
+        for row, event_id in enumerate(new_ids):
+            if row < len(self._ids) and self._ids[row] == event_id:
+                continue
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._ids.insert(row, event_id)
+            with self._notifying_views():
+                self.endInsertRows()
+
+    def _reorder(self, reordered: list[str]) -> None:
+        with self._notifying_views():
+            self.layoutAboutToBeChanged.emit()
+        old_ids = self._ids
+        new_rows = {event_id: row for row, event_id in enumerate(reordered)}
+        persistent = self.persistentIndexList()
+        self._ids = reordered
+        for old in persistent:
+            row = new_rows.get(old_ids[old.row()]) if old.isValid() else None
+            self.changePersistentIndex(
+                old, self.index(row) if row is not None else QModelIndex()
+            )
+        with self._notifying_views():
+            self.layoutChanged.emit()

@@ -1,0 +1,195 @@
+"""A person's profile: avatar, name, role, skills, what to ask them, and bio."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.records import Changes
+from app.store.queries import get_person
+from app.text import clean_name
+from ui.avatars import avatar_pixmap
+from ui.tasks import TaskRunner
+from ui.text_format import person_name
+from ui.widgets import FlowLayout, chip, plain_label
+
+log = logging.getLogger(__name__)
+
+AVATAR_SIZE = 88
+
+
+class ProfileDialog(QDialog):
+    def __init__(
+        self,
+        store,
+        user_id: str,
+        thumbnails=None,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.setObjectName("profileDialog")
+        self._store = store
+        self._thumbnails = thumbnails
+        self.user_id = user_id
+        self._runner = TaskRunner(self)
+        self.setWindowTitle("Profile")
+        self.setMinimumWidth(440)
+
+        self.avatar = QLabel()
+        self.avatar.setFixedSize(AVATAR_SIZE, AVATAR_SIZE)
+        self.name_label = plain_label("", "profileName")
+        self.name_label.setWordWrap(True)
+        self.role_label = plain_label("", "profileRole")
+        self.role_label.setWordWrap(True)
+        self.user_id_label = plain_label(user_id, "profileUserId")
+        self.user_id_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+
+        heading = QVBoxLayout()
+        heading.setSpacing(2)
+        heading.addStretch()
+        heading.addWidget(self.name_label)
+        heading.addWidget(self.role_label)
+        heading.addWidget(self.user_id_label)
+        heading.addStretch()
+        top = QHBoxLayout()
+        top.setSpacing(16)
+        top.addWidget(self.avatar, 0, Qt.AlignmentFlag.AlignTop)
+        top.addLayout(heading, 1)
+
+        self.details = QFormLayout()
+        self.details.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        self.details.setFormAlignment(Qt.AlignmentFlag.AlignTop)
+        self.details.setHorizontalSpacing(16)
+        self.details.setVerticalSpacing(10)
+        self.details.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        details_widget = QWidget()
+        details_widget.setObjectName("profileDetails")
+        details_widget.setLayout(self.details)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(details_widget)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 24, 24, 16)
+        layout.setSpacing(16)
+        layout.addLayout(top)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(buttons)
+        self.refresh()
+
+    def apply_changes(self, changes: Changes) -> None:
+        if self.user_id in changes.people:
+            self.refresh()
+
+    def refresh(self) -> None:
+        person = get_person(self._store.reader(), self.user_id)
+        name = person_name(person.display_name if person else None, self.user_id)
+        self.setWindowTitle(f"Profile of {name}")
+        self.name_label.setText(name)
+        role = ", ".join(
+            value
+            for value in (
+                clean_name(person.title) if person else "",
+                clean_name(person.department) if person else "",
+            )
+            if value
+        )
+        self.role_label.setText(role)
+        self.role_label.setVisible(bool(role))
+        self._show_avatar(name, person.avatar_url if person else None)
+        self._fill_details(person)
+
+    def _show_avatar(self, name: str, mxc: str | None) -> None:
+        ratio = self.devicePixelRatioF()
+        path = None
+        if mxc and self._thumbnails is not None:
+            path = self._thumbnails.cached(mxc, AVATAR_SIZE * 2)
+            if path is None:
+                self._runner.run(
+                    self._thumbnails.fetch(mxc, AVATAR_SIZE * 2),
+                    lambda fetched: self._avatar_fetched(name, fetched),
+                    lambda error: log.info("Avatar of %s not shown: %s", name, error),
+                    key="avatar",
+                )
+        self.avatar.setPixmap(
+            avatar_pixmap(name, self.user_id, AVATAR_SIZE, path, ratio)
+        )
+
+    def _avatar_fetched(self, name: str, path) -> None:
+        if path is not None:
+            self.avatar.setPixmap(
+                avatar_pixmap(
+                    name, self.user_id, AVATAR_SIZE, path, self.devicePixelRatioF()
+                )
+            )
+
+    def _fill_details(self, person) -> None:
+        while self.details.rowCount():
+            self.details.removeRow(0)
+        if person is None or person.fetched_at is None and not _has_fields(person):
+            note = plain_label(
+                "No profile details have been fetched for this person yet. "
+                "They appear here after the next sync.",
+                "profileNote",
+            )
+            note.setWordWrap(True)
+            self.details.addRow(note)
+            if person is None:
+                return
+        for label, value in (
+            ("Location", person.location),
+            ("Pronouns", person.pronouns),
+        ):
+            text = clean_name(value)
+            if text:
+                self.details.addRow(_field_label(label), plain_label(text))
+        for label, values in (
+            ("Skills", person.skills),
+            ("Ask me about", person.ask_me_about),
+        ):
+            cleaned = [clean_name(value) for value in values if clean_name(value)]
+            if cleaned:
+                self.details.addRow(_field_label(label), _chips(cleaned))
+        bio = (person.bio or "").strip()
+        if bio:
+            bio_label = plain_label(bio, "profileBio")
+            bio_label.setWordWrap(True)
+            bio_label.setTextInteractionFlags(
+                Qt.TextInteractionFlag.TextSelectableByMouse
+            )
+            self.details.addRow(_field_label("About"), bio_label)
+
+
+def _has_fields(person) -> bool:
+    return any(
+        (person.title, person.department, person.location, person.bio, person.skills)
+    )
+
+
+def _field_label(text: str) -> QLabel:
+    return plain_label(text, "fieldLabel")
+
+
+def _chips(values: list[str]) -> QWidget:
+    container = QWidget()
+    flow = FlowLayout(container)
+    for value in values:
+        flow.addWidget(chip(value))
+    return container

@@ -1,0 +1,34 @@
+"""Qt signals for an AppSession's cache changes and sync status.
+
+AppSession calls plain listeners on the event loop's thread, which under
+qasync is the UI thread, so the signals are emitted directly.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+
+class SessionEvents(QObject):
+    """Re-emits an AppSession's listener calls as Qt signals."""
+
+    cache_changed = Signal(object)  # app.records.Changes
+    status_changed = Signal(object)  # app.sync.SyncStatus
+
+    def __init__(self, session, parent: QObject | None = None):
+        super().__init__(parent)
+        self._connected = True
+        session.add_changes_listener(self._changed)
+        session.add_status_listener(self._status)
+
+    def disconnect_session(self) -> None:
+        """Stop re-emitting; AppSession has no way to remove a listener."""
+        self._connected = False
+
+    def _changed(self, changes) -> None:
+        if self._connected:
+            self.cache_changed.emit(changes)
+
+    def _status(self, status) -> None:
+        if self._connected:
+            self.status_changed.emit(status)

@@ -1,0 +1,107 @@
+"""The left pane: the user's group spaces, or a sentence when there are none."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtWidgets import QListView, QStackedWidget, QVBoxLayout, QWidget
+
+from ui.delegates import SpaceDelegate
+from ui.models.roles import ID_ROLE
+from ui.models.spaces import SpaceListModel
+from ui.widgets import plain_label
+
+NO_SPACES = (
+    "You are not in any group spaces yet.\n\n"
+    "Spaces that you join or are invited to appear here."
+)
+NOT_SYNCED = "Your group spaces appear here after the first sync with the server."
+
+
+class SpacePane(QWidget):
+    """Emits space_selected(room_id), or space_selected(None) when none is left.
+
+    The rooms that belong to no space are listed under UNGROUPED_SPACE_ID,
+    which is "", so the signal carries None rather than "" for no space.
+    """
+
+    space_selected = Signal(object)
+
+    def __init__(self, store, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("spacePane")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.model = SpaceListModel(store, self)
+        self._synced_once = True
+
+        self.view = QListView()
+        self.view.setObjectName("spaceList")
+        self.view.setModel(self.model)
+        self.view.setItemDelegate(SpaceDelegate(self.view))
+        self.view.setUniformItemSizes(True)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.view.setMouseTracking(True)
+        self.view.selectionModel().currentChanged.connect(self._current_changed)
+        self.model.modelReset.connect(self._update_empty_state)
+
+        self.empty_label = plain_label(NO_SPACES, "emptyState")
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignTop)
+
+        self._stack = QStackedWidget()
+        self._stack.addWidget(self.view)
+        self._stack.addWidget(self.empty_label)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 6)
+        layout.setSpacing(0)
+        layout.addWidget(plain_label("Spaces", "paneHeading"))
+        layout.addWidget(self._stack, 1)
+        self._update_empty_state()
+
+    def set_synced_once(self, synced: bool) -> None:
+        """Say whether the cache has ever been synced, for the empty-list sentence."""
+        self._synced_once = synced
+        self._update_empty_state()
+
+    def _update_empty_state(self) -> None:
+        empty = self.model.rowCount() == 0
+        self.empty_label.setText(NO_SPACES if self._synced_once else NOT_SYNCED)
+        self._stack.setCurrentWidget(self.empty_label if empty else self.view)
+
+    def selected_space(self) -> str | None:
+        index = self.view.currentIndex()
+        return index.data(ID_ROLE) if index.isValid() else None
+
+    def select_space(self, room_id: str) -> bool:
+        row = self.model.row_of(room_id)
+        if row is None:
+            return False
+        self.view.selectionModel().setCurrentIndex(
+            self.model.index(row),
+            QItemSelectionModel.SelectionFlag.ClearAndSelect,
+        )
+        return True
+
+    def select_first(self) -> None:
+        if self.model.rowCount():
+            self.select_space(self.model.room_id_at(0))
+
+    def reload(self) -> None:
+        """Re-read the spaces and keep the selected one selected."""
+        selected = self.selected_space()
+        self.view.selectionModel().blockSignals(True)
+        self.model.reload()
+        restored = selected is not None and self.select_space(selected)
+        self.view.selectionModel().blockSignals(False)
+        self.view.viewport().update()
+        self._update_empty_state()
+        if selected is not None and not restored:
+            self.select_first()
+            if self.selected_space() is None:
+                self.space_selected.emit(None)
+        elif selected is None:
+            self.select_first()
+
+    def _current_changed(self, current, previous) -> None:
+        if current.isValid():
+            self.space_selected.emit(current.data(ID_ROLE))

@@ -1,0 +1,184 @@
+"""HTML of a discussion for the thread view: the root post and its replies.
+
+Bodies come from app.render.body_to_html, which sanitises them with an
+allow-list. Everything else that came from the server (names, titles, tags,
+reaction keys) is escaped here and shown as plain text. Authors link to
+``cp-person:N`` and avatars point at ``cp-avatar:N``, where N indexes the
+lists that build_thread_html returns, so no user id ever goes into a URL.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+from app.render import body_to_html
+from app.store.queries import DiscussionSummary, Post, Reactions
+from app.text import clean_name, isolate
+from ui import theme
+from ui.text_format import count_label, discussion_title, full_time, person_name
+
+PERSON_SCHEME = "cp-person"
+AVATAR_SCHEME = "cp-avatar"
+MORE_REPLIES_URL = "cp-action:more-replies"
+AVATAR_SIZE = 32
+
+KIND_LABELS = {"question": "Question", "announcement": "Announcement"}
+KIND_COLOURS = {"question": theme.QUESTION, "announcement": theme.ANNOUNCEMENT}
+
+STYLE_SHEET = f"""
+body {{ color: {theme.TEXT.name()}; }}
+h1 {{ font-size: x-large; font-weight: 600; margin-top: 0px; margin-bottom: 4px; }}
+h2, h3, h4 {{ font-weight: 600; margin-top: 10px; margin-bottom: 4px; }}
+p {{ margin-top: 0px; margin-bottom: 8px; }}
+a {{ color: {theme.ACCENT.name()}; text-decoration: none; }}
+a.author {{ color: {theme.TEXT.name()}; font-weight: 600; }}
+.meta {{ color: {theme.TEXT_MUTED.name()}; margin-bottom: 4px; }}
+.muted {{ color: {theme.TEXT_MUTED.name()}; }}
+.tags {{ color: {theme.TEXT_MUTED.name()}; }}
+.notice {{ color: {theme.TEXT_MUTED.name()}; font-style: italic; }}
+.section {{ color: {theme.TEXT_MUTED.name()}; font-weight: 600; margin-top: 12px; }}
+.reply-to {{ color: {theme.TEXT_MUTED.name()}; margin-bottom: 2px; }}
+.reactions {{ margin-top: 2px; margin-bottom: 4px; }}
+pre {{ background-color: #f3f4f6; }}
+code {{ background-color: #f3f4f6; }}
+blockquote {{ color: {theme.TEXT_MUTED.name()}; margin-left: 12px; }}
+"""
+
+
+@dataclass
+class ThreadHtml:
+    html: str
+    people: list[str] = field(default_factory=list)  # user id per cp-person:N
+    avatars: list[tuple[str, str, str | None]] = field(default_factory=list)
+    # (display name, user id, mxc URI or None) per cp-avatar:N
+
+
+class _Builder:
+    def __init__(self):
+        self.parts: list[str] = []
+        self.people: list[str] = []
+        self.avatars: list[tuple[str, str, str | None]] = []
+        self._person_index: dict[str, int] = {}
+        self._avatar_index: dict[str, int] = {}
+
+    def person_link(self, user_id: str, name: str) -> str:
+        index = self._person_index.get(user_id)
+        if index is None:
+            index = self._person_index[user_id] = len(self.people)
+            self.people.append(user_id)
+        text = html.escape(isolate(name))
+        return f'<a class="author" href="{PERSON_SCHEME}:{index}">{text}</a>'
+
+    def avatar(self, post: Post, name: str) -> str:
+        index = self._avatar_index.get(post.sender)
+        if index is None:
+            index = self._avatar_index[post.sender] = len(self.avatars)
+            self.avatars.append((name, post.sender, post.sender_avatar))
+        return (
+            f'<img src="{AVATAR_SCHEME}:{index}" width="{AVATAR_SIZE}" '
+            f'height="{AVATAR_SIZE}">'
+        )
+
+
+def _reactions_html(reactions: list[Reactions]) -> str:
+    if not reactions:
+        return ""
+    chips = []
+    for reaction in reactions:
+        key = html.escape(clean_name(reaction.key, fallback="?"))
+        background = theme.ACCENT_SOFT.name() if reaction.mine else "#f0f1f3"
+        chips.append(
+            f'<span style="background-color:{background};">'
+            f"&nbsp;{key}&nbsp;{reaction.count:,}&nbsp;</span>"
+        )
+    return f'<p class="reactions">{"&nbsp;&nbsp;".join(chips)}</p>'
+
+
+def _body_html(post: Post) -> str:
+    if post.redacted:
+        return '<p class="notice">This post was deleted.</p>'
+    rendered = body_to_html(post.body, post.formatted_body)
+    return rendered or '<p class="notice">This post has no text.</p>'
+
+
+def _post_html(
+    builder: _Builder,
+    post: Post,
+    reactions: list[Reactions],
+    reply_to_line: str = "",
+) -> str:
+    name = person_name(post.sender_name, post.sender)
+    meta = f"{builder.person_link(post.sender, name)}"
+    meta += f'&nbsp;&nbsp;<span class="muted">{html.escape(full_time(post.ts))}'
+    if post.edited:
+        meta += " · edited"
+    meta += "</span>"
+    return (
+        '<table width="100%" cellspacing="0" cellpadding="0" style="margin-top:14px;">'
+        f'<tr><td width="{AVATAR_SIZE + 12}" valign="top">'
+        f"{builder.avatar(post, name)}</td>"
+        f'<td valign="top">{reply_to_line}<p class="meta">{meta}</p>'
+        f"{_body_html(post)}{_reactions_html(reactions)}</td></tr></table>"
+    )
+
+
+def _header_html(summary: DiscussionSummary | None, root: Post) -> str:
+    title = discussion_title(summary.title if summary else None, redacted=root.redacted)
+    parts = []
+    kind = summary.kind if summary else "discussion"
+    if kind in KIND_LABELS:
+        colour = KIND_COLOURS[kind].name()
+        parts.append(
+            f'<p style="margin-bottom:2px;"><span style="color:{colour}; '
+            f'font-weight:600;">{KIND_LABELS[kind].upper()}</span></p>'
+        )
+    parts.append(f"<h1>{html.escape(title)}</h1>")
+    if summary and summary.tags:
+        tags = " ".join(f"#{clean_name(tag)}" for tag in summary.tags)
+        parts.append(f'<p class="tags">{html.escape(tags)}</p>')
+    return "".join(parts)
+
+
+def build_thread_html(
+    summary: DiscussionSummary | None,
+    root: Post,
+    replies: list[Post],
+    reactions: dict[str, list[Reactions]],
+    *,
+    reply_count: int,
+    has_more: bool = False,
+    notice: str | None = None,
+) -> ThreadHtml:
+    """Return the HTML of a discussion with the given (first) replies.
+
+    reply_count is the discussion's count of replies that are not deleted;
+    has_more adds a link to show the next page of replies.
+    """
+    builder = _Builder()
+    parts = builder.parts
+    if notice:
+        parts.append(f'<p class="notice">{html.escape(notice)}</p>')
+    parts.append(_header_html(summary, root))
+    parts.append(_post_html(builder, root, reactions.get(root.event_id, [])))
+
+    label = count_label(reply_count, "reply", "replies") if reply_count else None
+    parts.append(f'<p class="section">{label or "No replies yet."}</p>')
+
+    names = {root.event_id: person_name(root.sender_name, root.sender)}
+    previous = root.event_id
+    for reply in replies:
+        line = ""
+        target = reply.in_reply_to
+        if target and target not in (previous, root.event_id) and target in names:
+            quoted = html.escape(isolate(names[target]))
+            line = f'<p class="reply-to">↪ In reply to {quoted}</p>'
+        parts.append(
+            _post_html(builder, reply, reactions.get(reply.event_id, []), line)
+        )
+        names[reply.event_id] = person_name(reply.sender_name, reply.sender)
+        previous = reply.event_id
+
+    if has_more:
+        parts.append(f'<p><a href="{MORE_REPLIES_URL}">Show more replies</a></p>')
+    return ThreadHtml("".join(parts), builder.people, builder.avatars)

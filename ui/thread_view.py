@@ -1,0 +1,205 @@
+"""The reading pane: one discussion, its root post and its replies.
+
+SafeTextBrowser never loads anything named by a URL in a post: its
+loadResource returns only the avatar images that this module put there.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QImage, QTextDocument
+from PySide6.QtWidgets import QLabel, QStackedWidget, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+
+from app.records import Changes
+from app.store.queries import (
+    get_discussion_post,
+    get_discussion_summary,
+    get_room,
+    list_replies,
+    reactions_for,
+)
+from ui.avatars import initials_image, round_image
+from ui.tasks import TaskRunner
+from ui.thread_html import (
+    AVATAR_SCHEME,
+    AVATAR_SIZE,
+    MORE_REPLIES_URL,
+    PERSON_SCHEME,
+    STYLE_SHEET,
+    build_thread_html,
+)
+
+log = logging.getLogger(__name__)
+
+REPLY_PAGE = 100
+EXTERNAL_SCHEMES = {"http", "https", "mailto"}
+ENCRYPTED_NOTICE = (
+    "This board is end-to-end encrypted. Commonplace cannot read encrypted rooms yet."
+)
+
+
+class SafeTextBrowser(QTextBrowser):
+    """A QTextBrowser that loads no resource except images given to set_image."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self._images: dict[str, QImage] = {}
+        self.refused_urls: list[str] = []
+
+    def set_image(self, name: str, image: QImage) -> None:
+        self._images[name] = image
+
+    def clear_images(self) -> None:
+        self._images.clear()
+
+    def loadResource(self, kind: int, url: QUrl):
+        if url.scheme() == AVATAR_SCHEME and url.path() in self._images:
+            return self._images[url.path()]
+        # Anything else (http, file, relative paths) would reach the network or
+        # the disk on behalf of untrusted HTML, so it is refused.
+        self.refused_urls.append(url.toString())
+        log.debug("Refused to load resource %s", url.toString())
+        return None
+
+
+class ThreadView(QWidget):
+    """Shows one discussion; emits person_activated when an author is clicked."""
+
+    person_activated = Signal(str)
+
+    def __init__(self, store, user_id: str | None, thumbnails=None, parent=None):
+        super().__init__(parent)
+        self._store = store
+        self._user_id = user_id
+        self._thumbnails = thumbnails
+        self._runner = TaskRunner(self)
+        self._event_id: str | None = None
+        self._reply_limit = REPLY_PAGE
+        self._people: list[str] = []
+        self._avatars: list[tuple[str, str, str | None]] = []
+        self._rerender = QTimer(self, singleShot=True, interval=150)
+        self._rerender.timeout.connect(self._render_keeping_scroll)
+
+        self.browser = SafeTextBrowser()
+        self.browser.setObjectName("threadBrowser")
+        self.browser.document().setDefaultStyleSheet(STYLE_SHEET)
+        self.browser.document().setDocumentMargin(24)
+        self.browser.anchorClicked.connect(self._anchor_clicked)
+
+        self.placeholder = QLabel("Select a discussion to read it here.")
+        self.placeholder.setObjectName("emptyState")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setTextFormat(Qt.TextFormat.PlainText)
+
+        self._stack = QStackedWidget()
+        self._stack.addWidget(self.placeholder)
+        self._stack.addWidget(self.browser)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._stack)
+
+    def current_discussion(self) -> str | None:
+        return self._event_id
+
+    def show_placeholder(self, text: str) -> None:
+        self._event_id = None
+        self.placeholder.setText(text)
+        self._stack.setCurrentWidget(self.placeholder)
+
+    def show_discussion(self, event_id: str) -> None:
+        self._event_id = event_id
+        self._reply_limit = REPLY_PAGE
+        self._render()
+        self.browser.verticalScrollBar().setValue(0)
+
+    def apply_changes(self, changes: Changes) -> None:
+        if self._event_id is None:
+            return
+        if self._event_id in changes.discussions or changes.people & set(self._people):
+            self._rerender.start()
+
+    def _render_keeping_scroll(self) -> None:
+        if self._event_id is None:
+            return
+        position = self.browser.verticalScrollBar().value()
+        self._render()
+        self.browser.verticalScrollBar().setValue(position)
+
+    def _render(self) -> None:
+        conn = self._store.reader()
+        root = get_discussion_post(conn, self._event_id)
+        if root is None:
+            self.show_placeholder("This discussion is no longer in the cache.")
+            return
+        summary = get_discussion_summary(conn, self._event_id)
+        replies = list_replies(conn, self._event_id, limit=self._reply_limit + 1)
+        has_more = len(replies) > self._reply_limit
+        replies = replies[: self._reply_limit]
+        ids = [root.event_id] + [reply.event_id for reply in replies]
+        reactions = reactions_for(conn, ids, self._user_id)
+        room = get_room(conn, root.room_id)
+        notice = ENCRYPTED_NOTICE if room is not None and room.encrypted else None
+
+        thread = build_thread_html(
+            summary,
+            root,
+            replies,
+            reactions,
+            reply_count=summary.reply_count if summary else len(replies),
+            has_more=has_more,
+            notice=notice,
+        )
+        self._people = thread.people
+        self._avatars = thread.avatars
+        self._load_avatars()
+        self.browser.setHtml(thread.html)
+        self._stack.setCurrentWidget(self.browser)
+
+    def _load_avatars(self) -> None:
+        ratio = self.devicePixelRatioF()
+        self.browser.clear_images()
+        for index, (name, user_id, mxc) in enumerate(self._avatars):
+            image = None
+            if mxc and self._thumbnails is not None:
+                path = self._thumbnails.cached(mxc, AVATAR_SIZE * 2)
+                if path is not None:
+                    image = round_image(path, AVATAR_SIZE, ratio)
+                else:
+                    self._fetch_avatar(mxc)
+            if image is None:
+                image = initials_image(name, user_id, AVATAR_SIZE, ratio)
+            self.browser.set_image(str(index), image)
+
+    def _fetch_avatar(self, mxc: str) -> None:
+        self._runner.run(
+            self._thumbnails.fetch(mxc, AVATAR_SIZE * 2),
+            lambda path: self._rerender.start() if path is not None else None,
+            lambda error: log.info("Avatar %s not shown: %s", mxc, error),
+            key=("avatar", mxc),
+        )
+
+    def _anchor_clicked(self, url: QUrl) -> None:
+        scheme = url.scheme()
+        if scheme == PERSON_SCHEME:
+            try:
+                self.person_activated.emit(self._people[int(url.path())])
+            except (ValueError, IndexError):
+                log.warning("Unknown person link %s", url.toString())
+            return
+        if url.toString() == MORE_REPLIES_URL:
+            self._reply_limit += REPLY_PAGE
+            self._render_keeping_scroll()
+            return
+        if scheme in EXTERNAL_SCHEMES:
+            QDesktopServices.openUrl(url)
+            return
+        log.info("Ignored a link with the %r scheme", scheme)
+
+    def document(self) -> QTextDocument:
+        return self.browser.document()
