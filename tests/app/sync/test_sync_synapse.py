@@ -7,9 +7,12 @@ import httpx
 import pytest
 
 from app.matrix import MatrixClient
+from app.profiles import ProfileFetcher
 from app.store import Store, queries
 from app.sync import SyncLoop, SyncState
 from app.sync.loop import TIMELINE_LIMIT
+from devtools.synapse import unique_localpart
+from tests.conftest import TEST_PASSWORD
 from tests.other_client import OtherClient
 
 pytestmark = pytest.mark.synapse
@@ -115,7 +118,9 @@ def test_malformed_events_from_server_are_skipped(synapse, author, reader, store
     other.close()
     # Synapse checks msgtype and body of m.room.message; the rest is unchecked.
     thread_without_root = {"rel_type": "m.thread", "is_falling_back": True}
-    author.send(board, {"msgtype": "m.text", "body": "x", "m.relates_to": thread_without_root})
+    author.send(
+        board, {"msgtype": "m.text", "body": "x", "m.relates_to": thread_without_root}
+    )
     author.send(board, {"msgtype": "m.file", "body": "x", "url": "../../etc/passwd"})
     author.send(board, {"m.relates_to": {"rel_type": "m.annotation"}}, "m.reaction")
     author.discussion(board, "Fine")
@@ -137,7 +142,7 @@ def test_profiles_are_fetched_once_with_four_in_flight(
         client = OtherClient(synapse.base_url, user.access_token, user.user_id)
         client.join(space)
         client.join(board)
-        client.put = client.call(
+        client.call(
             "PUT",
             f"/profile/{user.user_id}/app.commonplace.title",
             json={"app.commonplace.title": "Engineer"},
@@ -153,10 +158,8 @@ def test_profiles_are_fetched_once_with_four_in_flight(
         async with MatrixClient(
             synapse.base_url, reader.access_token, transport=transport
         ) as client:
-            loop = SyncLoop(client, store, profile_fetcher=None)
-            from app.profiles import ProfileFetcher
-
-            loop.profile_fetcher = ProfileFetcher(client, store)
+            fetcher = ProfileFetcher(client, store)
+            loop = SyncLoop(client, store, profile_fetcher=fetcher)
             await loop.sync_once()
             await loop.wait_for_background()
             await loop.sync_once()
@@ -209,9 +212,6 @@ class ProfileRequestCounter:
 
 def test_offline_start_reports_and_recovers(restartable_synapse, tmp_path):
     server = restartable_synapse
-    from tests.conftest import TEST_PASSWORD
-    from devtools.synapse import unique_localpart
-
     localpart = unique_localpart("offline")
     server.register(localpart, TEST_PASSWORD)
     _user_id, token, _device = server.login(localpart, TEST_PASSWORD)
