@@ -12,6 +12,7 @@ import asyncio
 import logging
 import shutil
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
@@ -133,7 +134,7 @@ class AppController(QObject):
 
         while True:
             try:
-                session = await asyncio.to_thread(self.accounts.load_session)
+                session = await _in_thread(self.accounts.load_session)
             except KeyringUnavailable as error:
                 log.warning("Saved session not loaded: %s", error.reason)
                 dialog = KeyringProblemDialog(
@@ -355,6 +356,14 @@ class AppController(QObject):
         self._replace_window()
         if not await self.open_main(session):
             self._finish(0)
+
+
+async def _in_thread(function):
+    """Run a blocking call (a keyring read can wait for an unlock prompt)."""
+    # A pool of our own, shut down at once: qasync's default executor keeps
+    # QThreads that Qt reports as destroyed while running at exit.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyring") as pool:
+        return await asyncio.get_running_loop().run_in_executor(pool, function)
 
 
 class _Quit:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from app.text import isolate
 from ui import theme
 from ui.avatars import paint_initials
 from ui.models.roles import (
@@ -25,7 +26,6 @@ from ui.models.roles import (
     REPLY_COUNT_ROLE,
     UNREAD_ROLE,
 )
-from app.text import isolate
 from ui.text_format import count_label, relative_time
 
 PADDING = 10

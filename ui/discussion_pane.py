@@ -277,12 +277,16 @@ class DiscussionPane(QWidget):
 
     def apply_changes(self, changes: Changes, space: SpaceSummary | None) -> None:
         """Re-read what a write changed, keeping the chosen board and discussion."""
-        if space is not None and self._space is not None:
-            if space.room_id == self._space.room_id:
-                if space.membership != self._space.membership:
-                    self.set_space(space)
-                    return
-                self._space = space
+        same_space = (
+            space is not None
+            and self._space is not None
+            and space.room_id == self._space.room_id
+        )
+        if same_space:
+            if space.membership != self._space.membership:
+                self.set_space(space)
+                return
+            self._space = space
         entry_id = self._entry.entry_id if self._entry else None
         if changes.spaces or changes.rooms:
             self.boards.reload()

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QTimer, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage, QTextDocument
 from PySide6.QtWidgets import QLabel, QStackedWidget, QTextBrowser, QVBoxLayout, QWidget
-from PySide6.QtCore import Qt
 
 from app.records import Changes
 from app.store.queries import (
@@ -41,13 +40,16 @@ ENCRYPTED_NOTICE = (
 )
 
 
-class SafeTextBrowser(QTextBrowser):
-    """A QTextBrowser that loads no resource except images given to set_image."""
+class SafeDocument(QTextDocument):
+    """A text document that loads no resource except images given to set_image.
 
-    def __init__(self, parent: QWidget | None = None):
+    QTextDocument's own loadResource reads any local file that an image URL
+    names when its parent widget returns nothing, so this class replaces it
+    rather than relying on QTextBrowser.loadResource alone.
+    """
+
+    def __init__(self, parent=None):
         super().__init__(parent)
-        self.setOpenLinks(False)
-        self.setOpenExternalLinks(False)
         self._images: dict[str, QImage] = {}
         self.refused_urls: list[str] = []
 
@@ -61,10 +63,42 @@ class SafeTextBrowser(QTextBrowser):
         if url.scheme() == AVATAR_SCHEME and url.path() in self._images:
             return self._images[url.path()]
         # Anything else (http, file, relative paths) would reach the network or
-        # the disk on behalf of untrusted HTML, so it is refused.
+        # the disk on behalf of untrusted HTML, so it is refused. A null image
+        # is not enough: Qt's image handler then loads the path itself.
         self.refused_urls.append(url.toString())
         log.debug("Refused to load resource %s", url.toString())
-        return None
+        if kind == QTextDocument.ResourceType.ImageResource:
+            return _blank_image()
+        return ""
+
+
+def _blank_image() -> QImage:
+    image = QImage(1, 1, QImage.Format.Format_ARGB32)
+    image.fill(0)
+    return image
+
+
+class SafeTextBrowser(QTextBrowser):
+    """A QTextBrowser over a SafeDocument, which follows no link by itself."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setDocument(SafeDocument(self))
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+
+    @property
+    def refused_urls(self) -> list[str]:
+        return self.document().refused_urls
+
+    def set_image(self, name: str, image: QImage) -> None:
+        self.document().set_image(name, image)
+
+    def clear_images(self) -> None:
+        self.document().clear_images()
+
+    def loadResource(self, kind: int, url: QUrl):
+        return self.document().loadResource(kind, url)
 
 
 class ThreadView(QWidget):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from app.store.queries import RoomSummary, list_space_rooms
-from ui.models.roles import ENCRYPTED_ROLE, ID_ROLE, KIND_ROLE, ROOM_IDS_ROLE
+from ui.models.roles import ENCRYPTED_ROLE, ID_ROLE, KIND_ROLE, NO_PARENT, ROOM_IDS_ROLE
 from ui.text_format import board_name
 
 Index = QModelIndex | QPersistentModelIndex
@@ -39,7 +39,7 @@ class BoardListModel(QAbstractListModel):
         self._space_id: str | None = None
         self._entries: list[BoardEntry] = []
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
+    def rowCount(self, parent: Index = NO_PARENT) -> int:
         return 0 if parent.isValid() else len(self._entries)
 
     def flags(self, index: Index) -> Qt.ItemFlag:

@@ -19,6 +19,7 @@ from ui.models.roles import (
     ID_ROLE,
     KIND_ROLE,
     LAST_ACTIVITY_ROLE,
+    NO_PARENT,
     REDACTED_ROLE,
     REPLY_COUNT_ROLE,
 )
@@ -55,13 +56,13 @@ class DiscussionListModel(QAbstractListModel):
 
     # -- Qt model interface ------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
+    def rowCount(self, parent: Index = NO_PARENT) -> int:
         return 0 if parent.isValid() else len(self._ids)
 
-    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:
+    def canFetchMore(self, parent: Index = NO_PARENT) -> bool:
         return not parent.isValid() and self._has_more
 
-    def fetchMore(self, parent: Index = QModelIndex()) -> None:
+    def fetchMore(self, parent: Index = NO_PARENT) -> None:
         if parent.isValid() or not self._has_more or self._notifying:
             return
         page = self._read_page()

@@ -11,7 +11,7 @@ from PySide6.QtCore import (
 
 from app.store.queries import list_files
 from app.text import clean_name, format_size
-from ui.models.roles import ID_ROLE
+from ui.models.roles import ID_ROLE, NO_PARENT
 from ui.text_format import full_time, person_name
 
 Index = QModelIndex | QPersistentModelIndex
@@ -30,10 +30,10 @@ class FileListModel(QAbstractTableModel):
         self._room_id: str | None = None
         self._rows: list[tuple[str, str, str, str, int]] = []
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
+    def rowCount(self, parent: Index = NO_PARENT) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
+    def columnCount(self, parent: Index = NO_PARENT) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):

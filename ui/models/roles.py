@@ -1,6 +1,6 @@
 """Custom item data roles shared by the models and their delegates."""
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, Qt
 
 _BASE = Qt.ItemDataRole.UserRole
 
@@ -16,3 +16,6 @@ ENCRYPTED_ROLE = _BASE + 9  # bool
 REDACTED_ROLE = _BASE + 10  # bool
 ROOM_IDS_ROLE = _BASE + 11  # list[str]: the rooms a board entry covers
 SUBTITLE_ROLE = _BASE + 12  # str: a space's topic, cleaned to one line
+
+# The invalid index that stands for "no parent" in a list model's methods.
+NO_PARENT = QModelIndex()

@@ -10,6 +10,7 @@ from ui.models.roles import (
     HIGHLIGHT_ROLE,
     ID_ROLE,
     INVITED_ROLE,
+    NO_PARENT,
     SUBTITLE_ROLE,
     UNREAD_ROLE,
 )
@@ -30,7 +31,7 @@ class SpaceListModel(QAbstractListModel):
         self._store = store
         self._spaces: list[SpaceSummary] = list_spaces(store.reader())
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
+    def rowCount(self, parent: Index = NO_PARENT) -> int:
         return 0 if parent.isValid() else len(self._spaces)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):

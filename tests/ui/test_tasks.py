@@ -1,0 +1,74 @@
+"""TaskRunner delivers results on the UI thread and cancels on close."""
+
+import asyncio
+
+from PySide6.QtCore import QObject
+
+from ui.tasks import TaskRunner
+
+
+async def _value(value, delay=0.0):
+    await asyncio.sleep(delay)
+    return value
+
+
+async def _fail():
+    raise ValueError("broken")
+
+
+def test_runner_delivers_success(qtbot, qasync_loop):
+    runner = TaskRunner()
+    results = []
+    runner.run(_value(42), results.append)
+    # Done callbacks run one loop turn after the task finishes.
+    qtbot.waitUntil(lambda: results != [])
+    assert results == [42]
+    assert runner.pending() == 0
+
+
+def test_runner_delivers_failure(qtbot, qasync_loop):
+    runner = TaskRunner()
+    errors = []
+    runner.run(_fail(), on_failure=errors.append)
+    qtbot.waitUntil(lambda: errors != [])
+    assert len(errors) == 1
+    assert isinstance(errors[0], ValueError)
+
+
+def test_unhandled_failure_is_signalled(qtbot, qasync_loop, caplog):
+    runner = TaskRunner()
+    with qtbot.waitSignal(runner.task_failed) as signal:
+        runner.run(_fail())
+    assert isinstance(signal.args[0], ValueError)
+    assert "Background task failed" in caplog.text
+
+
+def test_same_key_cancels_earlier_task(qtbot, qasync_loop):
+    runner = TaskRunner()
+    results = []
+    first = runner.run(_value("first", 5), results.append, key="avatar")
+    second = runner.run(_value("second"), results.append, key="avatar")
+    qtbot.waitUntil(lambda: results != [])
+    assert first.cancelled()
+    assert results == ["second"]
+
+
+def test_owner_destroyed_cancels_tasks(qtbot, qasync_loop):
+    owner = QObject()
+    runner = TaskRunner(owner)
+    results = []
+    task = runner.run(_value("late", 5), results.append)
+    owner.deleteLater()
+    qtbot.waitUntil(task.done)
+    qtbot.wait(50)
+    assert task.cancelled()
+    assert results == []
+
+
+def test_wait_closed_waits_for_cancellation(qtbot, qasync_loop):
+    runner = TaskRunner()
+    slow = runner.run(_value("slow", 5))
+    closing = qasync_loop.create_task(runner.wait_closed())
+    qtbot.waitUntil(closing.done)
+    assert slow.cancelled()
+    assert runner.pending() == 0

@@ -1,0 +1,167 @@
+"""The reading pane loads no remote resource, whatever HTML reaches it."""
+
+import http.server
+import threading
+
+import pytest
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QImage, QTextDocument
+
+from tests.ui.builders import BASE_TS
+from ui.thread_view import SafeTextBrowser, ThreadView
+
+
+class _CountingHandler(http.server.BaseHTTPRequestHandler):
+    requests: list[str] = []
+
+    def do_GET(self):
+        type(self).requests.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture
+def image_server():
+    """An HTTP server on 127.0.0.1 that records every request it gets."""
+    _CountingHandler.requests = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_browser_refuses_remote_image(qtbot, image_server):
+    port = image_server.server_address[1]
+    browser = SafeTextBrowser()
+    qtbot.addWidget(browser)
+    browser.show()
+    url = f"http://127.0.0.1:{port}/tracker.png"
+    # Set directly, without the sanitiser, to test the browser's own guard.
+    browser.setHtml(f'<p>Before</p><img src="{url}"><p>After</p>')
+    qtbot.wait(200)
+
+    assert url in browser.refused_urls
+    assert _CountingHandler.requests == []
+    loaded = browser.document().resource(
+        QTextDocument.ResourceType.ImageResource, QUrl(url)
+    )
+    assert loaded.width() == 1
+
+
+def test_browser_refuses_local_file(qtbot, tmp_path):
+    picture = tmp_path / "secret.png"
+    secret = QImage(4, 4, QImage.Format.Format_ARGB32)
+    secret.fill(0xFFFF0000)
+    assert secret.save(str(picture))
+    browser = SafeTextBrowser()
+    qtbot.addWidget(browser)
+    browser.show()
+    browser.setHtml(f'<img src="{picture.as_uri()}">')
+    qtbot.waitUntil(lambda: browser.refused_urls != [])
+
+    assert set(browser.refused_urls) == {picture.as_uri()}
+    loaded = browser.document().resource(
+        QTextDocument.ResourceType.ImageResource, QUrl(picture.as_uri())
+    )
+    assert loaded.width() == 1
+    rendered = browser.viewport().grab().toImage()
+    red = [
+        (x, y)
+        for x in range(0, rendered.width(), 2)
+        for y in range(0, min(rendered.height(), 60), 2)
+        if rendered.pixelColor(x, y).name() == "#ff0000"
+    ]
+    assert red == []
+
+
+def test_thread_view_post_with_remote_image_loads_nothing(
+    qtbot, cache, store, image_server
+):
+    port = image_server.server_address[1]
+    cache.space("!a:x", "Space")
+    cache.board("!one:x", "One", "!a:x")
+    root = cache.discussion(
+        "!one:x",
+        "Pictures",
+        body=f"![tracker](http://127.0.0.1:{port}/markdown.png)",
+        ts=BASE_TS,
+    )
+    cache.reply(
+        "!one:x",
+        root,
+        "html",
+        formatted_body=f'<img src="http://127.0.0.1:{port}/html.png">',
+    )
+    cache.commit()
+    view = ThreadView(store, "@me:example.org")
+    qtbot.addWidget(view)
+    view.show()
+    view.show_discussion(root)
+    qtbot.wait(200)
+
+    assert _CountingHandler.requests == []
+    assert not any("127.0.0.1" in url for url in view.browser.refused_urls)
+
+
+def test_thread_view_shows_reactions_and_edits(qtbot, cache, store):
+    cache.space("!a:x", "Space")
+    cache.board("!one:x", "One", "!a:x")
+    root = cache.discussion("!one:x", "Liked", kind="question", tags=("sql",))
+    cache.reaction("!one:x", root, "👍", "@ana:example.org")
+    cache.reaction("!one:x", root, "👍", "@me:example.org")
+    cache.reaction("!one:x", root, "🎉", "@ben:example.org")
+    cache.commit()
+    view = ThreadView(store, "@me:example.org")
+    qtbot.addWidget(view)
+    view.show_discussion(root)
+    text = view.document().toPlainText()
+
+    assert "👍 2" in text.replace("\xa0", " ")
+    assert "🎉 1" in text.replace("\xa0", " ")
+    assert "QUESTION" in text
+    assert "#sql" in text
+    assert "No replies yet." in text
+
+
+def test_thread_view_pages_long_threads(qtbot, cache, store):
+    from ui.thread_view import REPLY_PAGE
+
+    cache.space("!a:x", "Space")
+    cache.board("!one:x", "One", "!a:x")
+    root = cache.discussion("!one:x", "Long thread")
+    for number in range(REPLY_PAGE + 3):
+        cache.reply("!one:x", root, f"Reply number {number}.")
+    cache.commit()
+    view = ThreadView(store, None)
+    qtbot.addWidget(view)
+    view.show_discussion(root)
+
+    text = view.document().toPlainText()
+    assert f"Reply number {REPLY_PAGE - 1}." in text
+    assert f"Reply number {REPLY_PAGE}." not in text
+    assert "Show more replies" in text
+    view.browser.anchorClicked.emit(QUrl("cp-action:more-replies"))
+    text = view.document().toPlainText()
+    assert f"Reply number {REPLY_PAGE + 2}." in text
+    assert "Show more replies" not in text
+
+
+def test_person_link_carries_no_user_id(qtbot, cache, store):
+    cache.space("!a:x", "Space")
+    cache.board("!one:x", "One", "!a:x")
+    root = cache.discussion("!one:x", "Hi", sender='@"><script>:example.org')
+    cache.commit()
+    view = ThreadView(store, None)
+    qtbot.addWidget(view)
+    view.show_discussion(root)
+
+    with qtbot.waitSignal(view.person_activated) as signal:
+        view.browser.anchorClicked.emit(QUrl("cp-person:0"))
+    assert signal.args == ['@"><script>:example.org']
+    assert "<script>" not in view.browser.toHtml()
