@@ -73,6 +73,9 @@ class DiscussionPane(QWidget):
         self.board_combo.setMaximumWidth(320)
         self.board_combo.currentIndexChanged.connect(self._board_chosen)
         self.count_label = plain_label("", "countLabel")
+        # Names the only board of a space, where the chooser is hidden.
+        self.board_label = ElidedLabel()
+        self.board_label.setObjectName("boardLabel")
 
         self.banner = plain_label("", "banner")
         self.banner.setWordWrap(True)
@@ -121,6 +124,7 @@ class DiscussionPane(QWidget):
         choose_row = QHBoxLayout()
         choose_row.setSpacing(10)
         choose_row.addWidget(self.board_combo)
+        choose_row.addWidget(self.board_label, 1)
         choose_row.addStretch()
         choose_row.addWidget(self.count_label)
 
@@ -188,7 +192,11 @@ class DiscussionPane(QWidget):
             self._show_entry(entry)
 
     def _update_chooser(self) -> None:
-        self.board_combo.setVisible(self.boards.rowCount() > 1)
+        rows = self.boards.rowCount()
+        self.board_combo.setVisible(rows > 1)
+        only = self.boards.entry(0) if rows == 1 else None
+        self.board_label.setText(only.label if only else "")
+        self.board_label.setVisible(only is not None)
 
     def _show_entry(self, entry: BoardEntry | None) -> None:
         self._entry = entry
@@ -224,9 +232,9 @@ class DiscussionPane(QWidget):
         ]
         if encrypted:
             names = ", ".join(encrypted)
+            verb = "is" if len(encrypted) == 1 else "are"
             self.banner.setText(
-                f"Not shown: {names}. End-to-end encrypted boards cannot be "
-                "read in Commonplace yet."
+                f"{names} {verb} end-to-end encrypted and cannot be read here yet."
             )
             self.banner.show()
 

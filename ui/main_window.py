@@ -142,7 +142,17 @@ class MainWindow(QMainWindow):
         self.discussion_pane.set_space(space)
 
     def _board_changed(self) -> None:
-        self.thread_view.show_placeholder("Select a discussion to read it here.")
+        # Called before the pane fills its list, so the text is chosen later.
+        QTimer.singleShot(0, self._update_thread_placeholder)
+        self.thread_view.show_placeholder("")
+
+    def _update_thread_placeholder(self) -> None:
+        if self.thread_view.current_discussion() is not None:
+            return
+        has_list = self.discussion_pane.message() is None
+        self.thread_view.show_placeholder(
+            "Select a discussion to read it here." if has_list else ""
+        )
 
     def apply_changes(self, changes: Changes) -> None:
         if changes.spaces:

@@ -41,7 +41,9 @@ def person_name(name: str | None, user_id: str) -> str:
 
 def initials(name: str) -> str:
     """Return up to two initials of name, skipping a leading @ of a user id."""
-    words = [word for word in name.lstrip("@").replace(":", " ").split() if word]
+    words = [
+        word for word in name.lstrip("@").replace(":", " ").split() if word[0].isalnum()
+    ]
     if not words:
         return "?"
     letters = words[0][0]

@@ -118,7 +118,7 @@ def _post_html(
         '<table width="100%" cellspacing="0" cellpadding="0" style="margin-top:14px;">'
         f'<tr><td width="{AVATAR_SIZE + 12}" valign="top">'
         f"{builder.avatar(post, name)}</td>"
-        f'<td valign="top">{reply_to_line}<p class="meta">{meta}</p>'
+        f'<td valign="top">{reply_to_line}<p class="meta" dir="ltr">{meta}</p>'
         f"{_body_html(post)}{_reactions_html(reactions)}</td></tr></table>"
     )
 
@@ -172,7 +172,7 @@ def build_thread_html(
         target = reply.in_reply_to
         if target and target not in (previous, root.event_id) and target in names:
             quoted = html.escape(isolate(names[target]))
-            line = f'<p class="reply-to">↪ In reply to {quoted}</p>'
+            line = f'<p class="reply-to" dir="ltr">↪ In reply to {quoted}</p>'
         parts.append(
             _post_html(builder, reply, reactions.get(reply.event_id, []), line)
         )

@@ -47,7 +47,7 @@ def test_same_key_cancels_earlier_task(qtbot, qasync_loop):
     runner = TaskRunner()
     results = []
     first = runner.run(_value("first", 5), results.append, key="avatar")
-    second = runner.run(_value("second"), results.append, key="avatar")
+    runner.run(_value("second"), results.append, key="avatar")
     qtbot.waitUntil(lambda: results != [])
     assert first.cancelled()
     assert results == ["second"]

@@ -2,6 +2,7 @@
 
 import http.server
 import threading
+from typing import ClassVar
 
 import pytest
 from PySide6.QtCore import QUrl
@@ -12,7 +13,7 @@ from ui.thread_view import SafeTextBrowser, ThreadView
 
 
 class _CountingHandler(http.server.BaseHTTPRequestHandler):
-    requests: list[str] = []
+    requests: ClassVar[list[str]] = []
 
     def do_GET(self):
         type(self).requests.append(self.path)
