@@ -54,28 +54,38 @@ How do your teams handle this? Links to [the dbt docs](https://docs.getdbt.com/)
 REPLIES = [
     (
         "@kenji:demo.local",
-        "We pin versions with `ref('orders', v=2)` and keep the old one "
-        "for a month. It works well as long as the owner announces the change.",
+        (
+            "We pin versions with `ref('orders', v=2)` and keep the old one "
+            "for a month. It works well as long as the owner announces the change."
+        ),
     ),
     (
         "@tom:demo.local",
-        "+1 for owners in CODEOWNERS. We also added a CI check that "
-        "fails when a column disappears without a deprecation note.",
+        (
+            "+1 for owners in CODEOWNERS. We also added a CI check that "
+            "fails when a column disappears without a deprecation note."
+        ),
     ),
     (
         "@layla:demo.local",
-        "من جهة الدعم: نحتاج إلى إشعار قبل تغيير أي تقرير يستخدمه العملاء. "
-        "Could the announcement go to the support space too?",
+        (
+            "من جهة الدعم: نحتاج إلى إشعار قبل تغيير أي تقرير يستخدمه العملاء. "
+            "Could the announcement go to the support space too?"
+        ),
     ),
     (
         "@maya:demo.local",
-        "Good point, Layla. I'll draft a short checklist and post it "
-        "as an announcement next week 🙌",
+        (
+            "Good point, Layla. I'll draft a short checklist and post it "
+            "as an announcement next week 🙌"
+        ),
     ),
     (
         "@ines:demo.local",
-        "Could we show the version in the dashboards' footers? Users "
-        "often ask which numbers are current.",
+        (
+            "Could we show the version in the dashboards' footers? Users "
+            "often ask which numbers are current."
+        ),
     ),
 ]
 
@@ -349,7 +359,7 @@ def build_sample_cache(store) -> dict[str, str]:
 
 
 class _SampleSession:
-    """What MainWindow needs from an AppSession, with no network behind it."""
+    """The part of AppSession that MainWindow uses, with no network behind it."""
 
     def __init__(self, store):
         from types import SimpleNamespace

@@ -3,7 +3,7 @@
 run_gui makes the QApplication and one qasync event loop, then AppController
 decides what to show: the main window at once from the cache when a saved
 session loads, a sign-in with the given credentials, or the sign-in dialog.
-The window never waits for the network: syncing starts after it is shown.
+The window opens from the cache first, and syncing starts after it is shown.
 """
 
 from __future__ import annotations
@@ -302,7 +302,7 @@ class AppController(QObject):
             )
 
     async def sign_out(self, delete_cache: bool) -> None:
-        """Sign out on the server if it answers, close the session, then ask again."""
+        """Sign out on the server if it responds, close the session, then ask again."""
         from app.credentials import KeyringUnavailable
         from app.store.store import delete_cache_files
 
@@ -315,8 +315,8 @@ class AppController(QObject):
         try:
             await self.accounts.sign_out(app_session.session)
         except KeyringUnavailable as error:
-            # The settings no longer name the account, so the token that stayed
-            # in the keyring is never used again; the user is told nonetheless.
+            # The settings no longer name the account, so the token left in the
+            # keyring is never read again.
             log.warning("Token not deleted from the keyring: %s", error.reason)
         store_path = app_session.store.path
         thumbnails = getattr(app_session, "thumbnails", None)

@@ -52,9 +52,9 @@ def controller(qapp, qasync_loop, tmp_path):
             sessions.append(app_session)
             return app_session
 
-        made = AppController(accounts, session_factory)
-        made.sessions = sessions
-        return made
+        app_controller = AppController(accounts, session_factory)
+        app_controller.sessions = sessions
+        return app_controller
 
     yield make
     for window in QApplication.topLevelWidgets():
@@ -70,34 +70,38 @@ def _visible(kind):
 
 
 def test_saved_session_opens_window_and_syncs(qtbot, controller):
-    made = controller(FakeAccounts(saved=Session()))
-    run = asyncio.ensure_future(made.run())
-    qtbot.waitUntil(lambda: made.window is not None and made.window.isVisible())
+    app_controller = controller(FakeAccounts(saved=Session()))
+    run = asyncio.ensure_future(app_controller.run())
+    qtbot.waitUntil(
+        lambda: app_controller.window is not None and app_controller.window.isVisible()
+    )
 
-    assert made.sessions[0].started
-    made.window.close()
+    assert app_controller.sessions[0].started
+    app_controller.window.close()
     qtbot.waitUntil(run.done)
     assert run.result() == 0
-    assert made.sessions[0].closed
+    assert app_controller.sessions[0].closed
 
 
 def test_locked_keyring_offers_retry(qtbot, controller):
     accounts = FakeAccounts(saved=Session(), load_errors=[KeyringLocked()])
-    made = controller(accounts)
-    run = asyncio.ensure_future(made.run())
+    app_controller = controller(accounts)
+    run = asyncio.ensure_future(app_controller.run())
     qtbot.waitUntil(lambda: _visible(KeyringProblemDialog) is not None)
 
     _visible(KeyringProblemDialog).retry_button.click()
-    qtbot.waitUntil(lambda: made.window is not None and made.window.isVisible())
+    qtbot.waitUntil(
+        lambda: app_controller.window is not None and app_controller.window.isVisible()
+    )
     assert accounts.signed_out == []
-    made.window.close()
+    app_controller.window.close()
     qtbot.waitUntil(run.done)
 
 
 def test_locked_keyring_session_only_sign_in(qtbot, controller):
     accounts = FakeAccounts(saved=Session(), load_errors=[KeyringLocked()])
-    made = controller(accounts)
-    run = asyncio.ensure_future(made.run())
+    app_controller = controller(accounts)
+    run = asyncio.ensure_future(app_controller.run())
     qtbot.waitUntil(lambda: _visible(KeyringProblemDialog) is not None)
     _visible(KeyringProblemDialog).session_only_button.click()
     qtbot.waitUntil(lambda: _visible(SignInDialog) is not None)
@@ -107,36 +111,40 @@ def test_locked_keyring_session_only_sign_in(qtbot, controller):
     dialog.user_edit.setText("alex")
     dialog.password_edit.setText("secret")
     dialog.submit()
-    qtbot.waitUntil(lambda: made.window is not None and made.window.isVisible())
+    qtbot.waitUntil(
+        lambda: app_controller.window is not None and app_controller.window.isVisible()
+    )
     assert accounts.sign_ins == [("example.org", "alex", True)]
-    made.window.close()
+    app_controller.window.close()
     qtbot.waitUntil(run.done)
 
 
 def test_keyring_quit_ends_without_window(qtbot, controller):
-    made = controller(FakeAccounts(load_errors=[KeyringLocked()]))
-    run = asyncio.ensure_future(made.run())
+    app_controller = controller(FakeAccounts(load_errors=[KeyringLocked()]))
+    run = asyncio.ensure_future(app_controller.run())
     qtbot.waitUntil(lambda: _visible(KeyringProblemDialog) is not None)
     _visible(KeyringProblemDialog).quit_button.click()
     qtbot.waitUntil(run.done)
     assert run.result() == 0
-    assert made.window is None
+    assert app_controller.window is None
 
 
 def test_given_credentials_sign_in_at_start(qtbot, controller):
     accounts = FakeAccounts()
-    made = controller(accounts)
-    run = asyncio.ensure_future(made.run("example.org", "demo", "password"))
-    qtbot.waitUntil(lambda: made.window is not None and made.window.isVisible())
+    app_controller = controller(accounts)
+    run = asyncio.ensure_future(app_controller.run("example.org", "demo", "password"))
+    qtbot.waitUntil(
+        lambda: app_controller.window is not None and app_controller.window.isVisible()
+    )
     assert accounts.sign_ins == [("example.org", "demo", False)]
-    made.window.close()
+    app_controller.window.close()
     qtbot.waitUntil(run.done)
 
 
 def test_failed_start_sign_in_shows_dialog_with_error(qtbot, controller):
     error = InvalidCredentials("The user name or password is wrong.")
-    made = controller(FakeAccounts(sign_in_error=error))
-    run = asyncio.ensure_future(made.run("example.org", "demo", "wrong"))
+    app_controller = controller(FakeAccounts(sign_in_error=error))
+    run = asyncio.ensure_future(app_controller.run("example.org", "demo", "wrong"))
     qtbot.waitUntil(lambda: _visible(SignInDialog) is not None)
 
     dialog = _visible(SignInDialog)
@@ -144,23 +152,25 @@ def test_failed_start_sign_in_shows_dialog_with_error(qtbot, controller):
     assert dialog.user_edit.text() == "demo"
     dialog.reject()
     qtbot.waitUntil(run.done)
-    assert made.window is None
+    assert app_controller.window is None
 
 
 def test_sign_out_deletes_cache_and_asks_again(qtbot, controller, tmp_path):
     accounts = FakeAccounts(saved=Session())
-    made = controller(accounts)
-    run = asyncio.ensure_future(made.run())
-    qtbot.waitUntil(lambda: made.window is not None and made.window.isVisible())
-    cache_file = made.sessions[0].store.path
+    app_controller = controller(accounts)
+    run = asyncio.ensure_future(app_controller.run())
+    qtbot.waitUntil(
+        lambda: app_controller.window is not None and app_controller.window.isVisible()
+    )
+    cache_file = app_controller.sessions[0].store.path
     assert cache_file.exists()
 
-    made.window.sign_out_requested.emit(True)
+    app_controller.window.sign_out_requested.emit(True)
     qtbot.waitUntil(lambda: _visible(SignInDialog) is not None)
     assert len(accounts.signed_out) == 1
-    assert made.sessions[0].closed
+    assert app_controller.sessions[0].closed
     assert not cache_file.exists()
-    assert made.window is None
+    assert app_controller.window is None
 
     _visible(SignInDialog).reject()
     qtbot.waitUntil(run.done)

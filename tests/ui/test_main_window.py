@@ -21,7 +21,7 @@ from ui.thread_view import ENCRYPTED_NOTICE
 
 
 @pytest.fixture
-def window(qtbot, qasync_loop, app_session):
+def open_window(qtbot, qasync_loop, app_session):
     def make() -> MainWindow:
         window = MainWindow(app_session)
         qtbot.addWidget(window)
@@ -41,35 +41,35 @@ def _discussion_titles(window):
     return [model.index(row).data() for row in range(model.rowCount())]
 
 
-def test_space_list_shows_names_and_unread_counts(window, cache):
+def test_space_list_shows_names_and_unread_counts(open_window, cache):
     cache.space("!a:x", "Data engineering", unread=3)
     cache.space("!b:x", "Onboarding", unread=12, highlight=2)
     cache.board("!board:x", "General", "!a:x", unread=4)
     cache.commit()
-    shown = window()
+    main = open_window()
 
-    assert _space_names(shown) == ["Data engineering", "Onboarding"]
-    model = shown.space_pane.model
+    assert _space_names(main) == ["Data engineering", "Onboarding"]
+    model = main.space_pane.model
     assert model.index(0).data(UNREAD_ROLE) == 3 + 4
     assert model.index(1).data(UNREAD_ROLE) == 12
     assert model.index(1).data(HIGHLIGHT_ROLE) == 2
 
 
-def test_invited_space_is_marked_and_explained(window, cache):
+def test_invited_space_is_marked_and_explained(open_window, cache):
     cache.space("!a:x", "Joined space")
     cache.space("!invite:x", "Book club", membership="invite")
     cache.commit()
-    shown = window()
+    main = open_window()
 
-    assert _space_names(shown) == ["Joined space", "Book club"]
-    invited = shown.space_pane.model.index(1)
+    assert _space_names(main) == ["Joined space", "Book club"]
+    invited = main.space_pane.model.index(1)
     assert invited.data(INVITED_ROLE) is True
     assert "invited" in invited.data(Qt.ItemDataRole.ToolTipRole)
-    shown.space_pane.select_space("!invite:x")
-    assert shown.discussion_pane.message() == INVITED
+    main.space_pane.select_space("!invite:x")
+    assert main.discussion_pane.message() == INVITED
 
 
-def test_selecting_space_lists_newest_activity_first(window, cache):
+def test_selecting_space_lists_newest_activity_first(open_window, cache):
     cache.space("!a:x", "Space")
     cache.board("!one:x", "One", "!a:x")
     cache.board("!two:x", "Two", "!a:x")
@@ -82,36 +82,36 @@ def test_selecting_space_lists_newest_activity_first(window, cache):
     cache.commit()
     cache.reply("!one:x", old, "A reply makes the old topic the most active")
     cache.commit()
-    shown = window()
-    shown.space_pane.select_space("!a:x")
+    main = open_window()
+    main.space_pane.select_space("!a:x")
 
-    assert _discussion_titles(shown) == ["Old topic", "Newest topic", "Middle topic"]
-    assert shown.discussion_pane.count_label.text() == "3 discussions"
+    assert _discussion_titles(main) == ["Old topic", "Newest topic", "Middle topic"]
+    assert main.discussion_pane.count_label.text() == "3 discussions"
 
 
-def test_discussion_list_pages_with_fetch_more(window, cache):
+def test_discussion_list_pages_with_fetch_more(open_window, cache):
     cache.space("!a:x", "Space")
     cache.board("!one:x", "One", "!a:x")
     for number in range(PAGE_SIZE * 2 + 5):
         cache.discussion("!one:x", f"Topic {number}", ts=BASE_TS + number)
     cache.commit()
-    shown = window()
-    shown.space_pane.select_space("!a:x")
-    model = shown.discussion_pane.discussions
+    main = open_window()
+    main.space_pane.select_space("!a:x")
+    model = main.discussion_pane.discussions
 
     assert model.rowCount() == PAGE_SIZE
     assert model.canFetchMore()
-    shown.discussion_pane.list_view.scrollToBottom()
+    main.discussion_pane.list_view.scrollToBottom()
     model.fetchMore()
     model.fetchMore()
     assert model.rowCount() == PAGE_SIZE * 2 + 5
     assert not model.canFetchMore()
-    titles = _discussion_titles(shown)
+    titles = _discussion_titles(main)
     assert titles[0] == f"Topic {PAGE_SIZE * 2 + 4}"
     assert titles[-1] == "Topic 0"
 
 
-def test_replies_follow_timeline_order_not_clock(window, cache):
+def test_replies_follow_timeline_order_not_clock(open_window, cache):
     cache.space("!a:x", "Space")
     cache.board("!one:x", "One", "!a:x")
     root = cache.discussion("!one:x", "Clock skew", ts=BASE_TS)
@@ -120,11 +120,11 @@ def test_replies_follow_timeline_order_not_clock(window, cache):
     cache.reply("!one:x", root, "Second in the timeline", ts=BASE_TS - 3_600_000)
     cache.reply("!one:x", root, "Third in the timeline", ts=BASE_TS + 120_000)
     cache.commit()
-    shown = window()
-    shown.space_pane.select_space("!a:x")
-    shown.discussion_pane.select_discussion(root)
+    main = open_window()
+    main.space_pane.select_space("!a:x")
+    main.discussion_pane.select_discussion(root)
 
-    text = shown.thread_view.document().toPlainText()
+    text = main.thread_view.document().toPlainText()
     first = text.index("First in the timeline")
     second = text.index("Second in the timeline")
     third = text.index("Third in the timeline")
@@ -132,7 +132,7 @@ def test_replies_follow_timeline_order_not_clock(window, cache):
     assert "3 replies" in text
 
 
-def test_hostile_body_renders_without_active_content(window, cache):
+def test_hostile_body_renders_without_active_content(open_window, cache):
     cache.space("!a:x", "Space")
     cache.board("!one:x", "One", "!a:x")
     hostile = (
@@ -145,10 +145,10 @@ def test_hostile_body_renders_without_active_content(window, cache):
         "!one:x", "Hostile", body="Hello", formatted_body=hostile, ts=BASE_TS
     )
     cache.commit()
-    shown = window()
-    shown.space_pane.select_space("!a:x")
-    shown.discussion_pane.select_discussion(root)
-    browser = shown.thread_view.browser
+    main = open_window()
+    main.space_pane.select_space("!a:x")
+    main.discussion_pane.select_discussion(root)
+    browser = main.thread_view.browser
     html = browser.toHtml()
 
     assert "script" not in html.lower()
@@ -161,119 +161,121 @@ def test_hostile_body_renders_without_active_content(window, cache):
     assert browser.refused_urls == []
 
 
-def test_display_name_renders_as_literal_isolated_text(window, cache):
+def test_display_name_renders_as_literal_isolated_text(open_window, cache):
     hostile_name = '<b>Bold</b> & "Quoted" \u202egnp.exe\u200b Zero\u200bWidth'
     cache.space("!a:x", "Space")
     cache.board("!one:x", "One", "!a:x")
     cache.member("!one:x", "@mallory:example.org", hostile_name)
     root = cache.discussion("!one:x", "Names", sender="@mallory:example.org")
     cache.commit()
-    shown = window()
-    shown.space_pane.select_space("!a:x")
-    shown.discussion_pane.select_discussion(root)
+    main = open_window()
+    main.space_pane.select_space("!a:x")
+    main.discussion_pane.select_discussion(root)
 
-    text = shown.thread_view.document().toPlainText()
+    text = main.thread_view.document().toPlainText()
     expected = '<b>Bold</b> & "Quoted" gnp.exe ZeroWidth'
     assert f"\u2068{expected}\u2069" in text
     assert "\u202e" not in text
     assert "\u200b" not in text
-    html = shown.thread_view.browser.toHtml()
+    html = main.thread_view.browser.toHtml()
     assert "<b>Bold</b>" not in html
-    author = shown.discussion_pane.discussions.index(0).data(AUTHOR_ROLE)
+    author = main.discussion_pane.discussions.index(0).data(AUTHOR_ROLE)
     assert author == expected
 
 
-def test_empty_and_long_space_names(window, cache, qtbot):
+def test_empty_and_long_space_names(open_window, cache, qtbot):
     long_name = "Communities of practice " * 21  # more than 500 characters
     cache.space("!empty:x", "")
     cache.space("!long:x", long_name)
     cache.commit()
-    shown = window()
-    shown.resize(1024, 700)
+    main = open_window()
+    main.resize(1024, 700)
 
-    names = _space_names(shown)
+    names = _space_names(main)
     assert UNNAMED_SPACE in names
     long_row = names.index(long_name.strip())
-    tooltip = shown.space_pane.model.index(long_row).data(Qt.ItemDataRole.ToolTipRole)
+    tooltip = main.space_pane.model.index(long_row).data(Qt.ItemDataRole.ToolTipRole)
     assert tooltip.startswith(long_name.strip())
-    shown.space_pane.select_space("!long:x")
-    title = shown.discussion_pane.title_label
+    main.space_pane.select_space("!long:x")
+    title = main.discussion_pane.title_label
     qtbot.waitUntil(lambda: title.width() > 0)
     assert title.text() == long_name.strip()
     assert title.elided_text().endswith("…")
     assert title.toolTip() == long_name.strip()
 
 
-def test_encrypted_board_says_so(window, cache):
+def test_encrypted_board_says_so(open_window, cache):
     cache.space("!a:x", "Space")
     cache.board("!secret:x", "Secret board", "!a:x", encrypted=True)
     cache.commit()
-    shown = window()
-    shown.space_pane.select_space("!a:x")
+    main = open_window()
+    main.space_pane.select_space("!a:x")
 
-    assert shown.discussion_pane.message() == ENCRYPTED_NOTICE
+    assert main.discussion_pane.message() == ENCRYPTED_NOTICE
 
 
-def test_encrypted_board_is_named_beside_readable_ones(window, cache):
+def test_encrypted_board_is_named_beside_readable_ones(open_window, cache):
     cache.space("!a:x", "Space")
     cache.board("!open:x", "Open board", "!a:x")
     cache.board("!secret:x", "Secret board", "!a:x", encrypted=True)
     cache.discussion("!open:x", "Readable")
     cache.commit()
-    shown = window()
-    shown.space_pane.select_space("!a:x")
+    main = open_window()
+    main.space_pane.select_space("!a:x")
 
-    assert _discussion_titles(shown) == ["Readable"]
-    assert shown.discussion_pane.banner.isVisible()
-    assert "Secret board" in shown.discussion_pane.banner.text()
-    shown.discussion_pane.choose_board("!secret:x")
-    assert shown.discussion_pane.message() == ENCRYPTED_NOTICE
+    assert _discussion_titles(main) == ["Readable"]
+    assert main.discussion_pane.banner.isVisible()
+    assert "Secret board" in main.discussion_pane.banner.text()
+    main.discussion_pane.choose_board("!secret:x")
+    assert main.discussion_pane.message() == ENCRYPTED_NOTICE
 
 
-def test_empty_states_have_sentences(window, cache, app_session):
-    shown = window()
-    assert shown.space_pane.empty_label.text() == NOT_SYNCED
-    shown.close()
+def test_empty_states_have_sentences(open_window, cache, app_session):
+    main = open_window()
+    assert main.space_pane.empty_label.text() == NOT_SYNCED
+    main.close()
 
     cache.space("!a:x", "No boards")
     cache.space("!b:x", "Quiet")
     cache.board("!quiet:x", "Quiet board", "!b:x")
     cache.commit()
-    shown = window()
-    shown.space_pane.select_space("!a:x")
-    assert shown.discussion_pane.message() == NO_BOARDS
-    shown.space_pane.select_space("!b:x")
-    assert shown.discussion_pane.message() == NO_DISCUSSIONS
+    main = open_window()
+    main.space_pane.select_space("!a:x")
+    assert main.discussion_pane.message() == NO_BOARDS
+    main.space_pane.select_space("!b:x")
+    assert main.discussion_pane.message() == NO_DISCUSSIONS
 
 
-def test_no_spaces_after_sync_says_so(window, store, qtbot):
+def test_no_spaces_after_sync_says_so(open_window, store, qtbot):
     from app.store.writes import apply_sync
 
     store.write_blocking(apply_sync, [], "token-1")
-    shown = window()
-    assert shown.space_pane.empty_label.text() == NO_SPACES
-    assert shown.space_pane.empty_label.isVisible()
+    main = open_window()
+    assert main.space_pane.empty_label.text() == NO_SPACES
+    assert main.space_pane.empty_label.isVisible()
 
 
-def test_new_discussion_appears_without_losing_selection(window, cache, app_session):
+def test_new_discussion_appears_without_losing_selection(
+    open_window, cache, app_session
+):
     cache.space("!a:x", "Space")
     cache.board("!one:x", "One", "!a:x")
     first = cache.discussion("!one:x", "First")
     cache.commit()
-    shown = window()
-    shown.space_pane.select_space("!a:x")
-    shown.discussion_pane.select_discussion(first)
+    main = open_window()
+    main.space_pane.select_space("!a:x")
+    main.discussion_pane.select_discussion(first)
 
     cache.discussion("!one:x", "Second")
     app_session.announce(cache.commit())
 
-    assert _discussion_titles(shown) == ["Second", "First"]
-    current = shown.discussion_pane.list_view.currentIndex()
+    assert _discussion_titles(main) == ["Second", "First"]
+    current = main.discussion_pane.list_view.currentIndex()
     assert current.data(ID_ROLE) == first
-    assert shown.thread_view.current_discussion() == first
+    assert main.thread_view.current_discussion() == first
 
 
-def test_author_link_opens_profile(window, cache, qtbot):
+def test_author_link_opens_profile(open_window, cache, qtbot):
     cache.space("!a:x", "Space")
     cache.board("!one:x", "One", "!a:x")
     root = cache.discussion("!one:x", "Hello", sender="@ana:example.org")
@@ -289,12 +291,12 @@ def test_author_link_opens_profile(window, cache, qtbot):
         )
     )
     cache.commit()
-    shown = window()
-    shown.space_pane.select_space("!a:x")
-    shown.discussion_pane.select_discussion(root)
+    main = open_window()
+    main.space_pane.select_space("!a:x")
+    main.discussion_pane.select_discussion(root)
 
-    shown.thread_view.browser.anchorClicked.emit(QUrl("cp-person:0"))
-    dialog = shown._profiles["@ana:example.org"]
+    main.thread_view.browser.anchorClicked.emit(QUrl("cp-person:0"))
+    dialog = main._profiles["@ana:example.org"]
     assert dialog.isVisible()
     assert dialog.name_label.text() == "Ana Lima"
     assert dialog.role_label.text() == "Data engineer, Platform"
@@ -305,7 +307,7 @@ def test_author_link_opens_profile(window, cache, qtbot):
 
 
 def test_window_opens_from_cache_without_server(qtbot, qasync_loop, cache, tmp_path):
-    """A real AppSession whose server does not answer still shows the cache."""
+    """A real AppSession whose server does not respond still shows the cache."""
     from app.session import AppSession
     from app.sync import SyncState
     from tests.ui.builders import Session

@@ -177,19 +177,19 @@ class DiscussionListModel(QAbstractListModel):
                 self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1))
 
     def _move_rows_to(self, new_ids: list[str]) -> None:
-        wanted = set(new_ids)
+        new_id_set = set(new_ids)
 
         # 1. Remove rows whose ids are gone, last first so rows stay valid.
         for row in range(len(self._ids) - 1, -1, -1):
-            if self._ids[row] not in wanted:
+            if self._ids[row] not in new_id_set:
                 self.beginRemoveRows(QModelIndex(), row, row)
                 del self._ids[row]
                 with self._notifying_views():
                     self.endRemoveRows()
 
         # 2. Put the remaining rows in their new relative order.
-        kept = set(self._ids)
-        reordered = [event_id for event_id in new_ids if event_id in kept]
+        remaining = set(self._ids)
+        reordered = [event_id for event_id in new_ids if event_id in remaining]
         if reordered != self._ids:
             self._reorder(reordered)
 
