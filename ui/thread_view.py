@@ -51,7 +51,7 @@ class SafeDocument(QTextDocument):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._images: dict[str, QImage] = {}
-        self.refused_urls: list[str] = []
+        self.rejected_urls: list[str] = []
 
     def set_image(self, name: str, image: QImage) -> None:
         self._images[name] = image
@@ -63,10 +63,10 @@ class SafeDocument(QTextDocument):
         if url.scheme() == AVATAR_SCHEME and url.path() in self._images:
             return self._images[url.path()]
         # Anything else (http, file, relative paths) would reach the network or
-        # the disk on behalf of untrusted HTML, so it is refused. A null image
+        # the disk on behalf of untrusted HTML, so it is rejected. A null image
         # is not enough: Qt's image handler then loads the path itself.
-        self.refused_urls.append(url.toString())
-        log.debug("Refused to load resource %s", url.toString())
+        self.rejected_urls.append(url.toString())
+        log.debug("Rejected resource %s", url.toString())
         if kind == QTextDocument.ResourceType.ImageResource:
             return _blank_image()
         return ""
@@ -88,8 +88,8 @@ class SafeTextBrowser(QTextBrowser):
         self.setOpenExternalLinks(False)
 
     @property
-    def refused_urls(self) -> list[str]:
-        return self.document().refused_urls
+    def rejected_urls(self) -> list[str]:
+        return self.document().rejected_urls
 
     def set_image(self, name: str, image: QImage) -> None:
         self.document().set_image(name, image)

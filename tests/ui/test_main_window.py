@@ -158,7 +158,7 @@ def test_hostile_body_renders_without_active_content(open_window, cache):
     assert "tracker.png" not in html
     assert "click me" in browser.toPlainText()
     assert "still text" in browser.toPlainText()
-    assert browser.refused_urls == []
+    assert browser.rejected_urls == []
 
 
 def test_display_name_renders_as_literal_isolated_text(open_window, cache):

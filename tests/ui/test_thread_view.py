@@ -37,7 +37,7 @@ def image_server():
     server.server_close()
 
 
-def test_browser_refuses_remote_image(qtbot, image_server):
+def test_browser_rejects_remote_image(qtbot, image_server):
     port = image_server.server_address[1]
     browser = SafeTextBrowser()
     qtbot.addWidget(browser)
@@ -47,7 +47,7 @@ def test_browser_refuses_remote_image(qtbot, image_server):
     browser.setHtml(f'<p>Before</p><img src="{url}"><p>After</p>')
     qtbot.wait(200)
 
-    assert url in browser.refused_urls
+    assert url in browser.rejected_urls
     assert _CountingHandler.requests == []
     loaded = browser.document().resource(
         QTextDocument.ResourceType.ImageResource, QUrl(url)
@@ -55,7 +55,7 @@ def test_browser_refuses_remote_image(qtbot, image_server):
     assert loaded.width() == 1
 
 
-def test_browser_refuses_local_file(qtbot, tmp_path):
+def test_browser_rejects_local_file(qtbot, tmp_path):
     picture = tmp_path / "secret.png"
     secret = QImage(4, 4, QImage.Format.Format_ARGB32)
     secret.fill(0xFFFF0000)
@@ -64,9 +64,9 @@ def test_browser_refuses_local_file(qtbot, tmp_path):
     qtbot.addWidget(browser)
     browser.show()
     browser.setHtml(f'<img src="{picture.as_uri()}">')
-    qtbot.waitUntil(lambda: browser.refused_urls != [])
+    qtbot.waitUntil(lambda: browser.rejected_urls != [])
 
-    assert set(browser.refused_urls) == {picture.as_uri()}
+    assert set(browser.rejected_urls) == {picture.as_uri()}
     loaded = browser.document().resource(
         QTextDocument.ResourceType.ImageResource, QUrl(picture.as_uri())
     )
@@ -107,7 +107,7 @@ def test_thread_view_post_with_remote_image_loads_nothing(
     qtbot.wait(200)
 
     assert _CountingHandler.requests == []
-    assert not any("127.0.0.1" in url for url in view.browser.refused_urls)
+    assert not any("127.0.0.1" in url for url in view.browser.rejected_urls)
 
 
 def test_thread_view_shows_reactions_and_edits(qtbot, cache, store):
