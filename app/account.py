@@ -277,6 +277,9 @@ class AccountManager:
             await _log_out_quietly(client, session)
 
         self.memory_store.delete(session.account_key)
+        if session.session_only and self._saves_other_account(session):
+            log.info("Signed out session-only %s; saved account kept", session.user_id)
+            return
         try:
             if not session.session_only:
                 self.token_store.delete(session.account_key)
@@ -287,6 +290,11 @@ class AccountManager:
             self.settings.save(self._settings_file)
             log.info("Signed out %s from %s", session.user_id, session.homeserver_url)
 
+    def _saves_other_account(self, session: Session) -> bool:
+        """Return True when the settings describe a keyring account to keep."""
+        settings = self.settings
+        return bool(settings.user_id) and not settings.session_only
+
     def client_for(self, session: Session) -> MatrixClient:
         """Return a new client for ``session``; the caller closes it."""
         return MatrixClient(
@@ -295,6 +303,15 @@ class AccountManager:
 
     def _save_signed_in(self, session: Session, *, typed_server: str) -> None:
         settings = self.settings
+        settings.last_server = typed_server
+        settings.remember_device(
+            session.homeserver_url, session.user_id, session.device_id
+        )
+        if session.session_only and settings.user_id and not settings.session_only:
+            # A session-only sign-in (say, while the keyring is locked) must not
+            # replace the saved account, or the next start could not restore it.
+            settings.save(self._settings_file)
+            return
         settings.homeserver_url = session.homeserver_url
         settings.user_id = session.user_id
         settings.device_id = session.device_id

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
+import commonplace_resources
+
 log = logging.getLogger(__name__)
 
-# NOTE: resources/ sits beside ui/ in the source tree. An installed wheel
-# does not contain it (setuptools packages only app* and ui*), so there the
-# app runs with Qt's default look and no window icon.
-RESOURCE_DIR = Path(__file__).resolve().parent.parent / "resources"
+# resources/ in the source tree is installed as the package
+# commonplace_resources (see pyproject.toml); editable installs map it too.
+RESOURCE_DIR = Path(commonplace_resources.__file__).resolve().parent
 
 
 def resource_path(*parts: str) -> Path:

@@ -483,3 +483,18 @@ def test_locked_secret_service_keeps_saved_session(secret_service):
     assert settings_path().read_text() == before
     assert isinstance(failure.value.__cause__, keyring.errors.KeyringLocked)
     _release_frames(failure)
+
+
+def test_session_only_sign_in_keeps_saved_account(tmp_path):
+    from app.account import AccountManager, Session
+
+    manager = AccountManager(settings_file=tmp_path / "settings.json")
+    saved = Session("http://127.0.0.1:1", "@ann:test", "DEVICE1", "token")
+    manager._save_signed_in(saved, typed_server="http://127.0.0.1:1")
+    temporary = Session("http://127.0.0.1:1", "@ann:test", "DEVICE1", "t2", True)
+
+    manager._save_signed_in(temporary, typed_server="http://127.0.0.1:1")
+
+    reloaded = AccountManager(settings_file=tmp_path / "settings.json").settings
+    assert reloaded.user_id == "@ann:test"
+    assert reloaded.session_only is False
