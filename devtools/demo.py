@@ -9,6 +9,7 @@ real profile is never touched.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import shutil
@@ -26,7 +27,10 @@ from devtools.seed import (
     is_seeded,
     seed_demo_sync,
 )
+from devtools.secret_service import SecretServiceDaemon
 from devtools.synapse import SynapseError, SynapseServer
+
+log = logging.getLogger(__name__)
 
 XVFB_COMMAND = 'xvfb-run -a -s "-screen 0 1280x800x24" ./dev demo'
 
@@ -105,11 +109,30 @@ def launch_app(server: SynapseServer) -> int:
     env = dict(os.environ)
     env["COMMONPLACE_HOME"] = str(profile_dir())
     env["COMMONPLACE_PASSWORD"] = DEMO_PASSWORD
-    print("Opening Commonplace...")
     repository = Path(__file__).resolve().parent.parent
     command = app_command(server.base_url)
-    completed = subprocess.run(command, check=False, env=env, cwd=repository)
+    with contextlib.ExitStack() as stack:
+        if not keyring_usable():
+            # The app never stores a token in plain text, so without a usable
+            # keyring the demo brings a private one for the app's lifetime.
+            print("No usable keyring found; the demo runs a private one.")
+            daemon = stack.enter_context(SecretServiceDaemon())
+            env.update(daemon.environment)
+        print("Opening Commonplace...")
+        completed = subprocess.run(command, check=False, env=env, cwd=repository)
     return completed.returncode
+
+
+def keyring_usable() -> bool:
+    """Return whether the session's keyring can store a token."""
+    from app.credentials import KeyringUnavailable, TokenStore
+
+    try:
+        TokenStore().check()
+    except KeyringUnavailable as error:
+        log.info("Keyring not usable for the demo: %s", error.reason)
+        return False
+    return True
 
 
 def print_account(server: SynapseServer) -> None:
