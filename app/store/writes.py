@@ -190,7 +190,7 @@ def _apply_room_state(conn: sqlite3.Connection, state: RoomState) -> None:
         if value is None:
             continue
         if column == "kind":
-            # A space stays a space whatever its room-kind state event says.
+            # A space stays a space whatever kind its room-kind state event sets.
             conn.execute(
                 "UPDATE rooms SET kind = ? WHERE room_id = ? AND kind != 'space'",
                 (value, state.room_id),
