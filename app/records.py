@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class RawEvent:
-    """A timeline event as received, kept for rebuilding derived rows."""
+    """A timeline event as received, kept for rebuilding derived rows.
+
+    ``transaction_id`` is the event's ``unsigned.transaction_id``, which the
+    server sets only for the device that sent it. ``client_id`` is the
+    content's client id. The outbox recognises its own items by either.
+    """
 
     event_id: str
     room_id: str
@@ -18,6 +23,8 @@ class RawEvent:
     ts: int
     relates_to: str | None
     content_json: str
+    transaction_id: str | None = None
+    client_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +132,37 @@ class Redaction:
 
 
 @dataclass(frozen=True, slots=True)
+class AcceptedAnswer:
+    """An accepted-answer state event; reply_id None clears the answer.
+
+    Whether the sender may set it is decided when it is read, because the
+    question may not be in the cache yet when the state event arrives.
+    """
+
+    event_id: str
+    room_id: str
+    question_id: str
+    reply_id: str | None
+    sender: str
+    ts: int
+    client_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PowerLevels:
+    """The parts of m.room.power_levels that the reader needs.
+
+    ``users`` maps user id to power level; ``redact`` is the level needed to
+    remove other people's events, which Commonplace treats as moderating.
+    """
+
+    room_id: str
+    users: dict[str, int]
+    users_default: int
+    redact: int
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     user_id: str
     display_name: str | None
@@ -163,6 +201,8 @@ class Changes:
     discussions: set[str] = field(default_factory=set)
     people: set[str] = field(default_factory=set)
     senders: set[str] = field(default_factory=set)
+    # True when items of the outbox were added, changed state or removed.
+    outbox: bool = False
 
     def merge(self, other: "Changes") -> None:
         self.rooms |= other.rooms
@@ -170,6 +210,9 @@ class Changes:
         self.discussions |= other.discussions
         self.people |= other.people
         self.senders |= other.senders
+        self.outbox = self.outbox or other.outbox
 
     def __bool__(self) -> bool:
-        return bool(self.rooms or self.spaces or self.discussions or self.people)
+        return bool(
+            self.rooms or self.spaces or self.discussions or self.people or self.outbox
+        )

@@ -13,9 +13,11 @@ from collections.abc import Iterable
 from app import namespace as ns
 from app.text import derive_title
 from app.records import (
+    AcceptedAnswer,
     Discussion,
     Edit,
     Membership,
+    PowerLevels,
     Profile,
     RawEvent,
     Reaction,
@@ -35,6 +37,7 @@ MAX_PROFILE_TEXT = 2000
 MAX_PROFILE_LIST = 50
 MAX_PROFILE_LIST_ITEM = 100
 MAX_NAME_LENGTH = 1000
+MAX_CLIENT_ID_LENGTH = 100
 
 # Event ids, room ids and user ids: a sigil and printable ASCII without spaces.
 _ID_PATTERN = re.compile(r"^[$!@#][\x21-\x7e]{1,254}$")
@@ -147,7 +150,15 @@ def translate_timeline_event(room_id: str, event: dict) -> list:
         return translate_state_event(room_id, event)
 
     raw = RawEvent(
-        event_id, room_id, sender, event_type, ts, target, json.dumps(content)
+        event_id,
+        room_id,
+        sender,
+        event_type,
+        ts,
+        target,
+        json.dumps(content),
+        transaction_id=_transaction_id(event),
+        client_id=_client_id(content),
     )
     meaning = _timeline_meaning(
         room_id, event_id, sender, event_type, ts, event, content
@@ -155,6 +166,21 @@ def translate_timeline_event(room_id: str, event: dict) -> list:
     if meaning is None:
         return []
     return [raw, meaning]
+
+
+def _transaction_id(event: dict) -> str | None:
+    unsigned = event.get("unsigned")
+    if not isinstance(unsigned, dict):
+        return None
+    value = unsigned.get("transaction_id")
+    return value if isinstance(value, str) and value else None
+
+
+def _client_id(content: dict) -> str | None:
+    value = content.get(ns.CLIENT_ID_KEY)
+    if isinstance(value, str) and 0 < len(value) <= MAX_CLIENT_ID_LENGTH:
+        return value
+    return None
 
 
 def _timeline_meaning(room_id, event_id, sender, event_type, ts, event, content):
@@ -300,7 +326,63 @@ def translate_state_event(room_id: str, event: dict) -> list:
         return [SpaceChild(room_id, state_key, order, removed)]
     if event_type == "m.room.member":
         return [_membership(room_id, state_key, content)]
+    if event_type == "m.room.power_levels":
+        return [_power_levels(room_id, content)]
+    if event_type == ns.ACCEPTED_ANSWER_EVENT:
+        return [_accepted_answer(room_id, event, state_key, content)]
     return []
+
+
+def _accepted_answer(
+    room_id: str, event: dict, question_id: str, content: dict
+) -> AcceptedAnswer:
+    if not question_id.startswith("$") or not _ID_PATTERN.match(question_id):
+        raise MalformedEvent("accepted answer keyed by an invalid event id")
+    reply_id = content.get("event_id")
+    if reply_id is not None and (
+        not isinstance(reply_id, str)
+        or not reply_id.startswith("$")
+        or not _ID_PATTERN.match(reply_id)
+    ):
+        # Anything but a valid event id names no answer, like an empty content.
+        reply_id = None
+    return AcceptedAnswer(
+        _require_id(event, "event_id", "$"),
+        room_id,
+        question_id,
+        reply_id,
+        _require_id(event, "sender", "@"),
+        _timestamp(event),
+        _client_id(content),
+    )
+
+
+def _power_level(value: object, default: int) -> int:
+    # Rooms before version 10 may give levels as strings of digits.
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip(), 10)
+        except ValueError:
+            return default
+    return default
+
+
+def _power_levels(room_id: str, content: dict) -> PowerLevels:
+    users = content.get("users") if isinstance(content.get("users"), dict) else {}
+    levels = {}
+    for user_id, level in users.items():
+        if isinstance(user_id, str) and _ID_PATTERN.match(user_id):
+            levels[user_id] = _power_level(level, 0)
+    return PowerLevels(
+        room_id,
+        levels,
+        _power_level(content.get("users_default"), 0),
+        _power_level(content.get("redact"), 50),
+    )
 
 
 def _membership(room_id: str, user_id: str, content: dict) -> Membership:
