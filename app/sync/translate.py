@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterable
 
 from app import namespace as ns
-from app.text import derive_title
 from app.records import (
     AcceptedAnswer,
     Discussion,
@@ -27,6 +26,7 @@ from app.records import (
     SharedFile,
     SpaceChild,
 )
+from app.text import derive_title
 
 log = logging.getLogger(__name__)
 
