@@ -7,8 +7,10 @@ without loading the cache whole.
 import json
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from app.namespace import LIKE_KEY
+from app.store import outbox_queries as pending
 from app.store.writes import LAST_SYNC_KEY, SYNC_TOKEN_KEY, get_meta
 
 
@@ -50,11 +52,19 @@ class DiscussionSummary:
     reply_count: int
     last_activity_ts: int
     redacted: bool
+    # None once the server has the discussion and every change to it. While
+    # something is in the outbox it is "pending", or "failed" with send_error
+    # giving the reason in plain words.
+    send_state: str | None = None
+    send_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Post:
-    """A discussion root or a reply, with what the reader needs to render it."""
+    """A discussion root or a reply, with what the reader needs to render it.
+
+    send_state and send_error are as in DiscussionSummary.
+    """
 
     event_id: str
     room_id: str
@@ -67,6 +77,8 @@ class Post:
     edited: bool
     redacted: bool
     in_reply_to: str | None = None
+    send_state: str | None = None
+    send_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +98,12 @@ class Person:
 
 @dataclass(frozen=True, slots=True)
 class Reactions:
+    """Reactions with one key; pending when the user's own is in the outbox."""
+
     key: str
     count: int
     mine: bool
+    pending: bool = False
 
 
 # A person's name: their profile, else their latest member event, else None.
@@ -209,30 +224,100 @@ def _placeholders(values) -> str:
 
 
 def count_discussions(conn: sqlite3.Connection, room_ids: list[str]) -> int:
+    """Return how many discussions the rooms have, unsent ones included."""
     if not room_ids:
         return 0
     row = conn.execute(
         f"SELECT COUNT(*) FROM discussions WHERE room_id IN ({_placeholders(room_ids)})",
         room_ids,
     ).fetchone()
-    return row[0]
+    return row[0] + len(pending.pending_discussions(conn, room_ids))
 
 
 def list_discussions(
     conn: sqlite3.Connection, room_ids: list[str], *, limit: int, offset: int = 0
 ) -> list[DiscussionSummary]:
-    """Return discussions in the rooms, most recent activity first."""
+    """Return discussions in the rooms, most recent activity first.
+
+    Discussions still in the outbox come first, marked by send_state.
+    """
     if not room_ids:
         return []
+    unsent = pending.pending_discussions(conn, room_ids)
+    result = [
+        _pending_discussion_summary(conn, post)
+        for post in unsent[offset : offset + limit]
+    ]
+    remaining = limit - len(result)
+    if remaining <= 0:
+        return _with_pending_changes(conn, result)
     rows = conn.execute(
         f"""SELECT d.event_id, d.room_id, d.sender, d.title, d.kind, d.tags, d.ts,
             d.reply_count, d.last_activity_ts, d.redacted,
             {_NAME_SQL.format(col="d.sender")} AS sender_name
         FROM discussions d WHERE d.room_id IN ({_placeholders(room_ids)})
         ORDER BY d.last_position DESC LIMIT ? OFFSET ?""",
-        [*room_ids, limit, offset],
+        [*room_ids, remaining, max(0, offset - len(unsent))],
     ).fetchall()
-    return [_discussion_summary(row) for row in rows]
+    result.extend(_discussion_summary(row) for row in rows)
+    return _with_pending_changes(conn, result)
+
+
+def _pending_discussion_summary(
+    conn: sqlite3.Connection, post: pending.PendingPost
+) -> DiscussionSummary:
+    name = conn.execute(
+        f"SELECT {_NAME_SQL.format(col='?')}", (post.sender, post.sender)
+    ).fetchone()[0]
+    ts = int(post.created_at * 1000)
+    return DiscussionSummary(
+        post.post_id,
+        post.room_id,
+        post.sender,
+        name,
+        post.title or "",
+        post.kind or "discussion",
+        post.tags,
+        ts,
+        0,
+        ts,
+        False,
+        post.send_state,
+        post.error,
+    )
+
+
+def _with_pending_changes(
+    conn: sqlite3.Connection, summaries: list[DiscussionSummary]
+) -> list[DiscussionSummary]:
+    """Apply unsent edits, deletions and replies to discussion summaries."""
+    ids = [summary.event_id for summary in summaries]
+    changes = pending.pending_changes(conn, ids)
+    replies = pending.pending_reply_counts(conn, ids)
+    result = []
+    for summary in summaries:
+        count = replies.get(summary.event_id, 0)
+        if count:
+            summary = replace(summary, reply_count=summary.reply_count + count)
+        change = changes.get(summary.event_id)
+        if change is not None:
+            summary = replace(
+                summary,
+                title=change.title or summary.title,
+                kind=change.kind or summary.kind,
+                tags=summary.tags if change.tags is None else change.tags,
+                redacted=summary.redacted or change.deleted,
+                send_state=_worse_state(summary.send_state, change.send_state),
+                send_error=summary.send_error or change.error,
+            )
+        result.append(summary)
+    return result
+
+
+def _worse_state(first: str | None, second: str | None) -> str | None:
+    if pending.SEND_FAILED in (first, second):
+        return pending.SEND_FAILED
+    return first or second
 
 
 def _discussion_summary(row: sqlite3.Row) -> DiscussionSummary:
@@ -254,6 +339,8 @@ def _discussion_summary(row: sqlite3.Row) -> DiscussionSummary:
 def get_discussion_summary(
     conn: sqlite3.Connection, event_id: str
 ) -> DiscussionSummary | None:
+    """Return a discussion by event id or, while it is unsent, by local id."""
+    event_id = pending.resolve_id(conn, event_id)
     row = conn.execute(
         f"""SELECT d.event_id, d.room_id, d.sender, d.title, d.kind, d.tags, d.ts,
             d.reply_count, d.last_activity_ts, d.redacted,
@@ -261,10 +348,17 @@ def get_discussion_summary(
         FROM discussions d WHERE d.event_id = ?""",
         (event_id,),
     ).fetchone()
-    return _discussion_summary(row) if row else None
+    if row is not None:
+        return _with_pending_changes(conn, [_discussion_summary(row)])[0]
+    unsent = pending.pending_discussion(conn, event_id)
+    if unsent is None:
+        return None
+    return _with_pending_changes(conn, [_pending_discussion_summary(conn, unsent)])[0]
 
 
 def get_discussion_post(conn: sqlite3.Connection, event_id: str) -> Post | None:
+    """Return a discussion's post by event id or, while it is unsent, by local id."""
+    event_id = pending.resolve_id(conn, event_id)
     row = conn.execute(
         f"""SELECT event_id, room_id, sender, ts, body, formatted_body, edited_ts,
             redacted, {_NAME_SQL.format(col="sender")} AS sender_name,
@@ -272,7 +366,56 @@ def get_discussion_post(conn: sqlite3.Connection, event_id: str) -> Post | None:
         FROM discussions WHERE event_id = ?""",
         (event_id,),
     ).fetchone()
-    return _post(row) if row else None
+    if row is not None:
+        return _with_pending_post_changes(conn, [_post(row)])[0]
+    unsent = pending.pending_discussion(conn, event_id)
+    if unsent is None:
+        return None
+    return _with_pending_post_changes(conn, [_pending_post(conn, unsent)])[0]
+
+
+def _pending_post(conn: sqlite3.Connection, post: pending.PendingPost) -> Post:
+    row = conn.execute(
+        f"SELECT {_NAME_SQL.format(col=':user')}, {_AVATAR_SQL.format(col=':user')}",
+        {"user": post.sender},
+    ).fetchone()
+    return Post(
+        post.post_id,
+        post.room_id,
+        post.sender,
+        row[0],
+        row[1],
+        int(post.created_at * 1000),
+        post.body,
+        post.formatted_body,
+        False,
+        False,
+        post.in_reply_to,
+        post.send_state,
+        post.error,
+    )
+
+
+def _with_pending_post_changes(conn: sqlite3.Connection, posts: list[Post]):
+    """Apply unsent edits and deletions to posts."""
+    changes = pending.pending_changes(conn, [post.event_id for post in posts])
+    result = []
+    for post in posts:
+        change = changes.get(post.event_id)
+        if change is not None:
+            post = replace(
+                post,
+                body="" if change.deleted else (change.body or post.body),
+                formatted_body=None
+                if change.deleted
+                else (change.formatted_body if change.body else post.formatted_body),
+                edited=post.edited or change.body is not None,
+                redacted=post.redacted or change.deleted,
+                send_state=_worse_state(post.send_state, change.send_state),
+                send_error=post.send_error or change.error,
+            )
+        result.append(post)
+    return result
 
 
 def _post(row: sqlite3.Row, in_reply_to: str | None = None) -> Post:
@@ -294,7 +437,12 @@ def _post(row: sqlite3.Row, in_reply_to: str | None = None) -> Post:
 def list_replies(
     conn: sqlite3.Connection, root_id: str, *, limit: int, offset: int = 0
 ) -> list[Post]:
-    """Return a discussion's replies in the server's timeline order."""
+    """Return a discussion's replies in the server's timeline order.
+
+    Replies still in the outbox follow, in the order they were written.
+    root_id may be a discussion's local id while it is unsent.
+    """
+    root_id = pending.resolve_id(conn, root_id)
     rows = conn.execute(
         f"""SELECT event_id, room_id, sender, ts, body, formatted_body, edited_ts,
             redacted, in_reply_to, {_NAME_SQL.format(col="sender")} AS sender_name,
@@ -302,13 +450,28 @@ def list_replies(
         FROM replies WHERE root_id = ? ORDER BY position LIMIT ? OFFSET ?""",
         (root_id, limit, offset),
     ).fetchall()
-    return [_post(row, row["in_reply_to"]) for row in rows]
+    posts = [_post(row, row["in_reply_to"]) for row in rows]
+    if len(posts) < limit:
+        stored = conn.execute(
+            "SELECT COUNT(*) FROM replies WHERE root_id = ?", (root_id,)
+        ).fetchone()[0]
+        start = max(0, offset - stored)
+        unsent = pending.pending_replies(conn, root_id)
+        posts.extend(
+            _pending_post(conn, reply)
+            for reply in unsent[start : start + limit - len(posts)]
+        )
+    return _with_pending_post_changes(conn, posts)
 
 
 def reactions_for(
     conn: sqlite3.Connection, event_ids: list[str], own_user_id: str | None
 ) -> dict[str, list[Reactions]]:
-    """Return reaction counts per target; a person counts once per key."""
+    """Return reaction counts per target; a person counts once per key.
+
+    The user's likes and unlikes still in the outbox are counted already,
+    with pending set.
+    """
     if not event_ids:
         return {}
     rows = conn.execute(
@@ -323,7 +486,26 @@ def reactions_for(
         result.setdefault(row["target_id"], []).append(
             Reactions(row["key"], row["count"], bool(row["mine"]))
         )
+    for target, (liked, _state) in pending.pending_likes(conn, event_ids).items():
+        result[target] = _with_pending_like(result.get(target, []), liked)
+        if not result[target]:
+            del result[target]
     return result
+
+
+def _with_pending_like(reactions: list[Reactions], liked: bool) -> list[Reactions]:
+    others = [reaction for reaction in reactions if reaction.key != LIKE_KEY]
+    like = next((r for r in reactions if r.key == LIKE_KEY), None)
+    count = like.count if like else 0
+    if like and like.mine:
+        count -= 1
+    count += int(liked)
+    if count == 0:
+        return others
+    return sorted(
+        [Reactions(LIKE_KEY, count, liked, True), *others],
+        key=lambda reaction: (-reaction.count, reaction.key),
+    )
 
 
 def get_room(conn: sqlite3.Connection, room_id: str) -> RoomSummary | None:

@@ -140,6 +140,86 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        2,
+        "outbox and drafts",
+        (
+            # One unsent text per composer: composer is 'discussion' (target:
+            # the board's room id), 'reply' (target: the discussion) or 'edit'
+            # (target: the post). updated_at is a Unix time in seconds.
+            """CREATE TABLE drafts (
+                composer TEXT NOT NULL,
+                target_id TEXT NOT NULL,
+                room_id TEXT NOT NULL,
+                title TEXT NOT NULL DEFAULT '',
+                body TEXT NOT NULL DEFAULT '',
+                tags TEXT NOT NULL DEFAULT '[]',
+                kind TEXT NOT NULL DEFAULT 'discussion',
+                quote_id TEXT,
+                updated_at REAL NOT NULL,
+                PRIMARY KEY (composer, target_id)
+            )""",
+            # What the user did, in the order they did it, until the server
+            # has it. id is the queue order. target_id names the post acted
+            # on, and related_id a second one such as the quoted or accepted
+            # reply. A value starting with "pending:" is another item's local
+            # id, which is replaced by its event id once that item is sent.
+            # state is queued, sending, failed or sent; echoed = 1 once the
+            # sync has stored the event. Times are Unix times in seconds.
+            # attempt_session is "device id/token fingerprint" of the last
+            # send attempt, never the token itself.
+            """CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                client_id TEXT NOT NULL UNIQUE,
+                txn_id TEXT NOT NULL UNIQUE,
+                room_id TEXT NOT NULL,
+                sender TEXT NOT NULL,
+                action TEXT NOT NULL,
+                event_type TEXT NOT NULL,
+                target_id TEXT,
+                related_id TEXT,
+                content TEXT NOT NULL,
+                title TEXT,
+                body TEXT,
+                formatted_body TEXT,
+                kind TEXT,
+                tags TEXT,
+                state TEXT NOT NULL DEFAULT 'queued',
+                error TEXT,
+                error_details TEXT,
+                event_id TEXT,
+                echoed INTEGER NOT NULL DEFAULT 0,
+                created_at REAL NOT NULL,
+                first_attempt_at REAL,
+                attempt_session TEXT,
+                sent_at REAL
+            )""",
+            "CREATE INDEX outbox_room_state ON outbox (room_id, state, id)",
+            "CREATE INDEX outbox_target ON outbox (target_id)",
+            "CREATE INDEX outbox_related ON outbox (related_id)",
+            "CREATE INDEX outbox_event ON outbox (event_id)",
+            # Every accepted-answer state event seen, in arrival order (seq).
+            # Readers take the latest one per question from its author or a
+            # moderator; reply_id NULL clears the answer.
+            """CREATE TABLE accepted_answers (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                event_id TEXT NOT NULL UNIQUE,
+                room_id TEXT NOT NULL,
+                question_id TEXT NOT NULL,
+                reply_id TEXT,
+                sender TEXT NOT NULL,
+                ts INTEGER NOT NULL
+            )""",
+            "CREATE INDEX accepted_answers_question ON accepted_answers (question_id)",
+            # users is a JSON object of user id to power level.
+            """CREATE TABLE power_levels (
+                room_id TEXT PRIMARY KEY,
+                users TEXT NOT NULL DEFAULT '{}',
+                users_default INTEGER NOT NULL DEFAULT 0,
+                redact INTEGER NOT NULL DEFAULT 50
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].number

@@ -9,12 +9,13 @@ import logging
 import sqlite3
 import time
 
-from app.text import derive_title
 from app.records import (
+    AcceptedAnswer,
     Changes,
     Discussion,
     Edit,
     Membership,
+    PowerLevels,
     Profile,
     RawEvent,
     Reaction,
@@ -25,6 +26,8 @@ from app.records import (
     SharedFile,
     SpaceChild,
 )
+from app.store.outbox_store import match_echo, match_state_echo
+from app.text import derive_title
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,8 @@ def _apply_room_batch(conn: sqlite3.Connection, batch: RoomBatch, changes: Chang
                 continue
             position = _next_position(conn)
             _insert_raw(conn, item, position)
+            if match_echo(conn, item):
+                changes.outbox = True
             continue
         _apply_record(conn, item, position, changes)
 
@@ -142,6 +147,14 @@ def _apply_record(conn, record, position: int | None, changes: Changes) -> None:
         case Membership():
             _apply_membership(conn, record)
             changes.people.add(record.user_id)
+        case PowerLevels():
+            _apply_power_levels(conn, record)
+            changes.rooms.add(record.room_id)
+        case AcceptedAnswer():
+            if _insert_accepted_answer(conn, record):
+                changes.discussions.add(record.question_id)
+                if match_state_echo(conn, record):
+                    changes.outbox = True
         case _ if position is None:
             # A duplicate of an event already stored: its effects are there too.
             return
@@ -246,6 +259,38 @@ def _apply_membership(conn: sqlite3.Connection, member: Membership) -> None:
     if changed:
         # The profile may have changed: fetch it again before the hourly limit.
         conn.execute("UPDATE people SET stale = 1 WHERE user_id = ?", (member.user_id,))
+
+
+def _apply_power_levels(conn: sqlite3.Connection, levels: PowerLevels) -> None:
+    conn.execute(
+        "INSERT INTO power_levels (room_id, users, users_default, redact) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT (room_id) DO UPDATE SET "
+        "users = excluded.users, users_default = excluded.users_default, "
+        "redact = excluded.redact",
+        (
+            levels.room_id,
+            json.dumps(levels.users),
+            levels.users_default,
+            levels.redact,
+        ),
+    )
+
+
+def _insert_accepted_answer(conn: sqlite3.Connection, answer: AcceptedAnswer) -> bool:
+    """Store an accepted-answer event once; False if it was already stored."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO accepted_answers (event_id, room_id, question_id, "
+        "reply_id, sender, ts) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            answer.event_id,
+            answer.room_id,
+            answer.question_id,
+            answer.reply_id,
+            answer.sender,
+            answer.ts,
+        ),
+    )
+    return cursor.rowcount > 0
 
 
 def _insert_discussion(conn: sqlite3.Connection, item: Discussion, position: int):

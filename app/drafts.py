@@ -1,0 +1,87 @@
+"""Drafts: the unsent text of each composer, kept in the cache as the user types.
+
+A draft is keyed by its composer and what the composer is for:
+
+    ("discussion", board room id)   a new discussion in a board
+    ("reply", discussion id)         a reply in a discussion's thread
+    ("edit", post id)                an edit of a post
+
+The composer saves it within a second of a change. Each save is a committed
+row, so a draft survives the process being killed. A draft is deleted only
+when its text is queued (by ``app.outbox``, in the same transaction) or when
+it is discarded. Ids may be local ids of unsent posts; once a post is sent,
+drafts aimed at it move to its event id.
+"""
+
+from collections.abc import Iterable
+
+from app.store import Store, outbox_queries, outbox_store
+from app.store.outbox_queries import Draft
+
+__all__ = [
+    "COMPOSERS",
+    "Draft",
+    "discard_draft",
+    "list_drafts",
+    "load_draft",
+    "save_draft",
+]
+
+COMPOSERS = ("discussion", "reply", "edit")
+
+
+def _check_composer(composer: str) -> None:
+    if composer not in COMPOSERS:
+        raise ValueError(
+            f"composer must be one of {', '.join(COMPOSERS)}, not {composer!r}"
+        )
+
+
+async def save_draft(
+    store: Store,
+    composer: str,
+    target_id: str,
+    *,
+    room_id: str,
+    title: str = "",
+    body: str = "",
+    tags: Iterable[str] = (),
+    kind: str = "discussion",
+    quote_id: str | None = None,
+) -> None:
+    """Save a composer's text; a draft with no title, text or tags is deleted."""
+    _check_composer(composer)
+    target_id = outbox_queries.resolve_id(store.reader(), target_id)
+    tags = tuple(tags)
+    if not (title.strip() or body.strip() or tags):
+        await store.write(outbox_store.delete_draft, composer, target_id)
+        return
+    await store.write(
+        outbox_store.save_draft,
+        composer,
+        target_id,
+        room_id,
+        title,
+        body,
+        tags,
+        kind,
+        quote_id,
+    )
+
+
+def load_draft(store: Store, composer: str, target_id: str) -> Draft | None:
+    """Return the composer's saved draft, or None."""
+    _check_composer(composer)
+    return outbox_queries.load_draft(store.reader(), composer, target_id)
+
+
+async def discard_draft(store: Store, composer: str, target_id: str) -> bool:
+    """Delete the composer's draft; return whether there was one."""
+    _check_composer(composer)
+    target_id = outbox_queries.resolve_id(store.reader(), target_id)
+    return await store.write(outbox_store.delete_draft, composer, target_id)
+
+
+def list_drafts(store: Store) -> list[Draft]:
+    """Return every draft, most recently changed first."""
+    return outbox_queries.list_drafts(store.reader())
