@@ -1,396 +1,220 @@
 """``python -m devtools.screenshots``: pictures of every screen, for review and docs.
 
-It writes a cache of realistic sample content through app.store.writes.apply_sync
-(Markdown, Japanese and Arabic text, emoji, a 500-character space name, an
-encrypted board), opens each screen over it without any server, and saves
-PNGs under docs/screenshots at 1024x700 and 1920x1080. ``./dev screenshots``
-runs it under Xvfb; QT_QPA_PLATFORM=offscreen works too.
+It starts or reuses the demo server (devtools.demo), signs in as the demo user
+in a throw-away profile, syncs once, caches every avatar, then opens each
+screen over the demo organisation and saves PNGs under docs/screenshots at
+1024x700 and 1920x1080. The encrypted board, which the demo organisation does
+not have, and every screen when Synapse cannot start (or with --sample) show
+sample content written straight into a cache: Markdown, Japanese and Arabic
+text, emoji and a 500-character space name. ``./dev screenshots`` runs it
+under Xvfb; QT_QPA_PLATFORM=offscreen works too.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
-import json
+import asyncio
+import contextlib
+import logging
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = ((1024, 700), (1920, 1080))
-HOUR = 3_600_000  # milliseconds
 
-PEOPLE = {
-    "@maya:demo.local": ("Maya Okafor", "Learning lead", "People & Culture"),
-    "@kenji:demo.local": ("佐藤 健二", "Site reliability engineer", "Platform"),
-    "@layla:demo.local": ("ليلى حداد", "Support team lead", "Customer support"),
-    "@tom:demo.local": ("Tom Becker 🚲", "Data engineer", "Data"),
-    "@ines:demo.local": ("Inês Carvalho", "Product designer", "Design"),
-    "@sam:demo.local": ("Sam Rivera", "Security officer", "Compliance"),
-}
-
-LONG_NAME = (
-    "Cross-functional community of practice for continuous improvement, "
-    "knowledge sharing and mentoring across all regional offices "
-) * 4
-
-DBT_BODY = """We have about 400 dbt models now and every team versions them differently.
-
-**What I would like to agree on:**
-
-1. One folder per domain, with an owner in `CODEOWNERS`
-2. Semantic versions for models that other teams read
-3. A deprecation window of *two sprints* before a column goes away
-
-```sql
-select order_id, customer_id, total_eur
-from {{ ref('orders_v2') }}
-```
-
-How do your teams handle this? Links to [the dbt docs](https://docs.getdbt.com/) welcome."""
-
-REPLIES = [
-    (
-        "@kenji:demo.local",
-        (
-            "We pin versions with `ref('orders', v=2)` and keep the old one "
-            "for a month. It works well as long as the owner announces the change."
-        ),
-    ),
-    (
-        "@tom:demo.local",
-        (
-            "+1 for owners in CODEOWNERS. We also added a CI check that "
-            "fails when a column disappears without a deprecation note."
-        ),
-    ),
-    (
-        "@layla:demo.local",
-        (
-            "من جهة الدعم: نحتاج إلى إشعار قبل تغيير أي تقرير يستخدمه العملاء. "
-            "Could the announcement go to the support space too?"
-        ),
-    ),
-    (
-        "@maya:demo.local",
-        (
-            "Good point, Layla. I'll draft a short checklist and post it "
-            "as an announcement next week 🙌"
-        ),
-    ),
-    (
-        "@ines:demo.local",
-        (
-            "Could we show the version in the dashboards' footers? Users "
-            "often ask which numbers are current."
-        ),
-    ),
-]
-
-OTHER_TOPICS = [
-    ("Welcome to the Data Engineering Guild 👋", "announcement", "@maya:demo.local"),
-    ("Airflow 3 upgrade: what broke for you?", "question", "@tom:demo.local"),
-    (
-        "Reading group: Designing Data-Intensive Applications, chapter 5",
-        "discussion",
-        "@ines:demo.local",
-    ),
-    ("本番環境のバックアップ手順について", "question", "@kenji:demo.local"),
-    ("Office hours every Thursday at 15:00", "announcement", "@maya:demo.local"),
-    ("Which column naming convention do you follow?", "discussion", "@tom:demo.local"),
-    ("Lessons from last month's incident review", "discussion", "@sam:demo.local"),
-    ("How do I request access to the warehouse?", "question", "@layla:demo.local"),
-]
+# Discussions of the demo organisation that the main and question screens open:
+# Markdown with headings, lists and a reply in Japanese, and a question whose
+# post and answers have SQL code blocks.
+MAIN_DISCUSSION = "Welcome to Commonplace! Start here 👋"
+QUESTION = "How do I get a running total per customer with window functions?"
+# PNG files larger than this are saved with a 256-colour palette instead, so
+# that every committed screenshot stays well under 300 kB.
+MAX_PNG_BYTES = 250_000
 
 
-class _SampleCache:
-    """Collects records per room and writes them with apply_sync in one batch."""
+@dataclass
+class Scene:
+    """The content of the screens: a session for MainWindow and the ids to open."""
 
-    def __init__(self, store):
-        from app.records import RoomBatch
+    session: object
+    space: str
+    discussion: str
+    profile_user: str
+    synced_at: float
+    question: str | None = None
+    encrypted_space: str | None = None
+    sign_in: Callable | None = None  # async (server, user, password, session_only)
+    server: str = ""
+    user: str = ""
 
-        self._store = store
-        self._room_batch = RoomBatch
-        self._batches: dict = {}
-        self._ids = itertools.count(1)
 
-    def batch(self, room_id: str, membership: str = "join"):
-        if room_id not in self._batches:
-            self._batches[room_id] = self._room_batch(room_id, membership)
-        return self._batches[room_id]
+class DemoUnavailable(RuntimeError):
+    """The demo server could not be started, seeded or signed in to."""
 
-    def event(self, room_id: str, sender: str, ts: int, kind="m.room.message") -> str:
-        from app.records import RawEvent
 
-        event_id = f"$sample{next(self._ids)}"
-        self.batch(room_id).items.append(
-            RawEvent(event_id, room_id, sender, kind, ts, None, json.dumps({}))
+def start_demo_server():
+    """Start or reuse the demo Synapse; raise DemoUnavailable when it fails."""
+    from devtools.demo import start_and_seed
+    from devtools.seed import SeedError
+    from devtools.synapse import SynapseError
+
+    try:
+        return start_and_seed()
+    except (SynapseError, SeedError, OSError) as error:
+        raise DemoUnavailable(str(error)) from error
+
+
+async def open_demo(server, accounts) -> Scene:
+    """Sign in as the demo user, sync once and cache every avatar."""
+    from app.matrix.errors import MatrixError
+    from app.session import AppSession
+    from devtools.seed import DEMO_PASSWORD, DEMO_USER
+
+    try:
+        session = await accounts.sign_in(
+            server.base_url,
+            DEMO_USER,
+            DEMO_PASSWORD,
+            session_only=not accounts.keyring_ready,
         )
-        return event_id
+    except MatrixError as error:
+        raise DemoUnavailable(f"signing in as {DEMO_USER} failed: {error}") from error
+    app_session = AppSession(session)
+    try:
+        await app_session.sync.sync_once()
+        await app_session.sync.wait_for_background()
+    except MatrixError as error:
+        await app_session.close()
+        raise DemoUnavailable(f"syncing as {DEMO_USER} failed: {error}") from error
+    await cache_avatars(app_session)
 
-    def add(self, room_id: str, record) -> None:
-        self.batch(room_id).items.append(record)
+    conn = app_session.store.reader()
+    discussion = _discussion_id(conn, MAIN_DISCUSSION, "discussion")
+    question = _discussion_id(conn, QUESTION, "question")
+    if discussion is None:
+        await app_session.close()
+        raise DemoUnavailable("the demo organisation has no discussions to show")
 
-    def commit(self) -> None:
-        from app.store.writes import apply_sync
-
-        self._store.write_blocking(apply_sync, list(self._batches.values()), "sample")
-        self._batches.clear()
-
-
-def build_sample_cache(store) -> dict[str, str]:
-    """Write the sample content into store; return the ids the screens open."""
-    from app.records import (
-        Discussion,
-        Membership,
-        Profile,
-        Reaction,
-        Reply,
-        RoomState,
-        SharedFile,
-        SpaceChild,
-    )
-    from app.store.writes import save_profiles
-
-    now = int(time.time() * 1000)
-    sample = _SampleCache(store)
-
-    def space(room_id, name, topic=None, membership="join", unread=0, highlight=0):
-        batch = sample.batch(room_id, membership)
-        batch.unread_count, batch.highlight_count = unread, highlight
-        sample.add(room_id, RoomState(room_id, kind="space", name=name, topic=topic))
-
-    def board(room_id, name, space_id, kind="board", encrypted=None, unread=0):
-        sample.batch(room_id).unread_count = unread
-        sample.add(
-            room_id, RoomState(room_id, kind=kind, name=name, encrypted=encrypted)
+    async def sign_in(server_url, user, password, session_only):
+        return await accounts.sign_in(
+            server_url, user, password, session_only=session_only
         )
-        sample.add(space_id, SpaceChild(space_id, room_id, name, False))
-        for user_id, (display_name, _, _) in PEOPLE.items():
-            sample.add(
-                room_id, Membership(room_id, user_id, "join", display_name, None)
-            )
 
-    space(
-        "!guild:demo.local",
-        "Data Engineering Guild",
-        "Pipelines, warehouses and the people who run them",
-        unread=7,
-        highlight=1,
-    )
-    board("!guild-general:demo.local", "General", "!guild:demo.local", unread=4)
-    board("!guild-questions:demo.local", "Questions", "!guild:demo.local", unread=3)
-    board(
-        "!guild-leads:demo.local",
-        "Leads (private)",
-        "!guild:demo.local",
-        encrypted=True,
-    )
-    board("!guild-files:demo.local", "Shared files", "!guild:demo.local", kind="files")
-    space(
-        "!joiners:demo.local",
-        "New joiners 2025",
-        "Everything for your first 90 days",
-        unread=2,
-    )
-    board("!joiners-board:demo.local", "Ask anything", "!joiners:demo.local")
-    space("!tokyo:demo.local", "東京オフィス · Tokyo office", "Local news and events")
-    board("!tokyo-board:demo.local", "お知らせ", "!tokyo:demo.local")
-    space("!support:demo.local", "فريق الدعم · Support team", unread=12)
-    board("!support-board:demo.local", "Escalations", "!support:demo.local")
-    space("!design:demo.local", "Design systems 🎨")
-    board("!design-board:demo.local", "Critique", "!design:demo.local")
-    space("!long:demo.local", LONG_NAME.strip())
-    board("!long-board:demo.local", "General", "!long:demo.local")
-    space("!security:demo.local", "Security champions", membership="invite")
-    space("!board-room:demo.local", "Leadership", "Private to the leadership team")
-    board(
-        "!board-secret:demo.local",
-        "Board minutes",
-        "!board-room:demo.local",
-        encrypted=True,
+    return Scene(
+        session=app_session,
+        space=_space_of(conn, discussion),
+        discussion=discussion,
+        question=question,
+        profile_user=_richest_profile(conn, discussion),
+        synced_at=time.time(),
+        sign_in=sign_in,
+        server=server.base_url,
+        user=DEMO_USER,
     )
 
-    general = "!guild-general:demo.local"
-    for number, (title, kind, sender) in enumerate(OTHER_TOPICS):
-        # Older first, so the timeline order and the clocks agree.
-        ts = now - (len(OTHER_TOPICS) - number) * 9 * HOUR - 30 * HOUR
-        room = general if number % 2 == 0 else "!guild-questions:demo.local"
-        event_id = sample.event(room, sender, ts)
-        sample.add(
-            room,
-            Discussion(
-                event_id,
-                room,
-                sender,
-                ts,
-                title,
-                kind,
-                (),
-                f"{title}\n\nSee the thread for details.",
-                None,
-            ),
-        )
-        for reply_number in range(number % 4):
-            reply_sender = list(PEOPLE)[(number + reply_number) % len(PEOPLE)]
-            reply_id = sample.event(room, reply_sender, ts + HOUR)
-            sample.add(
-                room,
-                Reply(
-                    reply_id,
-                    room,
-                    event_id,
-                    reply_sender,
-                    ts + HOUR,
-                    "Thanks, that helps.",
-                    None,
-                    event_id,
-                ),
-            )
-        # One sync per topic, so the rooms' events interleave as they happened.
-        sample.commit()
 
-    root_ts = now - 26 * HOUR
-    root = sample.event(general, "@maya:demo.local", root_ts)
-    sample.add(
-        general,
-        Discussion(
-            root,
-            general,
-            "@maya:demo.local",
-            root_ts,
-            "How do we version our dbt models across teams?",
-            "question",
-            ("dbt", "data-contracts"),
-            DBT_BODY,
-            None,
-        ),
-    )
-    previous = root
-    for number, (sender, body) in enumerate(REPLIES):
-        ts = root_ts + (number + 1) * 2 * HOUR
-        reply_id = sample.event(general, sender, ts)
-        quoted = previous if number == 3 else root
-        sample.add(
-            general,
-            Reply(
-                reply_id,
-                general,
-                root,
-                sender,
-                ts,
-                body,
-                None,
-                quoted if number == 3 else previous,
-            ),
-        )
-        previous = reply_id if number != 3 else previous
-        if number in (0, 3):
-            for liker in list(PEOPLE)[: 3 + number]:
-                like_id = sample.event(general, liker, ts, "m.reaction")
-                sample.add(general, Reaction(like_id, general, reply_id, liker, "👍"))
-    for liker, key in (
-        ("@tom:demo.local", "👍"),
-        ("@kenji:demo.local", "👍"),
-        ("@ines:demo.local", "🎉"),
-        ("@layla:demo.local", "👍"),
-    ):
-        like_id = sample.event(general, liker, root_ts, "m.reaction")
-        sample.add(general, Reaction(like_id, general, root, liker, key))
+async def cache_avatars(app_session) -> None:
+    """Download everyone's avatar at the sizes the thread and profile show."""
+    from app.store.queries import list_people
+    from ui import profile_dialog, thread_html
 
-    files = "!guild-files:demo.local"
-    for name, size, sender in (
-        ("Onboarding checklist.pdf", 48_213, "@maya:demo.local"),
-        ("dbt style guide v3.docx", 212_400, "@tom:demo.local"),
-        ("Incident review — March.pdf", 1_830_112, "@sam:demo.local"),
-        ("バックアップ手順.xlsx", 96_004, "@kenji:demo.local"),
-    ):
-        file_id = sample.event(files, sender, now - 50 * HOUR)
-        sample.add(
-            files,
-            SharedFile(
-                file_id,
-                files,
-                sender,
-                now - 50 * HOUR,
-                name,
-                "m.file",
-                None,
-                size,
-                "mxc://demo.local/x",
-                None,
-            ),
-        )
-    sample.commit()
-
-    profiles = [
-        Profile(
-            user_id,
-            name,
-            None,
-            title=title,
-            department=department,
-            location="Lisbon" if user_id.startswith("@maya") else "Remote",
-            pronouns="she/her" if user_id.startswith("@maya") else None,
-            skills=(
-                "Facilitation",
-                "Mentoring",
-                "SQL",
-                "Curriculum design",
-                "Public speaking",
-            )
-            if user_id.startswith("@maya")
-            else ("SQL",),
-            ask_me_about=("Running a community of practice", "Onboarding"),
-            bio="I help teams learn from each other. Before Commonplace I ran "
-            "the graduate programme for six years.\n\nOutside work: "
-            "choirs, long bike rides and too many houseplants.",
-        )
-        for user_id, (name, title, department) in PEOPLE.items()
+    sizes = (thread_html.AVATAR_SIZE * 2, profile_dialog.AVATAR_SIZE * 2)
+    people = list_people(app_session.store.reader())
+    fetches = [
+        app_session.thumbnails.fetch(person.avatar_url, size)
+        for person in people
+        if person.avatar_url
+        for size in sizes
     ]
-    store.write_blocking(save_profiles, profiles, time.time())
-    return {
-        "discussion": root,
-        "space": "!guild:demo.local",
-        "encrypted_space": "!board-room:demo.local",
-    }
+    paths = await asyncio.gather(*fetches)
+    missing = sum(path is None for path in paths)
+    print(f"Cached {len(paths) - missing} avatar thumbnails; {missing} failed.")
 
 
-class _SampleSession:
-    """The part of AppSession that MainWindow uses, with no network behind it."""
+def _discussion_id(conn, title: str, kind: str) -> str | None:
+    """Return the discussion titled title, else the longest one of that kind."""
+    row = conn.execute(
+        "SELECT event_id FROM discussions WHERE title = ? AND redacted = 0", (title,)
+    ).fetchone()
+    if row is None:
+        row = conn.execute(
+            "SELECT event_id FROM discussions WHERE kind = ? AND redacted = 0 "
+            "ORDER BY reply_count DESC, LENGTH(body) DESC LIMIT 1",
+            (kind,),
+        ).fetchone()
+    return row[0] if row else None
 
-    def __init__(self, store):
-        from types import SimpleNamespace
 
-        self.store = store
-        self.user_id = "@maya:demo.local"
-        self.session = SimpleNamespace(
-            homeserver_url="https://matrix.example.org",
-            user_id=self.user_id,
-            device_id="QWERTY1234",
-            session_only=False,
+def _space_of(conn, event_id: str) -> str:
+    row = conn.execute(
+        "SELECT c.space_id FROM discussions d "
+        "JOIN space_children c ON c.child_id = d.room_id WHERE d.event_id = ?",
+        (event_id,),
+    ).fetchone()
+    return row[0] if row else ""
+
+
+def _richest_profile(conn, event_id: str) -> str:
+    """Return the discussion's author, else the person with the fullest profile."""
+    row = conn.execute(
+        "SELECT p.user_id FROM people p LEFT JOIN discussions d "
+        "ON d.sender = p.user_id AND d.event_id = ? "
+        "ORDER BY p.avatar_url IS NOT NULL DESC, d.event_id IS NOT NULL DESC, "
+        "LENGTH(p.skills) + LENGTH(p.ask_me_about) + LENGTH(COALESCE(p.bio, '')) "
+        "DESC LIMIT 1",
+        (event_id,),
+    ).fetchone()
+    return row[0]
+
+
+def open_sample(home: Path) -> Scene:
+    """Write the sample content into a cache of its own and return its scene."""
+    from app.matrix.errors import InvalidCredentials
+    from app.store import Store
+    from devtools.screenshot_sample import (
+        SAMPLE_USER,
+        SampleSession,
+        build_sample_cache,
+    )
+
+    folder = home / "sample"
+    folder.mkdir()
+    store = Store(folder / "cache.sqlite3")
+    ids = build_sample_cache(store)
+
+    async def rejects_password(*args):
+        # The message MatrixClient.login_password raises for M_FORBIDDEN.
+        raise InvalidCredentials(
+            "The user name or password is incorrect. Check both and try again."
         )
-        self.thumbnails = None
-        self.last_status = None
-        self._status_listeners = []
 
-    def add_changes_listener(self, listener) -> None:
-        pass
+    return Scene(
+        session=SampleSession(store),
+        space=ids["space"],
+        discussion=ids["discussion"],
+        profile_user=SAMPLE_USER,
+        synced_at=time.time() - 4 * 60,
+        encrypted_space=ids["encrypted_space"],
+        sign_in=rejects_password,
+        server="example.org",
+        user="maya",
+    )
 
-    def add_status_listener(self, listener) -> None:
-        self._status_listeners.append(listener)
 
-    def report(self, status) -> None:
-        for listener in self._status_listeners:
-            listener(status)
+async def _settle(rounds: int = 6) -> None:
+    """Let Qt lay out and paint, and finished downloads call back."""
+    from PySide6.QtWidgets import QApplication
 
-
-def _settle(app, rounds: int = 5) -> None:
     for _ in range(rounds):
-        app.processEvents()
-        time.sleep(0.02)
+        QApplication.processEvents()
+        await asyncio.sleep(0.03)
 
 
 def _over_window(background, dialog, *, dim: bool = True):
@@ -410,84 +234,191 @@ def _over_window(background, dialog, *, dim: bool = True):
     return picture
 
 
-def take_screenshots(output: Path) -> list[Path]:
+class Camera:
+    """Saves window and dialog pictures as NAME-WIDTHxHEIGHT.png in one folder."""
+
+    def __init__(self, output: Path):
+        self.output = output
+        self.saved: list[Path] = []
+        output.mkdir(parents=True, exist_ok=True)
+
+    def save(self, picture, name: str, size: tuple[int, int]) -> None:
+        path = self.output / f"{name}-{size[0]}x{size[1]}.png"
+        picture.save(str(path), "PNG")
+        if path.stat().st_size > MAX_PNG_BYTES:
+            _save_with_palette(path)
+        self.saved.append(path)
+
+
+def _save_with_palette(path: Path) -> None:
+    """Re-save a PNG with 256 colours and no dithering; text stays crisp."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        quantized = image.convert("RGB").quantize(
+            colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
+    quantized.save(path, optimize=True)
+
+
+def _open_window(scene: Scene, size: tuple[int, int]):
+    from app.sync import SyncState, SyncStatus
+    from ui.main_window import MainWindow
+
+    window = MainWindow(scene.session)
+    window.resize(*size)
+    window.show()
+    window.set_status(SyncStatus(SyncState.ONLINE, scene.synced_at))
+    return window
+
+
+def _open_discussion(window, scene: Scene, event_id: str) -> None:
+    """Select the discussion's space and board, open it and scroll to it."""
+    from PySide6.QtWidgets import QAbstractItemView
+
+    from app.store.queries import get_discussion_summary
+
+    conn = scene.session.store.reader()
+    window.space_pane.select_space(_space_of(conn, event_id) or scene.space)
+    summary = get_discussion_summary(conn, event_id)
+    pane = window.discussion_pane
+    if summary is not None and pane.discussions.row_of(event_id) is None:
+        pane.choose_board(summary.room_id)
+    pane.select_discussion(event_id)
+    pane.list_view.scrollTo(
+        pane.list_view.currentIndex(),
+        QAbstractItemView.ScrollHint.PositionAtCenter,
+    )
+
+
+async def shoot_screens(camera: Camera, scene: Scene, size: tuple[int, int]) -> None:
+    """Save every screen of scene at size, except the encrypted board."""
+    from app.sync import SyncState, SyncStatus
+
+    window = _open_window(scene, size)
+    _open_discussion(window, scene, scene.discussion)
+    await _settle()
+    main = window.grab()
+    camera.save(main, "main", size)
+
+    profile = window.show_profile(scene.profile_user)
+    await _settle()
+    camera.save(_over_window(main, profile), "profile", size)
+    profile.close()
+
+    settings = window.show_settings()
+    await _settle()
+    camera.save(_over_window(main, settings), "settings", size)
+    settings.close()
+
+    await shoot_sign_in_error(camera, scene, main, size)
+
+    if scene.question is not None:
+        _open_discussion(window, scene, scene.question)
+        await _settle()
+        camera.save(window.grab(), "question", size)
+
+    window.set_status(SyncStatus(SyncState.OFFLINE, scene.synced_at - 3600, retry_in=8))
+    await _settle()
+    camera.save(window.grab(), "offline", size)
+    window.close()
+    await _settle()
+
+
+async def shoot_sign_in_error(camera: Camera, scene: Scene, main, size) -> None:
+    """Save the sign-in form after the server rejected a wrong password."""
     from PySide6.QtGui import QColor
     from PySide6.QtWidgets import QDialog
 
-    from app.matrix.errors import InvalidCredentials
-    from app.store import Store
-    from app.sync import SyncState, SyncStatus
-    from ui.app import make_application
-    from ui.main_window import MainWindow
-    from ui.sign_in_dialog import SignInDialog, sign_in_error_text
+    from ui.sign_in_dialog import SignInDialog
 
-    app = make_application()
-    output.mkdir(parents=True, exist_ok=True)
-    store = Store(Path(os.environ["COMMONPLACE_HOME"]) / "cache.sqlite3")
-    ids = build_sample_cache(store)
-    session = _SampleSession(store)
-    saved: list[Path] = []
+    sign_in = SignInDialog(scene.sign_in, server=scene.server, user=scene.user)
+    sign_in.password_edit.setText("not the password")
+    sign_in.show()
+    sign_in.submit()
+    for _ in range(200):
+        if not sign_in.is_busy():
+            break
+        await asyncio.sleep(0.05)
+    # The failed sign-in selects the password; typed again, it shows as dots.
+    sign_in.password_edit.setText("not the password")
+    await _settle()
+    backdrop = main.copy()
+    backdrop.fill(QColor("#e9ecf0"))
+    camera.save(_over_window(backdrop, sign_in, dim=False), "sign-in-error", size)
+    sign_in.done(QDialog.DialogCode.Rejected)
 
-    def save(picture, name: str, size: tuple[int, int]) -> None:
-        path = output / f"{name}-{size[0]}x{size[1]}.png"
-        picture.save(str(path), "PNG")
-        saved.append(path)
 
-    synced = time.time() - 4 * 60
-    for size in SIZES:
-        window = MainWindow(session)
-        window.resize(*size)
-        window.splitter.setSizes(
-            [int(size[0] * 0.18), int(size[0] * 0.34), int(size[0] * 0.48)]
-        )
-        window.show()
-        session.report(SyncStatus(SyncState.ONLINE, synced))
-        window.space_pane.select_space(ids["space"])
-        window.discussion_pane.select_discussion(ids["discussion"])
-        _settle(app)
-        main = window.grab()
-        save(main, "main", size)
+async def shoot_encrypted_board(camera: Camera, scene: Scene, size) -> None:
+    """Save the main window with scene's encrypted space selected."""
+    window = _open_window(scene, size)
+    window.space_pane.select_space(scene.encrypted_space)
+    await _settle()
+    camera.save(window.grab(), "encrypted-board", size)
+    window.close()
+    await _settle()
 
-        profile = window.show_profile("@maya:demo.local")
-        _settle(app)
-        save(_over_window(main, profile), "profile", size)
-        profile.close()
 
-        settings = window.show_settings()
-        _settle(app)
-        save(_over_window(main, settings), "settings", size)
-        settings.close()
+class Accounts:
+    """Signs in to the demo server, and signs out at the end to delete the device.
 
-        async def never(*args):
-            return None
+    The token goes to a private Secret Service when one can be started, so the
+    settings screen shows the usual keyring sign-in. Without one, the sign-in
+    is for this session only.
+    """
 
-        sign_in = SignInDialog(never, server="example.org", user="maya")
-        sign_in.show_error(
-            sign_in_error_text(
-                InvalidCredentials(
-                    "The user name or password is wrong. Check them and try again."
+    def __init__(self, stack: contextlib.ExitStack):
+        from app.account import AccountManager
+        from devtools.secret_service import SecretServiceDaemon, SecretServiceError
+
+        self.keyring_ready = False
+        if SecretServiceDaemon.available():
+            try:
+                stack.enter_context(SecretServiceDaemon())
+                self.keyring_ready = True
+            except SecretServiceError as error:
+                log.warning(
+                    "No private keyring (%s); signing in for this session", error
                 )
-            )
+        self.manager = AccountManager()
+        self.sessions: list = []
+
+    async def sign_in(self, server, user, password, *, session_only):
+        session = await self.manager.sign_in(
+            server, user, password, session_only=session_only
         )
-        sign_in.show()
-        _settle(app)
-        backdrop = main.copy()
-        backdrop.fill(QColor("#e9ecf0"))
-        save(_over_window(backdrop, sign_in, dim=False), "sign-in-error", size)
-        sign_in.done(QDialog.DialogCode.Rejected)
+        self.sessions.append(session)
+        return session
 
-        session.report(SyncStatus(SyncState.OFFLINE, None, retry_in=8))
-        window.set_status(SyncStatus(SyncState.OFFLINE, synced - 3600, retry_in=8))
-        _settle(app)
-        save(window.grab(), "offline", size)
+    async def sign_out_all(self) -> None:
+        for session in self.sessions:
+            await self.manager.sign_out(session)
 
-        window.space_pane.select_space(ids["encrypted_space"])
-        _settle(app)
-        save(window.grab(), "encrypted-board", size)
-        window.close()
-        _settle(app)
-    store.close()
-    return saved
+
+async def take_screenshots(output: Path, home: Path, server) -> list[Path]:
+    """Save every screen at every size; server None means sample content only."""
+    camera = Camera(output)
+    sample = open_sample(home)
+    with contextlib.ExitStack() as stack:
+        scene = sample
+        accounts = None
+        if server is not None:
+            accounts = Accounts(stack)
+            try:
+                scene = await open_demo(server, accounts)
+            except DemoUnavailable as error:
+                print(f"Showing sample content: {error}", file=sys.stderr)
+        try:
+            for size in SIZES:
+                await shoot_screens(camera, scene, size)
+                await shoot_encrypted_board(camera, sample, size)
+        finally:
+            if scene is not sample:
+                await scene.session.close()
+            if accounts is not None:
+                await accounts.sign_out_all()
+            sample.session.store.close()
+    return camera.saved
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -498,19 +429,45 @@ def main(argv: list[str] | None = None) -> int:
         default=ROOT / "docs" / "screenshots",
         help="folder for the PNG files (default: docs/screenshots)",
     )
+    parser.add_argument(
+        "--sample",
+        action="store_true",
+        help="show the built-in sample content instead of the demo server's",
+    )
     args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     with tempfile.TemporaryDirectory(prefix="commonplace-screenshots-") as home:
-        # A throw-away profile, so window geometry and the cache never touch
-        # the user's own.
+        # A throw-away profile, so window geometry, settings and the cache
+        # never touch the user's own.
         os.environ["COMMONPLACE_HOME"] = home
-        if str(ROOT) not in sys.path:
-            sys.path.insert(0, str(ROOT))
-        for path in take_screenshots(args.output):
-            print(
-                f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}"
-                f"  {path.stat().st_size // 1024} KB"
-            )
+        saved = run(args.output, Path(home), use_demo=not args.sample)
+    for path in saved:
+        display_path = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        print(f"{display_path}  {path.stat().st_size // 1024} KB")
     return 0
+
+
+def run(output: Path, home: Path, *, use_demo: bool) -> list[Path]:
+    import qasync
+
+    from ui.app import make_application
+
+    # The application comes first, so that seeding draws its pictures with it.
+    app = make_application()
+    # Closing one screen's window must not end the loop that takes the next.
+    app.setQuitOnLastWindowClosed(False)
+    server = None
+    if use_demo:
+        try:
+            server = start_demo_server()
+        except DemoUnavailable as error:
+            print(f"Showing sample content: {error}", file=sys.stderr)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        return loop.run_until_complete(take_screenshots(output, home, server))
 
 
 if __name__ == "__main__":

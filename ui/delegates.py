@@ -9,7 +9,15 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPalette,
+    QTextLayout,
+    QTextOption,
+)
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.text import isolate
@@ -26,7 +34,7 @@ from ui.models.roles import (
     REPLY_COUNT_ROLE,
     UNREAD_ROLE,
 )
-from ui.text_format import count_label, relative_time
+from ui.text_format import relative_time, reply_count_label
 
 PADDING = 10
 KIND_LABELS = {"question": "Question", "announcement": "Announcement"}
@@ -132,11 +140,61 @@ class SpaceDelegate(QStyledItemDelegate):
 
 
 class DiscussionDelegate(QStyledItemDelegate):
-    """A discussion: kind badge and title, then author, replies and last activity."""
+    """A discussion: kind badge and title on up to two lines, then the details.
+
+    The first title line starts after the kind badge and ends before the time
+    of the last activity. A title longer than TITLE_LINES lines ends with "…",
+    and the model's tooltip contains the whole title.
+    """
+
+    TITLE_LINES = 2
+    VERTICAL_PADDING = 10
+    DETAILS_GAP = 4  # pixels between the title and the details line
+    BADGE_GAP = 8
+    TIME_GAP = 12
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
-        metrics = QFontMetrics(option.font)
-        return QSize(300, metrics.height() * 2 + 24)
+        width = _row_width(option)
+        lines = self._title_lines(option, index, width, self.TITLE_LINES)
+        return QSize(width, self.row_height(option.font, len(lines)))
+
+    def row_height(self, font: QFont, title_lines: int) -> int:
+        """Return the height of a row whose title takes title_lines lines."""
+        title_height = QFontMetrics(_title_font(font)).lineSpacing()
+        details_height = QFontMetrics(_small_font(font)).height()
+        return (
+            2 * self.VERTICAL_PADDING
+            + title_lines * title_height
+            + self.DETAILS_GAP
+            + details_height
+        )
+
+    def _title_lines(
+        self,
+        option: QStyleOptionViewItem,
+        index: QModelIndex,
+        width: int,
+        max_lines: int,
+    ) -> list[str]:
+        when = relative_time(index.data(LAST_ACTIVITY_ROLE) or 0, time.time())
+        time_width = QFontMetrics(_small_font(option.font)).horizontalAdvance(when)
+        # Every title line ends where the time of the first one starts.
+        line_width = width - 2 * PADDING - 4 - time_width - self.TIME_GAP
+        return wrap_title(
+            index.data(Qt.ItemDataRole.DisplayRole) or "",
+            _title_font(option.font),
+            line_width - self._badge_width(option.font, index),
+            line_width,
+            max_lines,
+        )
+
+    def _badge_width(self, font: QFont, index: QModelIndex) -> int:
+        """Return the width of the kind badge and its gap, or 0 without a badge."""
+        kind = index.data(KIND_ROLE)
+        if kind not in KIND_LABELS:
+            return 0
+        metrics = QFontMetrics(_badge_font(font))
+        return metrics.horizontalAdvance(KIND_LABELS[kind]) + 12 + self.BADGE_GAP
 
     def paint(
         self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex
@@ -144,67 +202,153 @@ class DiscussionDelegate(QStyledItemDelegate):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         _draw_background(painter, option, index)
-        rect = option.rect.adjusted(PADDING + 4, 8, -PADDING, -8)
-        line_height = rect.height() // 2
+        rect = option.rect.adjusted(
+            PADDING + 4, self.VERTICAL_PADDING, -PADDING, -self.VERTICAL_PADDING
+        )
+        title_font = _title_font(option.font)
+        small = _small_font(option.font)
+        line_height = QFontMetrics(title_font).lineSpacing()
+        details_height = QFontMetrics(small).height()
 
-        title_font = QFont(option.font)
-        title_font.setWeight(QFont.Weight.DemiBold)
-        small = QFont(option.font)
-        small.setPointSizeF(max(option.font.pointSizeF() - 1, 7))
-
-        top = QRect(rect.left(), rect.top(), rect.width(), line_height)
-        bottom = QRect(rect.left(), rect.top() + line_height, rect.width(), line_height)
+        # The row height was chosen by sizeHint; if the time label has grown
+        # since, the title gets the lines that still fit rather than overlap.
+        room = rect.height() - self.DETAILS_GAP - details_height
+        max_lines = max(1, min(self.TITLE_LINES, room // line_height))
+        lines = self._title_lines(option, index, option.rect.width(), max_lines)
+        first = QRect(rect.left(), rect.top(), rect.width(), line_height)
 
         when = relative_time(index.data(LAST_ACTIVITY_ROLE) or 0, time.time())
         painter.setFont(small)
         painter.setPen(theme.TEXT_MUTED)
         painter.drawText(
-            top, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, when
+            first, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, when
         )
-        title_right = top.right() - QFontMetrics(small).horizontalAdvance(when) - 12
+        self._paint_badge(painter, option.font, index, first)
+        badge = self._badge_width(option.font, index)
+        self._paint_title(painter, index, lines, title_font, first, badge)
 
-        left = top.left()
-        kind = index.data(KIND_ROLE)
-        if kind in KIND_LABELS:
-            badge_font = QFont(small)
-            badge_font.setBold(True)
-            label = KIND_LABELS[kind]
-            width = QFontMetrics(badge_font).horizontalAdvance(label) + 12
-            draw_pill(
-                painter,
-                left + width,
-                top.center().y() + 1,
-                label,
-                _tint(KIND_COLOURS[kind]),
-                KIND_COLOURS[kind],
-                badge_font,
-            )
-            left += width + 8
-
-        title = index.data(Qt.ItemDataRole.DisplayRole) or ""
-        painter.setFont(title_font)
-        painter.setPen(theme.TEXT_MUTED if index.data(REDACTED_ROLE) else theme.TEXT)
-        title_rect = QRect(left, top.top(), title_right - left, top.height())
-        painter.drawText(
-            title_rect,
-            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-            QFontMetrics(title_font).elidedText(
-                title, Qt.TextElideMode.ElideRight, title_rect.width()
-            ),
-        )
-
-        replies = count_label(index.data(REPLY_COUNT_ROLE) or 0, "reply", "replies")
-        details = f"{isolate(index.data(AUTHOR_ROLE) or '')}  ·  {replies}"
+        details_top = rect.top() + len(lines) * line_height + self.DETAILS_GAP
+        details = QRect(rect.left(), details_top, rect.width(), details_height)
+        replies = reply_count_label(index.data(REPLY_COUNT_ROLE) or 0)
+        text = f"{isolate(index.data(AUTHOR_ROLE) or '')}  ·  {replies}"
         painter.setFont(small)
         painter.setPen(theme.TEXT_MUTED)
         painter.drawText(
-            bottom,
+            details,
             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
             QFontMetrics(small).elidedText(
-                details, Qt.TextElideMode.ElideMiddle, bottom.width()
+                text, Qt.TextElideMode.ElideMiddle, details.width()
             ),
         )
         painter.restore()
+
+    def _paint_badge(
+        self, painter: QPainter, font: QFont, index: QModelIndex, line: QRect
+    ) -> None:
+        kind = index.data(KIND_ROLE)
+        if kind not in KIND_LABELS:
+            return
+        width = self._badge_width(font, index) - self.BADGE_GAP
+        draw_pill(
+            painter,
+            line.left() + width,
+            line.center().y() + 1,
+            KIND_LABELS[kind],
+            _tint(KIND_COLOURS[kind]),
+            KIND_COLOURS[kind],
+            _badge_font(font),
+        )
+
+    def _paint_title(
+        self,
+        painter: QPainter,
+        index: QModelIndex,
+        lines: list[str],
+        font: QFont,
+        first: QRect,
+        badge: int,
+    ) -> None:
+        """Draw the title lines, the first one badge pixels further right."""
+        painter.setFont(font)
+        painter.setPen(theme.TEXT_MUTED if index.data(REDACTED_ROLE) else theme.TEXT)
+        for number, line in enumerate(lines):
+            left = first.left() + (badge if number == 0 else 0)
+            target = QRect(
+                left,
+                first.top() + number * first.height(),
+                first.right() - left,
+                first.height(),
+            )
+            painter.drawText(
+                target, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, line
+            )
+
+
+def wrap_title(
+    text: str, font: QFont, first_width: int, width: int, max_lines: int
+) -> list[str]:
+    """Break text into at most max_lines lines, the last one cut with "…".
+
+    The first line is first_width pixels wide, the others width pixels. Lines
+    break between words where possible and anywhere inside a word too long
+    for a line, as QTextLayout does for any script.
+    """
+    layout = QTextLayout(text, font)
+    text_option = QTextOption()
+    text_option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    layout.setTextOption(text_option)
+    starts: list[int] = []
+    layout.beginLayout()
+    while len(starts) < max(max_lines, 1):
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(max(first_width if not starts else width, 1))
+        starts.append(line.textStart())
+    layout.endLayout()
+    if not starts:
+        return [""]
+
+    # QTextLayout counts UTF-16 code units; Python strings count code points.
+    utf16 = text.encode("utf-16-le")
+    bounds = [len(utf16[: start * 2].decode("utf-16-le")) for start in starts]
+    lines = [
+        text[start:end].rstrip() for start, end in zip(bounds, bounds[1:] + [None])
+    ]
+    last_width = first_width if len(lines) == 1 else width
+    lines[-1] = QFontMetrics(font).elidedText(
+        lines[-1], Qt.TextElideMode.ElideRight, max(last_width, 1)
+    )
+    return lines
+
+
+def _row_width(option: QStyleOptionViewItem) -> int:
+    """Return the width of a row: the option's, or the view's when it has none."""
+    if option.rect.width() > 0:
+        return option.rect.width()
+    widget = option.widget
+    viewport = getattr(widget, "viewport", None)
+    if viewport is not None:
+        return viewport().width()
+    return widget.width() if widget is not None else 300
+
+
+def _title_font(font: QFont) -> QFont:
+    title = QFont(font)
+    title.setWeight(QFont.Weight.DemiBold)
+    return title
+
+
+def _small_font(font: QFont) -> QFont:
+    small = QFont(font)
+    small.setPointSizeF(max(font.pointSizeF() - 1, 7))
+    return small
+
+
+def _badge_font(font: QFont) -> QFont:
+    badge = _small_font(font)
+    badge.setBold(True)
+    return badge
 
 
 def _tint(colour: QColor) -> QColor:

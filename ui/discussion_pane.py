@@ -86,7 +86,10 @@ class DiscussionPane(QWidget):
         self.list_view.setObjectName("discussionList")
         self.list_view.setModel(self.discussions)
         self.list_view.setItemDelegate(DiscussionDelegate(self.list_view))
-        self.list_view.setUniformItemSizes(True)
+        # Rows are one or two title lines tall, depending on the title and the
+        # width, so a resize lays the rows out again.
+        self.list_view.setUniformItemSizes(False)
+        self.list_view.setResizeMode(QListView.ResizeMode.Adjust)
         self.list_view.setMouseTracking(True)
         self.list_view.setHorizontalScrollBarPolicy(
             Qt.ScrollBarPolicy.ScrollBarAlwaysOff
@@ -107,6 +110,8 @@ class DiscussionPane(QWidget):
             QAbstractItemView.SelectionBehavior.SelectRows
         )
         self.file_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Cut long names in the middle, so that the extension stays visible.
+        self.file_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.file_view.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft)
@@ -224,7 +229,7 @@ class DiscussionPane(QWidget):
         if entry.entry_id != ALL_BOARDS_ID:
             return
         encrypted = [
-            other.label
+            other.name
             for row in range(self.boards.rowCount())
             if (other := self.boards.entry(row)).kind == "board"
             and other.entry_id != ALL_BOARDS_ID

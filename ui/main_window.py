@@ -30,6 +30,15 @@ log = logging.getLogger(__name__)
 # Relative times in the discussion list are repainted this often (ms).
 RELATIVE_TIME_REFRESH_MS = 60_000
 
+# Headings and sentences of the reading pane while no discussion is open.
+NOTHING_OPEN_HEADING = "No discussion open"
+CHOOSE_DISCUSSION = "Choose a discussion in the list to read it and its replies here."
+CHOOSE_BOARD = "Choose a board above the list to read its discussions."
+ENCRYPTED_HEADING = "Encrypted board"
+ENCRYPTED_NEXT_STEP = (
+    "To read it, open the board in a Matrix client that supports end-to-end encryption."
+)
+
 
 class MainWindow(QMainWindow):
     """The window of one signed-in session.
@@ -149,10 +158,25 @@ class MainWindow(QMainWindow):
     def _update_thread_placeholder(self) -> None:
         if self.thread_view.current_discussion() is not None:
             return
-        has_list = self.discussion_pane.message() is None
-        self.thread_view.show_placeholder(
-            "Select a discussion to read it here." if has_list else ""
-        )
+        heading, text = self._placeholder_text()
+        self.thread_view.show_placeholder(text, heading)
+
+    def _placeholder_text(self) -> tuple[str, str]:
+        """Return the heading and sentence for the reading pane with nothing open.
+
+        The middle pane's own sentence (no boards, no discussions, an
+        invitation) is enough on its own, so the reading pane stays empty then.
+        """
+        entry = self.discussion_pane.current_entry()
+        if entry is None or not entry.joined:
+            return "", ""
+        if entry.encrypted:
+            return ENCRYPTED_HEADING, ENCRYPTED_NEXT_STEP
+        if self.discussion_pane.message() is not None:
+            return "", ""
+        if entry.kind == "files":
+            return "", CHOOSE_BOARD
+        return NOTHING_OPEN_HEADING, CHOOSE_DISCUSSION
 
     def apply_changes(self, changes: Changes) -> None:
         if changes.spaces:

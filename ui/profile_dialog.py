@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -29,6 +29,45 @@ log = logging.getLogger(__name__)
 AVATAR_SIZE = 88
 
 
+class FittingScrollArea(QScrollArea):
+    """A scroll area as tall as its content at its width, up to MAX_HEIGHT pixels.
+
+    QScrollArea's own preferred height ignores the content, which leaves a
+    short profile with empty space above the Close button. The minimum height
+    follows the content too, because a shown dialog grows to its minimum size
+    but not to its preferred one.
+    """
+
+    MAX_HEIGHT = 460
+
+    def content_height(self) -> int:
+        """Return the content's height, capped, at the width beside a scroll bar.
+
+        Once QScrollArea shows a scroll bar, it keeps it while the content does
+        not fit beside it, so the height is measured at that narrower width.
+        """
+        content = self.widget()
+        if content is None:
+            return 0
+        scroll_bar = self.verticalScrollBar().sizeHint().width()
+        width = self.width() - 2 * self.frameWidth() - scroll_bar
+        height = content.heightForWidth(width) if content.hasHeightForWidth() else -1
+        if height < 0:
+            height = content.sizeHint().height()
+        return min(height + 2 * self.frameWidth(), self.MAX_HEIGHT)
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        if self.widget() is not None:
+            hint.setHeight(self.content_height())
+        return hint
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.setMinimumHeight(self.content_height())
+
+
 class ProfileDialog(QDialog):
     def __init__(
         self,
@@ -44,7 +83,7 @@ class ProfileDialog(QDialog):
         self.user_id = user_id
         self._runner = TaskRunner(self)
         self.setWindowTitle("Profile")
-        self.setMinimumWidth(440)
+        self.setMinimumWidth(480)
 
         self.avatar = QLabel()
         self.avatar.setFixedSize(AVATAR_SIZE, AVATAR_SIZE)
@@ -78,7 +117,7 @@ class ProfileDialog(QDialog):
         details_widget = QWidget()
         details_widget.setObjectName("profileDetails")
         details_widget.setLayout(self.details)
-        scroll = QScrollArea()
+        scroll = self._scroll = FittingScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(details_widget)
@@ -115,6 +154,10 @@ class ProfileDialog(QDialog):
         self.role_label.setVisible(bool(role))
         self._show_avatar(name, person.avatar_url if person else None)
         self._fill_details(person)
+        if self._scroll.isVisible():
+            # Before the first show the width is not known yet; resizeEvent
+            # sets the height then.
+            self._scroll.setMinimumHeight(self._scroll.content_height())
 
     def _show_avatar(self, name: str, mxc: str | None) -> None:
         ratio = self.devicePixelRatioF()

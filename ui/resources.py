@@ -6,9 +6,8 @@ import functools
 import logging
 from pathlib import Path
 
-from PySide6.QtGui import QIcon
-
 import commonplace_resources
+from PySide6.QtGui import QIcon
 
 log = logging.getLogger(__name__)
 

@@ -46,11 +46,11 @@ class SettingsDialog(QDialog):
         account.addRow(_label("User"), _value(session.user_id))
         account.addRow(_label("Device"), _value(session.device_id))
         account.addRow(
-            _label("Sign-in kept"),
+            _label("Stay signed in"),
             _value(
-                "For this session only: you sign in again when Commonplace starts"
+                "No, for this session only: you sign in again when Commonplace starts"
                 if session.session_only
-                else "In the system keyring"
+                else "Yes: the sign-in is kept in the system keyring"
             ),
         )
         server = _form()
@@ -122,7 +122,8 @@ def _form() -> QFormLayout:
     form = QFormLayout()
     form.setHorizontalSpacing(16)
     form.setVerticalSpacing(6)
-    form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+    # Labels stay level with the first line of a value that wraps (the path).
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
     return form
 
 

@@ -157,6 +157,23 @@ class SignInDialog(QDialog):
     def show_error(self, text: str) -> None:
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grow the dialog to its preferred height for the current width.
+
+        A shown dialog only grows to its minimum height when the error or the
+        busy bar appears, which squeezes the fields until their text is cut.
+        """
+        layout = self.layout()
+        layout.activate()
+        width = self.width()
+        if layout.hasHeightForWidth():
+            height = layout.totalHeightForWidth(width)
+        else:
+            height = layout.totalSizeHint().height()
+        if height > self.height():
+            self.resize(width, height)
 
     def submit(self) -> None:
         if self.is_busy():
@@ -213,6 +230,7 @@ class SignInDialog(QDialog):
             self.remember_check.setEnabled(not busy)
         self.sign_in_button.setText("Signing in…" if busy else "Sign in")
         self.progress.setVisible(busy)
+        self._fit_height()
 
     def reject(self) -> None:
         """Cancel a running sign-in first; a second Cancel closes the dialog."""

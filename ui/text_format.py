@@ -29,6 +29,27 @@ def board_name(name: str | None) -> str:
     return clean_name(name, fallback=UNNAMED_BOARD)
 
 
+def board_label(name: str, space_name: str | None) -> str:
+    """Return a board's name without a leading copy of its space's name.
+
+    The space's name is shown above the board chooser, so in the space "Data
+    Guild" the board "Data Guild discussions" is labelled "Discussions".
+    """
+    prefix = clean_name(space_name)
+    if not prefix or len(name) <= len(prefix) + 1:
+        return name
+    if name[: len(prefix)].casefold() != prefix.casefold():
+        return name
+    if name[len(prefix)] not in _NAME_SEPARATORS:
+        return name
+    rest = name[len(prefix) :].lstrip(_NAME_SEPARATORS)
+    return rest[:1].upper() + rest[1:] if rest else name
+
+
+# Characters that may separate a space's name from the rest of a board's name.
+_NAME_SEPARATORS = " :-–—·|"
+
+
 def discussion_title(title: str | None, *, redacted: bool = False) -> str:
     if redacted:
         return DELETED_DISCUSSION
@@ -97,3 +118,8 @@ def relative_time(timestamp_ms: int, now: float | None = None) -> str:
 def count_label(count: int, singular: str, plural: str) -> str:
     """Return "1 reply" or "1,204 replies"."""
     return f"{count:,} {singular if count == 1 else plural}"
+
+
+def reply_count_label(count: int) -> str:
+    """Return "No replies", "1 reply" or "1,204 replies"."""
+    return "No replies" if count == 0 else count_label(count, "reply", "replies")

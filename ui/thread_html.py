@@ -10,6 +10,7 @@ lists that build_thread_html returns, so no user id ever goes into a URL.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 
 from app.render import body_to_html
@@ -26,10 +27,15 @@ AVATAR_SIZE = 32
 KIND_LABELS = {"question": "Question", "announcement": "Announcement"}
 KIND_COLOURS = {"question": theme.QUESTION, "announcement": theme.ANNOUNCEMENT}
 
+# Headings inside posts stay smaller than the discussion's title (h1.title),
+# and code blocks wrap, so that one long line never widens the whole page.
 STYLE_SHEET = f"""
 body {{ color: {theme.TEXT.name()}; }}
-h1 {{ font-size: x-large; font-weight: 600; margin-top: 0px; margin-bottom: 4px; }}
-h2, h3, h4 {{ font-weight: 600; margin-top: 10px; margin-bottom: 4px; }}
+h1.title {{ font-size: x-large; margin-top: 0px; }}
+h1 {{ font-size: large; font-weight: 600; margin-top: 10px; margin-bottom: 4px; }}
+h2, h3, h4, h5, h6 {{
+    font-size: medium; font-weight: 600; margin-top: 10px; margin-bottom: 4px;
+}}
 p {{ margin-top: 0px; margin-bottom: 8px; }}
 a {{ color: {theme.ACCENT.name()}; text-decoration: none; }}
 a.author {{ color: {theme.TEXT.name()}; font-weight: 600; }}
@@ -40,7 +46,7 @@ a.author {{ color: {theme.TEXT.name()}; font-weight: 600; }}
 .section {{ color: {theme.TEXT_MUTED.name()}; font-weight: 600; margin-top: 12px; }}
 .reply-to {{ color: {theme.TEXT_MUTED.name()}; margin-bottom: 2px; }}
 .reactions {{ margin-top: 2px; margin-bottom: 4px; }}
-pre {{ background-color: #f3f4f6; }}
+pre {{ background-color: #f3f4f6; white-space: pre-wrap; }}
 code {{ background-color: #f3f4f6; }}
 blockquote {{ color: {theme.TEXT_MUTED.name()}; margin-left: 12px; }}
 """
@@ -95,11 +101,32 @@ def _reactions_html(reactions: list[Reactions]) -> str:
     return f'<p class="reactions">{"&nbsp;&nbsp;".join(chips)}</p>'
 
 
-def _body_html(post: Post) -> str:
+def _body_html(post: Post, title: str | None = None) -> str:
+    """Return the post's safe HTML, without a leading heading equal to title.
+
+    A discussion's formatted_body starts with its title as a heading for
+    clients that show only the body (docs/formats.md). The thread view shows
+    the title above the post, so the copy is dropped.
+    """
     if post.redacted:
         return '<p class="notice">This post was deleted.</p>'
     rendered = body_to_html(post.body, post.formatted_body)
+    if title is not None:
+        rendered = _without_leading_heading(rendered, title)
+    # Markdown ends a code block with a newline, which Qt shows as an empty
+    # last line.
+    rendered = rendered.replace("\n</code></pre>", "</code></pre>")
     return rendered or '<p class="notice">This post has no text.</p>'
+
+
+_LEADING_HEADING = re.compile(r"\s*<h([1-6])>(?P<text>[^<]*)</h\1>\s*")
+
+
+def _without_leading_heading(rendered: str, title: str) -> str:
+    match = _LEADING_HEADING.match(rendered)
+    if match and html.unescape(match["text"]).strip() == title.strip():
+        return rendered[match.end() :]
+    return rendered
 
 
 def _post_html(
@@ -107,6 +134,7 @@ def _post_html(
     post: Post,
     reactions: list[Reactions],
     reply_to_line: str = "",
+    title: str | None = None,
 ) -> str:
     name = person_name(post.sender_name, post.sender)
     meta = f"{builder.person_link(post.sender, name)}"
@@ -119,7 +147,7 @@ def _post_html(
         f'<tr><td width="{AVATAR_SIZE + 12}" valign="top">'
         f"{builder.avatar(post, name)}</td>"
         f'<td valign="top">{reply_to_line}<p class="meta" dir="ltr">{meta}</p>'
-        f"{_body_html(post)}{_reactions_html(reactions)}</td></tr></table>"
+        f"{_body_html(post, title)}{_reactions_html(reactions)}</td></tr></table>"
     )
 
 
@@ -133,7 +161,7 @@ def _header_html(summary: DiscussionSummary | None, root: Post) -> str:
             f'<p style="margin-bottom:2px;"><span style="color:{colour}; '
             f'font-weight:600;">{KIND_LABELS[kind].upper()}</span></p>'
         )
-    parts.append(f"<h1>{html.escape(title)}</h1>")
+    parts.append(f'<h1 class="title">{html.escape(title)}</h1>')
     if summary and summary.tags:
         tags = " ".join(f"#{clean_name(tag)}" for tag in summary.tags)
         parts.append(f'<p class="tags">{html.escape(tags)}</p>')
@@ -160,7 +188,10 @@ def build_thread_html(
     if notice:
         parts.append(f'<p class="notice">{html.escape(notice)}</p>')
     parts.append(_header_html(summary, root))
-    parts.append(_post_html(builder, root, reactions.get(root.event_id, [])))
+    title = summary.title if summary else None
+    parts.append(
+        _post_html(builder, root, reactions.get(root.event_id, []), title=title)
+    )
 
     label = count_label(reply_count, "reply", "replies") if reply_count else None
     parts.append(f'<p class="section">{label or "No replies yet."}</p>')

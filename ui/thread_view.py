@@ -10,7 +10,14 @@ import logging
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage, QTextDocument
-from PySide6.QtWidgets import QLabel, QStackedWidget, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QStackedWidget,
+    QTextBrowser,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.records import Changes
 from app.store.queries import (
@@ -30,10 +37,14 @@ from ui.thread_html import (
     STYLE_SHEET,
     build_thread_html,
 )
+from ui.widgets import plain_label
 
 log = logging.getLogger(__name__)
 
 REPLY_PAGE = 100
+# Maximum width of a discussion's text in pixels, margins included, because
+# longer lines are hard to follow on a wide window.
+MAX_READING_WIDTH = 860
 EXTERNAL_SCHEMES = {"http", "https", "mailto"}
 ENCRYPTED_NOTICE = (
     "This board is end-to-end encrypted. Commonplace cannot read encrypted rooms yet."
@@ -86,6 +97,30 @@ class SafeTextBrowser(QTextBrowser):
         self.setDocument(SafeDocument(self))
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
+        self._max_line_width: int | None = None
+
+    def set_max_line_width(self, pixels: int | None) -> None:
+        """Lay text out no wider than pixels; None follows the viewport's width."""
+        self._max_line_width = pixels
+        self._fit_line_width(self.viewport().width())
+
+    def _fit_line_width(self, viewport_width: int) -> None:
+        # Narrower than the maximum, the text follows the viewport as usual.
+        # The vertical scroll bar can appear later without another resize
+        # event, so the fixed width is used only while it leaves room for it.
+        maximum = self._max_line_width
+        room = viewport_width - self.verticalScrollBar().sizeHint().width()
+        if maximum is None or room <= maximum:
+            self.setLineWrapMode(QTextEdit.LineWrapMode.WidgetWidth)
+            return
+        self.setLineWrapMode(QTextEdit.LineWrapMode.FixedPixelWidth)
+        if self.lineWrapColumnOrWidth() != maximum:
+            self.setLineWrapColumnOrWidth(maximum)
+
+    def resizeEvent(self, event) -> None:
+        # QAbstractScrollArea sends the viewport's resize events here.
+        self._fit_line_width(event.size().width())
+        super().resizeEvent(event)
 
     @property
     def rejected_urls(self) -> list[str]:
@@ -99,6 +134,42 @@ class SafeTextBrowser(QTextBrowser):
 
     def loadResource(self, kind: int, url: QUrl):
         return self.document().loadResource(kind, url)
+
+
+class Placeholder(QWidget):
+    """A heading and a sentence, centred, in place of a discussion."""
+
+    MAX_TEXT_WIDTH = 380  # pixels, so the sentence stays a short paragraph
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.heading = plain_label("", "placeholderHeading")
+        self.text = plain_label("", "placeholderText")
+        column = QWidget()
+        column.setMaximumWidth(self.MAX_TEXT_WIDTH)
+        column_layout = QVBoxLayout(column)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        column_layout.setSpacing(8)
+        for label in (self.heading, self.text):
+            label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+            label.setWordWrap(True)
+            column_layout.addWidget(label)
+
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(column, 4)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 24, 24, 24)
+        layout.addStretch(1)
+        layout.addLayout(row)
+        layout.addStretch(1)
+
+    def set_text(self, text: str, heading: str = "") -> None:
+        self.heading.setText(heading)
+        self.heading.setVisible(bool(heading))
+        self.text.setText(text)
+        self.text.setVisible(bool(text))
 
 
 class ThreadView(QWidget):
@@ -124,12 +195,9 @@ class ThreadView(QWidget):
         self.browser.document().setDefaultStyleSheet(STYLE_SHEET)
         self.browser.document().setDocumentMargin(24)
         self.browser.anchorClicked.connect(self._anchor_clicked)
+        self.browser.set_max_line_width(MAX_READING_WIDTH)
 
-        self.placeholder = QLabel("Select a discussion to read it here.")
-        self.placeholder.setObjectName("emptyState")
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setWordWrap(True)
-        self.placeholder.setTextFormat(Qt.TextFormat.PlainText)
+        self.placeholder = Placeholder()
 
         self._stack = QStackedWidget()
         self._stack.addWidget(self.placeholder)
@@ -141,9 +209,10 @@ class ThreadView(QWidget):
     def current_discussion(self) -> str | None:
         return self._event_id
 
-    def show_placeholder(self, text: str) -> None:
+    def show_placeholder(self, text: str, heading: str = "") -> None:
+        """Close the discussion and show a sentence, under a heading if given."""
         self._event_id = None
-        self.placeholder.setText(text)
+        self.placeholder.set_text(text, heading)
         self._stack.setCurrentWidget(self.placeholder)
 
     def show_discussion(self, event_id: str) -> None:

@@ -15,8 +15,9 @@ from app.matrix.errors import (
 )
 from app.records import Profile
 from tests.ui.builders import Session
+from ui.app import make_application
 from ui.dialogs import KeyringChoice, KeyringProblemDialog
-from ui.profile_dialog import ProfileDialog
+from ui.profile_dialog import FittingScrollArea, ProfileDialog
 from ui.settings_dialog import SettingsDialog
 from ui.sign_in_dialog import SignInDialog
 
@@ -58,6 +59,28 @@ def test_sign_in_error_shows_under_form(qtbot, qasync_loop, error):
     assert dialog.error_label.text() == error.message
     assert dialog.sign_in_button.isEnabled()
     assert dialog.isVisible()
+
+
+def test_sign_in_error_keeps_fields_full_height(qtbot, qasync_loop):
+    async def sign_in(server, user, password, session_only):
+        raise InvalidCredentials(
+            "The user name or password is incorrect. Check both and try again."
+        )
+
+    # With the application style sheet, a field's minimum height is less
+    # than its preferred height, so a squeezed dialog would cut the text.
+    make_application()
+    dialog = _dialog(qtbot, sign_in)
+    qtbot.waitExposed(dialog)
+    _fill(dialog)
+    dialog.submit()
+    qtbot.waitUntil(lambda: dialog.error_label.isVisible())
+    qtbot.wait(10)
+
+    for edit in (dialog.server_edit, dialog.user_edit, dialog.password_edit):
+        assert edit.height() >= edit.sizeHint().height()
+    label = dialog.error_label
+    assert label.height() >= label.heightForWidth(label.width())
 
 
 def test_sign_in_keyring_error_suggests_session_only(qtbot, qasync_loop):
@@ -171,6 +194,39 @@ def test_profile_dialog_shows_fields_as_plain_text(qtbot, cache, store):
         assert expected in texts
     assert dialog.avatar.pixmap() is not None
     assert not dialog.avatar.pixmap().isNull()
+
+
+def test_profile_dialog_fits_its_details(qtbot, cache, store):
+    cache.profile(
+        Profile(
+            "@ana:example.org",
+            "Ana Lima",
+            None,
+            title="Data engineer",
+            department="Platform",
+            location="Lisbon",
+            skills=("SQL", "dbt", "Airflow", "Data modelling", "Python"),
+            ask_me_about=("Data contracts", "Pipeline reviews"),
+            bio="Ten years of pipelines, most of them on call. " * 4,
+        )
+    )
+    cache.commit()
+    make_application()
+    dialog = ProfileDialog(store, "@ana:example.org")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    scroll = dialog.findChild(FittingScrollArea)
+    details = scroll.widget()
+
+    # The scroll bar shown before the dialog grew goes away once it has.
+    qtbot.waitUntil(lambda: not scroll.verticalScrollBar().isVisible())
+
+    width = scroll.viewport().width()
+    narrow = width - scroll.verticalScrollBar().sizeHint().width()
+    assert scroll.viewport().height() >= details.heightForWidth(width)
+    # At most as tall as the details beside a scroll bar: no empty rows.
+    assert scroll.viewport().height() <= details.heightForWidth(narrow)
 
 
 def test_profile_dialog_without_profile_says_so(qtbot, store):

@@ -337,3 +337,57 @@ def test_window_opens_from_cache_without_server(qtbot, qasync_loop, cache, tmp_p
     task = qasync_loop.create_task(real.close())
     qtbot.waitUntil(task.done, timeout=10_000)
     window.close()
+
+
+def test_reading_pane_explains_what_to_do(open_window, cache, qtbot):
+    from ui.main_window import (
+        CHOOSE_DISCUSSION,
+        ENCRYPTED_HEADING,
+        ENCRYPTED_NEXT_STEP,
+        NOTHING_OPEN_HEADING,
+    )
+
+    cache.space("!a:x", "Space")
+    cache.board("!open:x", "Open board", "!a:x")
+    cache.board("!secret:x", "Secret board", "!a:x", encrypted=True)
+    cache.discussion("!open:x", "Readable")
+    cache.commit()
+    main = open_window()
+    main.space_pane.select_space("!a:x")
+    placeholder = main.thread_view.placeholder
+
+    qtbot.waitUntil(lambda: placeholder.heading.text() == NOTHING_OPEN_HEADING)
+    assert placeholder.text.text() == CHOOSE_DISCUSSION
+    assert main.thread_view.current_discussion() is None
+
+    main.discussion_pane.choose_board("!secret:x")
+    qtbot.waitUntil(lambda: placeholder.heading.text() == ENCRYPTED_HEADING)
+    assert placeholder.text.text() == ENCRYPTED_NEXT_STEP
+
+
+def test_reading_pane_empty_beside_middle_sentence(open_window, cache, qtbot):
+    cache.space("!b:x", "Quiet")
+    cache.board("!quiet:x", "Quiet board", "!b:x")
+    cache.commit()
+    main = open_window()
+    main.space_pane.select_space("!b:x")
+
+    assert main.discussion_pane.message() == NO_DISCUSSIONS
+    qtbot.wait(10)
+    assert main.thread_view.placeholder.heading.isHidden()
+    assert main.thread_view.placeholder.text.isHidden()
+
+
+def test_board_chooser_drops_space_name(open_window, cache):
+    cache.space("!g:x", "Data Guild")
+    cache.board("!talk:x", "Data Guild discussions", "!g:x")
+    cache.board("!files:x", "Data Guild files", "!g:x", kind="files")
+    cache.commit()
+    main = open_window()
+    main.space_pane.select_space("!g:x")
+    boards = main.discussion_pane.boards
+
+    labels = [boards.index(row).data() for row in range(boards.rowCount())]
+    assert labels == ["Discussions", "Files"]
+    tooltip = boards.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert tooltip == "Data Guild discussions"

@@ -111,3 +111,41 @@ def test_file_model_passes_tester(qtmodeltester, cache, store):
     assert model.index(0, 0).data() == "Onboarding checklist.pdf"
     assert model.index(0, 1).data() == "47.1 KB"
     assert model.headerData(2, Qt.Orientation.Horizontal) == "Shared by"
+
+
+def test_board_model_labels_without_space_name(qtmodeltester, cache, store):
+    cache.space("!g:x", "Data Guild")
+    cache.board("!talk:x", "Data Guild discussions", "!g:x")
+    cache.board("!help:x", "Data Guild: help desk", "!g:x")
+    cache.board("!guild:x", "Data Guild", "!g:x")
+    cache.board("!other:x", "Data Guilders", "!g:x")
+    cache.board("!files:x", "data guild shared docs", "!g:x", kind="files")
+    cache.commit()
+    model = BoardListModel(store)
+    model.set_space("!g:x")
+    qtmodeltester.check(model)
+
+    labels = {model.entry(row).entry_id: model.entry(row).label for row in range(6)}
+    assert labels["!talk:x"] == "Discussions"
+    assert labels["!help:x"] == "Help desk"
+    assert labels["!guild:x"] == "Data Guild"
+    assert labels["!other:x"] == "Data Guilders"
+    assert labels["!files:x"] == "Files: Shared docs"
+    row = model.row_of("!talk:x")
+    assert model.index(row).data(Qt.ItemDataRole.ToolTipRole) == (
+        "Data Guild discussions"
+    )
+
+
+def test_file_model_short_date_full_tooltip(cache, store):
+    from ui.text_format import clock_time, full_time
+
+    _space_with_boards(cache)
+    cache.file("!files:x", "Plan.pdf", 1000, sender="@ana:example.org")
+    cache.commit()
+    model = FileListModel(store)
+    model.set_room("!files:x")
+
+    date = model.index(0, 3)
+    assert date.data() == clock_time(BASE_TS / 1000)
+    assert date.data(Qt.ItemDataRole.ToolTipRole) == full_time(BASE_TS)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QImage, QTextDocument
 
 from tests.ui.builders import BASE_TS
+from ui.app import make_application
 from ui.thread_view import SafeTextBrowser, ThreadView
 
 
@@ -166,3 +167,100 @@ def test_person_link_carries_no_user_id(qtbot, cache, store):
         view.browser.anchorClicked.emit(QUrl("cp-person:0"))
     assert signal.args == ['@"><script>:example.org']
     assert "<script>" not in view.browser.toHtml()
+
+
+def test_root_post_drops_copy_of_title(qtbot, cache, store):
+    cache.space("!a:x", "Space")
+    cache.board("!one:x", "One", "!a:x")
+    root = cache.discussion(
+        "!one:x",
+        "Tips & tricks",
+        formatted_body="<h3>Tips &amp; tricks</h3><p>First tip.</p>",
+    )
+    other = cache.discussion(
+        "!one:x",
+        "Another title",
+        formatted_body="<h3>A different heading</h3><p>Text.</p>",
+    )
+    cache.commit()
+    view = ThreadView(store, None)
+    qtbot.addWidget(view)
+
+    view.show_discussion(root)
+    text = view.document().toPlainText()
+    assert text.count("Tips & tricks") == 1
+    assert "First tip." in text
+
+    view.show_discussion(other)
+    text = view.document().toPlainText()
+    assert "A different heading" in text
+
+
+def test_long_code_line_wraps_without_scroll_bar(qtbot, cache, store):
+    # The application style sheet narrows the scroll bars; the width of the
+    # text must follow them too.
+    make_application()
+    cache.space("!a:x", "Space")
+    cache.board("!one:x", "One", "!a:x")
+    long_line = "select " + ", ".join(f"column_{n}" for n in range(60)) + " from t"
+    root = cache.discussion(
+        "!one:x",
+        "Wide code",
+        body=f"Wide code\n\n```sql\n{long_line}\n```\n\nAfter the code.",
+    )
+    cache.commit()
+    view = ThreadView(store, None)
+    qtbot.addWidget(view)
+    view.resize(420, 500)
+    view.show()
+    view.show_discussion(root)
+    qtbot.waitUntil(lambda: view.browser.viewport().width() > 0)
+
+    assert view.browser.horizontalScrollBar().maximum() == 0
+    assert view.document().idealWidth() <= view.browser.viewport().width()
+    # The code block ends with its last line, not with an empty one.
+    code = next(b for b in _blocks(view.document()) if b.text() == long_line)
+    assert code.next().text() == "After the code."
+
+
+def _blocks(document):
+    block = document.begin()
+    while block.isValid():
+        yield block
+        block = block.next()
+
+
+def test_reading_width_stops_at_maximum(qtbot, cache, store):
+    from ui.thread_view import MAX_READING_WIDTH
+
+    cache.space("!a:x", "Space")
+    cache.board("!one:x", "One", "!a:x")
+    root = cache.discussion("!one:x", "Long lines", body="word " * 400)
+    cache.commit()
+    view = ThreadView(store, None)
+    qtbot.addWidget(view)
+    view.resize(MAX_READING_WIDTH + 400, 500)
+    view.show()
+    view.show_discussion(root)
+    qtbot.waitUntil(lambda: view.browser.viewport().width() > MAX_READING_WIDTH)
+
+    assert view.document().textWidth() == MAX_READING_WIDTH
+    view.resize(500, 500)
+    qtbot.waitUntil(lambda: view.browser.viewport().width() < 500)
+    assert view.document().textWidth() == view.browser.viewport().width()
+    assert view.browser.horizontalScrollBar().maximum() == 0
+
+
+def test_placeholder_shows_heading_and_text(qtbot, store):
+    view = ThreadView(store, None)
+    qtbot.addWidget(view)
+
+    view.show_placeholder("Choose one.", "Nothing open")
+    assert view.current_discussion() is None
+    assert view.placeholder.heading.text() == "Nothing open"
+    assert view.placeholder.text.text() == "Choose one."
+    assert not view.placeholder.heading.isHidden()
+
+    view.show_placeholder("")
+    assert view.placeholder.heading.isHidden()
+    assert view.placeholder.text.isHidden()

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
-from app.store.queries import RoomSummary, list_space_rooms
+from app.store.queries import RoomSummary, get_space, list_space_rooms
 from ui.models.roles import ENCRYPTED_ROLE, ID_ROLE, KIND_ROLE, NO_PARENT, ROOM_IDS_ROLE
-from ui.text_format import board_name
+from ui.text_format import board_label, board_name
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -18,12 +18,13 @@ ALL_BOARDS_ID = "*"
 @dataclass(frozen=True, slots=True)
 class BoardEntry:
     entry_id: str  # a room id, or ALL_BOARDS_ID
-    label: str
+    label: str  # the name shown in the chooser, without the space's name
     kind: str  # "board" or "files"
     room_ids: tuple[str, ...]
     joined: bool
     encrypted: bool
     topic: str | None
+    name: str  # the room's full name, for tooltips and sentences
 
 
 class BoardListModel(QAbstractListModel):
@@ -61,8 +62,8 @@ class BoardListModel(QAbstractListModel):
             return entry.label
         if role == Qt.ItemDataRole.ToolTipRole:
             if not entry.joined:
-                return f"{entry.label}\nYou have not joined this room."
-            return entry.label
+                return f"{entry.name}\nYou have not joined this room."
+            return entry.name
         if role == ID_ROLE:
             return entry.entry_id
         if role == KIND_ROLE:
@@ -90,12 +91,13 @@ class BoardListModel(QAbstractListModel):
         self.reload()
 
     def reload(self) -> None:
-        rooms = (
-            list_space_rooms(self._store.reader(), self._space_id)
-            if self._space_id is not None
-            else []
-        )
-        entries = _entries_for(rooms)
+        rooms, space_name = [], None
+        if self._space_id is not None:
+            conn = self._store.reader()
+            rooms = list_space_rooms(conn, self._space_id)
+            space = get_space(conn, self._space_id)
+            space_name = space.name if space is not None else None
+        entries = _entries_for(rooms, space_name)
         if [e.entry_id for e in entries] == [e.entry_id for e in self._entries]:
             self._entries = entries
             if entries:
@@ -106,7 +108,7 @@ class BoardListModel(QAbstractListModel):
         self.endResetModel()
 
 
-def _entries_for(rooms: list[RoomSummary]) -> list[BoardEntry]:
+def _entries_for(rooms: list[RoomSummary], space_name: str | None) -> list[BoardEntry]:
     joined = [room for room in rooms if room.membership == "join"]
     others = [room for room in rooms if room.membership != "join"]
     boards = [room for room in joined if room.kind == "board"]
@@ -124,12 +126,14 @@ def _entries_for(rooms: list[RoomSummary]) -> list[BoardEntry]:
                 True,
                 not readable,
                 None,
+                "All boards",
             )
         )
     for room in boards + files + others:
-        label = board_name(room.name)
+        name = board_name(room.name)
+        label = board_label(name, space_name)
         if room.kind == "files":
-            label = f"Files: {label}"
+            label = "Files" if label.casefold() == "files" else f"Files: {label}"
         entries.append(
             BoardEntry(
                 room.room_id,
@@ -139,6 +143,7 @@ def _entries_for(rooms: list[RoomSummary]) -> list[BoardEntry]:
                 room.membership == "join",
                 room.encrypted,
                 room.topic,
+                name,
             )
         )
     return entries

@@ -23,7 +23,7 @@ from ui.models.roles import (
     REDACTED_ROLE,
     REPLY_COUNT_ROLE,
 )
-from ui.text_format import count_label, discussion_title, person_name
+from ui.text_format import discussion_title, person_name, reply_count_label
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -117,7 +117,7 @@ class DiscussionListModel(QAbstractListModel):
     def _tooltip(summary: DiscussionSummary) -> str:
         title = discussion_title(summary.title, redacted=summary.redacted)
         author = person_name(summary.sender_name, summary.sender)
-        replies = count_label(summary.reply_count, "reply", "replies")
+        replies = reply_count_label(summary.reply_count)
         return f"{title}\nStarted by {author} · {replies}"
 
     # -- Loading -------------------------------------------------------------

@@ -12,7 +12,7 @@ from PySide6.QtCore import (
 from app.store.queries import list_files
 from app.text import clean_name, format_size
 from ui.models.roles import ID_ROLE, NO_PARENT
-from ui.text_format import full_time, person_name
+from ui.text_format import clock_time, full_time, person_name
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -50,7 +50,9 @@ class FileListModel(QAbstractTableModel):
             return None
         event_id, name, size, sender, ts = self._rows[index.row()]
         column = index.column()
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (name, size, sender, clock_time(ts / 1000))[column]
+        if role == Qt.ItemDataRole.ToolTipRole:
             return (name, size, sender, full_time(ts))[column]
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
