@@ -1,4 +1,4 @@
-"""A signed-in user's working set: client, cache, sync loop and media.
+"""A signed-in user's working set: client, cache, sync loop, outbox and media.
 
 The GUI and the command line both build one of these after sign-in, so they
 share exactly the same core. Listeners are plain callables, called on the
@@ -13,6 +13,7 @@ from pathlib import Path
 from app import paths
 from app.matrix import MatrixClient
 from app.media import ThumbnailCache
+from app.outbox import Outbox, OutboxStatus, OutboxWorker, session_fingerprint
 from app.profiles import ProfileFetcher
 from app.records import Changes
 from app.store import Store
@@ -32,8 +33,11 @@ class AppSession:
             session.homeserver_url, session.access_token, transport=transport
         )
         self.thumbnails = ThumbnailCache(self.client)
+
         self._change_listeners: list[Callable[[Changes], None]] = []
         self._status_listeners: list[Callable[[SyncStatus], None]] = []
+        self._outbox_status_listeners: list[Callable[[OutboxStatus], None]] = []
+
         self.profiles = ProfileFetcher(self.client, self.store, self._changed)
         self.sync = SyncLoop(
             self.client,
@@ -42,7 +46,25 @@ class AppSession:
             on_status=self._status,
             profile_fetcher=self.profiles,
         )
+
+        # The worker is the outbox's sender; the Outbox API wakes it on queueing.
+        self.outbox_worker = OutboxWorker(
+            self.client,
+            self.store,
+            user_id=session.user_id,
+            session=session_fingerprint(session.device_id, session.access_token),
+            on_changes=self._changed,
+            on_status=self._outbox_status,
+        )
+        self.outbox = Outbox(
+            self.store,
+            session.user_id,
+            on_changes=self._changed,
+            on_queued=self.outbox_worker.wake,
+        )
+
         self._task: asyncio.Task | None = None
+        self._outbox_task: asyncio.Task | None = None
         self.last_status: SyncStatus | None = None
 
     def add_changes_listener(self, listener: Callable[[Changes], None]) -> None:
@@ -50,6 +72,16 @@ class AppSession:
 
     def add_status_listener(self, listener: Callable[[SyncStatus], None]) -> None:
         self._status_listeners.append(listener)
+
+    def add_outbox_status_listener(
+        self, listener: Callable[[OutboxStatus], None]
+    ) -> None:
+        """Call listener with the outbox worker's state (sending, offline, ...)."""
+        self._outbox_status_listeners.append(listener)
+
+    def _outbox_status(self, status: OutboxStatus) -> None:
+        for listener in self._outbox_status_listeners:
+            listener(status)
 
     def _changed(self, changes: Changes) -> None:
         for listener in self._change_listeners:
@@ -61,14 +93,18 @@ class AppSession:
             listener(status)
 
     def start(self) -> None:
-        """Start syncing in the background; the cache is readable at once."""
+        """Start syncing and sending in the background; the cache is readable at once."""
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self.sync.run())
+        if self._outbox_task is None or self._outbox_task.done():
+            self._outbox_task = asyncio.ensure_future(self.outbox_worker.run())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in (self._task, self._outbox_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        await self.outbox_worker.close()
         await self.sync.close()
         await self.client.aclose()
         self.store.close()
