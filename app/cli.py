@@ -1,7 +1,8 @@
 """The ``commonplace`` command: the GUI's core from a terminal.
 
 Reading commands (spaces, discussions, show, people, status) work offline from
-the cache. Exit codes are listed in EXIT_CODES and in the README.
+the cache. Writing commands live in ``app.cli_outbox``. Exit codes are listed
+in EXIT_CODES and in the README.
 """
 
 import argparse
@@ -26,6 +27,7 @@ EXIT_NETWORK = 5
 EXIT_KEYRING = 6
 EXIT_NOT_FOUND = 7
 EXIT_CACHE = 8
+EXIT_REJECTED = 9
 
 EXIT_CODES = {
     EXIT_OK: "success",
@@ -37,6 +39,7 @@ EXIT_CODES = {
     EXIT_KEYRING: "the keyring is unavailable or locked",
     EXIT_NOT_FOUND: "no such space or discussion in the cache",
     EXIT_CACHE: "the cache cannot be used (damaged, or from a newer version)",
+    EXIT_REJECTED: "the server rejected an item, or the action is not allowed",
 }
 
 PASSWORD_ENVIRONMENT_VARIABLE = "COMMONPLACE_PASSWORD"
@@ -95,6 +98,10 @@ def _build_parser() -> argparse.ArgumentParser:
     show.add_argument("discussion", help="event id (or a unique prefix of it)")
     commands.add_parser("people", help="list people met in your spaces")
     commands.add_parser("status", help="server, user, cache size and last sync")
+
+    from app import cli_outbox
+
+    cli_outbox.add_parsers(commands)
     return parser
 
 
@@ -116,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             user=getattr(args, "user", None),
             password=password,
         )
+    from app import cli_outbox
+
     try:
-        return COMMANDS[command](args)
+        return {**COMMANDS, **cli_outbox.COMMANDS}[command](args)
     except CommandError as error:
         print(error.message, file=sys.stderr)
         return error.exit_code
