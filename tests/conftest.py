@@ -102,17 +102,17 @@ class SecretService:
 
 
 @pytest.fixture
-def secret_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretService]:
+def secret_service() -> Iterator[SecretService]:
     """A real gnome-keyring Secret Service on a private D-Bus session bus.
 
-    keyring uses it for the test; the daemons and their files are removed after.
+    keyring uses it for the test; the daemons and their files are removed after,
+    and DBUS_SESSION_BUS_ADDRESS is restored by the daemon's context manager.
     """
     if not SecretServiceDaemon.available():
         pytest.skip("gnome-keyring-daemon is not installed (./dev setup installs it)")
 
     previous = keyring.get_keyring()
     with SecretServiceDaemon() as daemon:
-        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", daemon.bus_address)
         from keyring.backends import SecretService as secret_service_backend
 
         backend = secret_service_backend.Keyring()
