@@ -394,9 +394,29 @@ def _event_stored(conn: sqlite3.Connection, event_id: str) -> bool:
     return bool(row[0])
 
 
+def _replace_in(value, old: str, new: str):
+    if isinstance(value, dict):
+        return {key: _replace_in(item, old, new) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replace_in(item, old, new) for item in value]
+    return new if value == old else value
+
+
 def _replace_local_id(conn: sqlite3.Connection, client_id: str, event_id: str):
     """Point items and drafts that wait for this item at its event id."""
     pending = local_id(client_id)
+    # Rewritten now rather than at sending, so that a dependant still
+    # resolves after this item has been pruned.
+    dependants = conn.execute(
+        "SELECT id, content FROM outbox WHERE state != 'sent' AND instr(content, ?)",
+        (pending,),
+    ).fetchall()
+    for row in dependants:
+        content = _replace_in(json.loads(row["content"]), pending, event_id)
+        conn.execute(
+            "UPDATE outbox SET content = ? WHERE id = ?",
+            (json.dumps(content, ensure_ascii=False), row["id"]),
+        )
     conn.execute(
         "UPDATE outbox SET target_id = ? WHERE target_id = ?", (event_id, pending)
     )

@@ -219,6 +219,22 @@ def test_reply_waits_for_pending_discussion(store, outbox):
     assert len(queries.list_replies(store.reader(), root, limit=10)) == 1
 
 
+def test_dependant_content_rewritten_when_sent(store, outbox):
+    root = run(outbox.queue_discussion(BOARD, "Root", ""))
+    run(outbox.queue_reply(root, "Waits"))
+    claimed = claim(store)
+    store.write_blocking(outbox_store.mark_sent, claimed.id, "$root")
+    # Even once the root's item is gone, the reply knows its event id.
+    store.write_blocking(
+        lambda conn: conn.execute("DELETE FROM outbox WHERE id = ?", (claimed.id,))
+    )
+    [reply_item] = outbox.list_items()
+    content = outbox_queries.item_content(store.reader(), reply_item.id)
+    assert content["m.relates_to"]["event_id"] == "$root"
+    assert content["m.relates_to"]["m.in_reply_to"] == {"event_id": "$root"}
+    assert claim(store).content == content
+
+
 def test_reply_follows_latest_pending_reply(store, outbox):
     sync(
         store,
