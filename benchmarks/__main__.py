@@ -3,7 +3,7 @@
 import platform
 import sys
 
-from benchmarks import ingest, startup
+from benchmarks import ingest, outbox, startup
 
 
 def _machine() -> str:
@@ -24,6 +24,7 @@ def _machine() -> str:
 BENCHMARKS = {
     "startup": lambda: startup.run(),
     "ingest": lambda: ingest.run(),
+    "outbox": lambda: outbox.run(),
 }
 
 
