@@ -3,7 +3,9 @@
     CommonplaceError
     └── CacheError            the local cache cannot be used
         ├── SchemaTooNew      written by a newer Commonplace; left untouched
-        └── CacheCorrupt      SQLite reports the file as damaged
+        ├── CacheCorrupt      SQLite reports the file as damaged
+        └── CacheUnavailable  the file cannot be opened or written (permissions,
+                              a read-only folder, a full disk, an I/O error)
 
 Network and Matrix errors live in ``app.matrix.errors``.
 """
@@ -26,7 +28,8 @@ class SchemaTooNew(CacheError):
         super().__init__(
             f"The cache at {path} was written by a newer version of Commonplace "
             f"(schema {found}; this version reads up to {supported}). Update "
-            "Commonplace, or sign out with 'wipe cache' to start a new cache. "
+            "Commonplace, or sign out and delete the cached content to start a "
+            "new cache. "
             "The file was left unchanged."
         )
         self.path = path
@@ -37,7 +40,17 @@ class SchemaTooNew(CacheError):
 class CacheCorrupt(CacheError):
     def __init__(self, path: str, detail: str):
         super().__init__(
-            f"The cache at {path} is damaged ({detail}). Sign out with "
-            "'wipe cache' to rebuild it from the server."
+            f"The cache at {path} is damaged ({detail}). Sign out and delete "
+            "the cached content to rebuild it from the server."
+        )
+        self.path = path
+
+
+class CacheUnavailable(CacheError):
+    def __init__(self, path: str, detail: str):
+        super().__init__(
+            f"The cache at {path} cannot be opened ({detail}). Check that its "
+            "folder exists and is writable and that the disk has free space, "
+            "then try again. The cache was not changed."
         )
         self.path = path

@@ -12,6 +12,8 @@ _DISGUISE_CHARACTERS = re.compile(
     "[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\ufeff"
     "\u00ad\u180e]"
 )
+# C0 and C1 control characters except tab and line feed (escape sequences
+# and carriage returns included).
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _WHITESPACE = re.compile(r"\s+")
 
@@ -30,6 +32,20 @@ def clean_name(value: str | None, fallback: str = "") -> str:
     text = _CONTROL_CHARACTERS.sub("", text)
     text = _WHITESPACE.sub(" ", text).strip()
     return text or fallback
+
+
+def clean_text(value: str | None) -> str:
+    """Return multi-line text without control, bidi or invisible characters.
+
+    Like clean_name, but line breaks and tabs stay, for bios and post bodies
+    shown as plain text.
+    """
+    if not value:
+        return ""
+    text = unicodedata.normalize("NFC", value)
+    text = _DISGUISE_CHARACTERS.sub("", text)
+    text = _CONTROL_CHARACTERS.sub("", text)
+    return text.strip()
 
 
 def isolate(text: str) -> str:

@@ -358,7 +358,8 @@ def _too_large(host: str, max_bytes: int, details: str) -> TooLarge:
 def _try_json(body: bytes) -> Any:
     try:
         return jsonlib.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deeper than the interpreter's stack allows.
         return None
 
 

@@ -4,10 +4,11 @@ import logging
 import sqlite3
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import sqlite_utils
 
-from app.errors import CacheCorrupt, SchemaTooNew
+from app.errors import CacheCorrupt, CacheUnavailable, SchemaTooNew
 from app.store.schema import LATEST_VERSION, MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -47,23 +48,56 @@ def open_database(path: Path | str) -> sqlite_utils.Database:
     Raises SchemaTooNew before changing anything when the file comes from a
     newer program, and CacheCorrupt when SQLite cannot read it.
     """
-    conn = _connect(path)
+    try:
+        conn = _connect(path)
+    except sqlite3.Error as error:
+        _raise_mapped(path, error)
     try:
         found = schema_version(conn)
-    except sqlite3.DatabaseError as error:
+        if found > LATEST_VERSION:
+            raise SchemaTooNew(str(path), found, LATEST_VERSION)
+        conn.execute("PRAGMA journal_mode = WAL")
+        # NORMAL is durable across process crashes in WAL mode; only a power
+        # cut can lose the last transactions, never corrupt the file.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        _migrate(conn, found)
+    except BaseException as error:
         conn.close()
-        raise CacheCorrupt(str(path), str(error)) from error
-    if found > LATEST_VERSION:
-        conn.close()
-        raise SchemaTooNew(str(path), found, LATEST_VERSION)
-
-    conn.execute("PRAGMA journal_mode = WAL")
-    # NORMAL is durable across process crashes in WAL mode; only a power cut
-    # can lose the last transactions, never corrupt the file.
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    _migrate(conn, found)
+        if isinstance(error, sqlite3.Error):
+            _raise_mapped(path, error)
+        raise
     return sqlite_utils.Database(conn)
+
+
+# SQLite's primary result codes for a damaged or foreign file, and for a file
+# that cannot be opened or written for reasons outside the program.
+_CORRUPT_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+_UNAVAILABLE_CODES = {
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_PERM,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_AUTH,
+}
+
+
+def _raise_mapped(path: Path | str, error: sqlite3.Error) -> NoReturn:
+    """Raise CacheCorrupt or CacheUnavailable for error, else error itself.
+
+    Other errors (an SQL mistake in a migration, say) are bugs, so they keep
+    their type rather than being reported as a problem with the user's disk.
+    """
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = code & 0xFF if code is not None else None
+    if primary in _CORRUPT_CODES:
+        raise CacheCorrupt(str(path), str(error)) from error
+    if primary in _UNAVAILABLE_CODES:
+        raise CacheUnavailable(str(path), str(error)) from error
+    raise error
 
 
 def open_reader(path: Path | str) -> sqlite3.Connection:

@@ -17,7 +17,7 @@ from app.matrix.errors import AuthExpired, MatrixError
 from app.records import Changes, RoomBatch
 from app.store import Store
 from app.store.writes import SYNC_TOKEN_KEY, apply_sync, get_meta
-from app.sync.translate import translate_events
+from app.sync.translate import MAX_SAFE_INTEGER, translate_events, valid_room_id
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,8 @@ TIMELINE_LIMIT = 50
 MAX_GAP_PAGES = 100
 MESSAGES_PAGE = 100
 LONG_POLL_MS = 30_000
+# Seconds to wait after a sync failure that the network layer does not retry.
+FAILED_SYNC_PAUSE = 30
 
 SYNC_FILTER = {
     "presence": {"not_types": ["*"]},
@@ -118,8 +120,19 @@ class SyncLoop:
                 # Not retryable (4xx other than 429, malformed response): wait
                 # before the next attempt so a persistent fault cannot spin.
                 log.warning("Sync failed: %s", error)
-                self._report(SyncState.OFFLINE, retry_in=30, message=error.message)
-                await asyncio.sleep(30)
+                self._report(
+                    SyncState.OFFLINE, retry_in=FAILED_SYNC_PAUSE, message=error.message
+                )
+                await asyncio.sleep(FAILED_SYNC_PAUSE)
+            except Exception:  # noqa: BLE001 - the loop must outlive any bad response
+                log.exception("Sync failed with an unexpected error; retrying")
+                self._report(
+                    SyncState.OFFLINE,
+                    retry_in=FAILED_SYNC_PAUSE,
+                    message="Sync failed with an unexpected error (details in the "
+                    "log file). Commonplace will try again.",
+                )
+                await asyncio.sleep(FAILED_SYNC_PAUSE)
 
     def _refresh_profiles(self, user_ids: set[str]) -> None:
         if not self.profile_fetcher or not user_ids:
@@ -220,9 +233,7 @@ def _sections(rooms: dict, name: str):
     return [
         (room_id, room)
         for room_id, room in section.items()
-        if isinstance(room_id, str)
-        and room_id.startswith("!")
-        and isinstance(room, dict)
+        if valid_room_id(room_id) and isinstance(room, dict)
     ]
 
 
@@ -234,6 +245,7 @@ def _events(container) -> list:
 
 
 def _count(value) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 <= value <= MAX_SAFE_INTEGER:
+            return value
     return None

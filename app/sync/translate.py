@@ -38,6 +38,13 @@ MAX_PROFILE_LIST = 50
 MAX_PROFILE_LIST_ITEM = 100
 MAX_NAME_LENGTH = 1000
 MAX_CLIENT_ID_LENGTH = 100
+# Synapse refuses events over 64 KiB, so a longer body comes from a broken or
+# hostile server; cutting it keeps Qt's text layout from stalling the window.
+MAX_BODY_LENGTH = 65_536
+# Timestamps up to the end of year 9999 in milliseconds, the range that date
+# formatting can show; integers in JSON from Matrix fit in 53 bits anyway.
+MAX_TIMESTAMP_MS = 253_402_300_799_999
+MAX_SAFE_INTEGER = 2**53 - 1
 
 # Event ids, room ids and user ids: a sigil and printable ASCII without spaces.
 _ID_PATTERN = re.compile(r"^[$!@#][\x21-\x7e]{1,254}$")
@@ -85,9 +92,15 @@ def valid_mxc(value: object) -> str | None:
 
 def _timestamp(event: dict) -> int:
     ts = event.get("origin_server_ts")
-    if not isinstance(ts, int) or isinstance(ts, bool) or ts < 0:
+    if not isinstance(ts, int) or isinstance(ts, bool):
         raise MalformedEvent("'origin_server_ts' is missing or not an integer")
+    if not 0 <= ts <= MAX_TIMESTAMP_MS:
+        raise MalformedEvent(f"'origin_server_ts' {ts} is out of range")
     return ts
+
+
+def _body(mapping: dict) -> str:
+    return _require_str(mapping, "body")[:MAX_BODY_LENGTH]
 
 
 def _content(event: dict) -> dict:
@@ -106,7 +119,7 @@ def _formatted_body(content: dict) -> str | None:
     if content.get("format") != "org.matrix.custom.html":
         return None
     value = content.get("formatted_body")
-    return value if isinstance(value, str) else None
+    return value[:MAX_BODY_LENGTH] if isinstance(value, str) else None
 
 
 def parse_discussion_block(
@@ -198,7 +211,7 @@ def _timeline_meaning(room_id, event_id, sender, event_type, ts, event, content)
     if rel_type == "m.replace":
         return _edit(room_id, event_id, sender, ts, content, relation)
     msgtype = _require_str(content, "msgtype")
-    body = _require_str(content, "body")
+    body = _body(content)
     if msgtype in ("m.file", "m.image", "m.video", "m.audio"):
         return _shared_file(room_id, event_id, sender, ts, content, msgtype, body)
     formatted = _formatted_body(content)
@@ -251,7 +264,7 @@ def _edit(room_id, event_id, sender, ts, content, relation) -> Edit:
     new_content = content.get("m.new_content")
     if not isinstance(target, str) or not isinstance(new_content, dict):
         raise MalformedEvent("edit without 'event_id' or 'm.new_content'")
-    body = _require_str(new_content, "body")
+    body = _body(new_content)
     formatted = _formatted_body(new_content)
     title = kind = tags = None
     if ns.DISCUSSION_KEY in new_content:
@@ -271,7 +284,9 @@ def _shared_file(room_id, event_id, sender, ts, content, msgtype, body) -> Share
     info = content.get("info") if isinstance(content.get("info"), dict) else {}
     mimetype = info.get("mimetype") if isinstance(info.get("mimetype"), str) else None
     size = info.get("size")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+    if not isinstance(size, int) or isinstance(size, bool):
+        size = None
+    elif not 0 <= size <= MAX_SAFE_INTEGER:
         size = None
     supersedes = content.get(ns.SUPERSEDES_KEY)
     supersedes = supersedes if isinstance(supersedes, str) else None
@@ -398,6 +413,28 @@ def _membership(room_id: str, user_id: str, content: dict) -> Membership:
     )
 
 
+def _check_unicode(event: dict) -> None:
+    """Raise MalformedEvent if the event holds a lone surrogate.
+
+    JSON can carry "\\ud800" escapes that Python decodes into strings which
+    cannot be encoded as UTF-8, so SQLite would refuse to store them.
+    """
+    try:
+        json.dumps(event, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise MalformedEvent("contains invalid Unicode (a lone surrogate)") from error
+    except (TypeError, ValueError, RecursionError) as error:
+        raise MalformedEvent(f"cannot be serialised: {error}") from error
+
+
+def valid_room_id(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and value.startswith("!")
+        and bool(_ID_PATTERN.match(value))
+    )
+
+
 def translate_events(room_id: str, events: Iterable, *, state: bool = False) -> list:
     """Translate a list of events, logging and skipping each malformed one."""
     records: list = []
@@ -405,6 +442,7 @@ def translate_events(room_id: str, events: Iterable, *, state: bool = False) -> 
         try:
             if not isinstance(event, dict):
                 raise MalformedEvent("event is not an object")
+            _check_unicode(event)
             if state:
                 records.extend(translate_state_event(room_id, event))
             else:

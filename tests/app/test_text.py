@@ -24,3 +24,9 @@ def test_isolate_wraps_in_first_strong_isolate():
 def test_sizes_read_naturally():
     assert format_size(512) == "512 bytes"
     assert format_size(2048) == "2.0 KB"
+
+
+def test_clean_text_keeps_lines_and_strips_escapes():
+    from app.text import clean_text
+
+    assert clean_text("one\nli\u202ene\ttwo\x1b[2J\rx") == "one\nline\ttwo[2Jx"

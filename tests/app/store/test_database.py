@@ -67,3 +67,55 @@ def test_failed_migration_leaves_no_record(tmp_path, monkeypatch):
         open_database(path)
     conn = sqlite3.connect(path)
     assert schema_version(conn) == LATEST_VERSION
+
+
+def test_read_only_folder_is_unavailable_not_damaged(tmp_path):
+    import os
+
+    from app.errors import CacheUnavailable
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / "cache.sqlite3"
+    open_database(path).conn.close()
+    before = path.read_bytes()
+    os.chmod(folder, 0o500)
+    os.chmod(path, 0o400)
+    try:
+        if os.access(path, os.W_OK):
+            pytest.skip("running as a user that ignores file permissions")
+        with pytest.raises(CacheUnavailable) as raised:
+            open_database(path)
+    finally:
+        os.chmod(folder, 0o700)
+        os.chmod(path, 0o600)
+    assert "cannot be opened" in raised.value.message
+    assert path.read_bytes() == before
+
+
+def test_missing_folder_is_unavailable(tmp_path):
+    from app.errors import CacheUnavailable
+
+    with pytest.raises(CacheUnavailable):
+        open_database(tmp_path / "no such folder" / "cache.sqlite3")
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (sqlite3.SQLITE_READONLY, "CacheUnavailable"),
+        (sqlite3.SQLITE_FULL, "CacheUnavailable"),
+        (sqlite3.SQLITE_IOERR_WRITE, "CacheUnavailable"),
+        (sqlite3.SQLITE_CORRUPT, "CacheCorrupt"),
+        (sqlite3.SQLITE_NOTADB, "CacheCorrupt"),
+        (sqlite3.SQLITE_ERROR, "OperationalError"),
+    ],
+)
+def test_sqlite_errors_map_to_cache_errors(code, expected):
+    from app.store.database import _raise_mapped
+
+    error = sqlite3.OperationalError("simulated")
+    error.sqlite_errorcode = code
+    with pytest.raises(Exception) as raised:
+        _raise_mapped("cache.sqlite3", error)
+    assert type(raised.value).__name__ == expected
