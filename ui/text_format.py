@@ -17,6 +17,10 @@ UNNAMED_BOARD = "Unnamed board"
 OTHER_ROOMS = "Other rooms"
 UNTITLED_DISCUSSION = "Untitled discussion"
 DELETED_DISCUSSION = "Deleted discussion"
+# Shown for a timestamp that cannot be a real date.
+UNKNOWN_DATE = "unknown date"
+# Seconds that another server's clock may run ahead of this computer's.
+CLOCK_SKEW = 300
 
 
 def space_name(name: str | None, *, ungrouped: bool = False) -> str:
@@ -73,17 +77,28 @@ def initials(name: str) -> str:
     return letters.upper()
 
 
-def _local(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp)
+def _local(timestamp: float) -> datetime | None:
+    """Return timestamp (Unix seconds) as local time, or None if out of range.
+
+    Timestamps come from other servers, and datetime raises ValueError,
+    OverflowError or OSError for years outside 1 to 9999, for NaN and for what
+    the platform's time_t cannot hold.
+    """
+    try:
+        return datetime.fromtimestamp(timestamp)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def clock_time(timestamp: float, now: float | None = None) -> str:
     """Return "14:32" for today, else "3 Mar 14:32", with the year if not this one."""
     moment = _local(timestamp)
+    if moment is None:
+        return UNKNOWN_DATE
     today = _local(now if now is not None else time.time())
-    if moment.date() == today.date():
+    if today is not None and moment.date() == today.date():
         return moment.strftime("%H:%M")
-    if moment.year == today.year:
+    if today is not None and moment.year == today.year:
         return f"{moment.day} {moment.strftime('%b %H:%M')}"
     return f"{moment.day} {moment.strftime('%b %Y %H:%M')}"
 
@@ -91,25 +106,39 @@ def clock_time(timestamp: float, now: float | None = None) -> str:
 def full_time(timestamp_ms: int) -> str:
     """Return a post's time as "Tuesday 4 March 2025, 14:32"."""
     moment = _local(timestamp_ms / 1000)
+    if moment is None:
+        return UNKNOWN_DATE
     return f"{moment.strftime('%A')} {moment.day} {moment.strftime('%B %Y, %H:%M')}"
 
 
 def relative_time(timestamp_ms: int, now: float | None = None) -> str:
-    """Return how long ago timestamp_ms was: "just now", "5 min", "3 h", "Mon"."""
+    """Return how long ago timestamp_ms was: "just now", "5 min", "3 h", "Mon".
+
+    A time up to CLOCK_SKEW seconds ahead is "just now", and one further ahead
+    shows its date.
+    """
     current = now if now is not None else time.time()
     seconds = current - timestamp_ms / 1000
+    moment = _local(timestamp_ms / 1000)
+    today = _local(current)
+    if moment is None or today is None:
+        return UNKNOWN_DATE
+    if seconds < -CLOCK_SKEW:
+        return _day_label(moment, today)
     if seconds < 60:
         return "just now"
     if seconds < 3600:
         return f"{int(seconds // 60)} min ago"
-    moment = _local(timestamp_ms / 1000)
-    today = _local(current)
     if moment.date() == today.date():
         return f"{int(seconds // 3600)} h ago"
     if moment.date() == (today - timedelta(days=1)).date():
         return "yesterday"
     if seconds < 6 * 86400:
         return moment.strftime("%A")
+    return _day_label(moment, today)
+
+
+def _day_label(moment: datetime, today: datetime) -> str:
     if moment.year == today.year:
         return f"{moment.day} {moment.strftime('%b')}"
     return f"{moment.day} {moment.strftime('%b %Y')}"

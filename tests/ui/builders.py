@@ -204,14 +204,16 @@ class CacheBuilder:
             Reaction(event_id, room_id, target_id, sender, key)
         )
 
-    def file(self, room_id: str, name: str, size: int, *, sender: str) -> None:
-        event_id = self._event(room_id, sender, BASE_TS)
+    def file(
+        self, room_id: str, name: str, size: int, *, sender: str, ts: int = BASE_TS
+    ) -> None:
+        event_id = self._event(room_id, sender, ts)
         self._batch(room_id).items.append(
             SharedFile(
                 event_id,
                 room_id,
                 sender,
-                BASE_TS,
+                ts,
                 name,
                 "m.file",
                 "application/pdf",

@@ -195,3 +195,26 @@ def test_tooltip_has_full_title_and_reply_count(discussion_view):
 )
 def test_reply_count_label(count, label):
     assert reply_count_label(count) == label
+
+
+def test_paint_row_from_year_33658(qtbot, cache, store):
+    cache.space("!space:x", "Guild")
+    cache.board("!general:x", "General", "!space:x")
+    cache.discussion("!general:x", "Time traveller", ts=10**15)
+    cache.commit()
+    pane = DiscussionPane(store)
+    qtbot.addWidget(pane)
+    pane.set_space(get_space(store.reader(), "!space:x"))
+    view = pane.list_view
+    index = view.model().index(0, 0)
+    image = QImage(360, 80, QImage.Format.Format_ARGB32)
+    image.fill(0)
+    painter = QPainter(image)
+    option = _option(view, 360)
+    option.rect = QRect(0, 0, 360, 80)
+
+    hint = view.itemDelegate().sizeHint(option, index)
+    view.itemDelegate().paint(painter, option, index)
+
+    painter.end()
+    assert hint.height() > 0

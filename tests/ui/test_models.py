@@ -149,3 +149,16 @@ def test_file_model_short_date_full_tooltip(cache, store):
     date = model.index(0, 3)
     assert date.data() == clock_time(BASE_TS / 1000)
     assert date.data(Qt.ItemDataRole.ToolTipRole) == full_time(BASE_TS)
+
+
+def test_file_model_out_of_range_date(qtmodeltester, cache, store):
+    _space_with_boards(cache)
+    cache.file("!files:x", "Plan.pdf", 1000, sender="@ana:example.org", ts=10**15)
+    cache.commit()
+    model = FileListModel(store)
+    model.set_room("!files:x")
+    qtmodeltester.check(model)
+
+    date = model.index(0, 3)
+    assert date.data() == "unknown date"
+    assert date.data(Qt.ItemDataRole.ToolTipRole) == "unknown date"

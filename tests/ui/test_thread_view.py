@@ -264,3 +264,19 @@ def test_placeholder_shows_heading_and_text(qtbot, store):
     view.show_placeholder("")
     assert view.placeholder.heading.isHidden()
     assert view.placeholder.text.isHidden()
+
+
+def test_thread_view_opens_post_from_year_33658(qtbot, cache, store):
+    cache.space("!a:x", "Space")
+    cache.board("!one:x", "One", "!a:x")
+    root = cache.discussion("!one:x", "From the future", ts=10**15)
+    cache.reply("!one:x", root, "From long ago.", ts=-(10**15))
+    cache.commit()
+    view = ThreadView(store, None)
+    qtbot.addWidget(view)
+    view.show_discussion(root)
+
+    text = view.document().toPlainText()
+    assert "From the future" in text
+    assert "From long ago." in text
+    assert text.count("unknown date") == 2
