@@ -15,6 +15,7 @@ import sys
 import textwrap
 
 from app import __version__
+from app.cli_format import count_label, format_time, positive_int, print_table
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ EXIT_KEYRING = 6
 EXIT_NOT_FOUND = 7
 EXIT_CACHE = 8
 EXIT_REJECTED = 9
+EXIT_NO_DISPLAY = 10
+EXIT_INTERRUPTED = 130
 
 EXIT_CODES = {
     EXIT_OK: "success",
@@ -40,6 +43,8 @@ EXIT_CODES = {
     EXIT_NOT_FOUND: "no such space or discussion in the cache",
     EXIT_CACHE: "the cache cannot be used (damaged, or from a newer version)",
     EXIT_REJECTED: "the server rejected an item, or the action is not allowed",
+    EXIT_NO_DISPLAY: "no display for the desktop app (the command line still works)",
+    EXIT_INTERRUPTED: "interrupted with Ctrl+C",
 }
 
 PASSWORD_ENVIRONMENT_VARIABLE = "COMMONPLACE_PASSWORD"
@@ -93,7 +98,9 @@ def _build_parser() -> argparse.ArgumentParser:
     commands.add_parser("spaces", help="list group spaces")
     discussions = commands.add_parser("discussions", help="list a space's discussions")
     discussions.add_argument("space", help="space name or room id")
-    discussions.add_argument("--limit", type=int, default=50, help="rows to show (50)")
+    discussions.add_argument(
+        "--limit", type=positive_int, default=50, help="rows to show (default 50)"
+    )
     show = commands.add_parser("show", help="show a discussion with its replies")
     show.add_argument("discussion", help="event id (or a unique prefix of it)")
     commands.add_parser("people", help="list people met in your spaces")
@@ -131,7 +138,27 @@ def main(argv: list[str] | None = None) -> int:
         print(error.message, file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output went away (| head): nothing left to say.
+        _silence_stdout()
+        return EXIT_OK
+    except Exception as error:  # noqa: BLE001 - reported, logged, exit code 1
+        log.exception("Command %s failed", command)
+        from app import paths
+
+        print(
+            f"Unexpected error: {type(error).__name__}: {error}. Details are in "
+            f"{paths.log_dir()}.",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
+
+
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _error_from(exception: Exception) -> CommandError:
@@ -203,7 +230,15 @@ def _read_password(args) -> str:
 def command_login(args) -> int:
     from app.account import AccountManager
 
+    if not args.server.strip() or not args.user.strip():
+        raise CommandError(
+            "Give a server (--server) and a user name (--user).", EXIT_USAGE
+        )
     password = _read_password(args)
+    if not password:
+        raise CommandError(
+            "The password is empty; give the account's password.", EXIT_USAGE
+        )
     try:
         session = asyncio.run(
             AccountManager().sign_in(args.server, args.user, password)
@@ -233,6 +268,26 @@ def command_logout(args) -> int:
     return EXIT_OK
 
 
+def _print_status_change():
+    """Return a status listener that prints each change of sync state once."""
+    from app.sync import SyncState
+
+    previous = {"state": None}
+
+    def listener(status) -> None:
+        if status.state is previous["state"]:
+            return
+        previous["state"] = status.state
+        if status.state is SyncState.OFFLINE:
+            print(f"Offline: {status.message} Retrying.", file=sys.stderr, flush=True)
+        elif status.state is SyncState.ONLINE:
+            print("Online; the cache is up to date.", flush=True)
+        elif status.state is SyncState.SIGNED_OUT:
+            print(f"Signed out: {status.message}", file=sys.stderr, flush=True)
+
+    return listener
+
+
 def command_sync(args) -> int:
     from app.session import AppSession
 
@@ -247,38 +302,23 @@ def command_sync(args) -> int:
                 print(f"Synced: {len(changes.rooms)} rooms updated.")
             else:
                 print("Syncing; press Ctrl+C to stop.")
+                app_session.add_status_listener(_print_status_change())
                 await app_session.sync.run()
+                # run() returns only when the server ended the session.
+                raise CommandError(
+                    "The session has ended. Sign in again with 'commonplace login'.",
+                    EXIT_AUTH_FAILED,
+                )
         finally:
             await app_session.close()
 
     try:
         asyncio.run(run())
+    except CommandError:
+        raise
     except Exception as error:  # noqa: BLE001 - mapped or re-raised by _error_from
         raise _error_from(error) from error
     return EXIT_OK
-
-
-def _format_time(ts_ms: int | float | None) -> str:
-    if not ts_ms:
-        return "-"
-    moment = datetime.datetime.fromtimestamp(ts_ms / 1000)
-    return moment.strftime("%Y-%m-%d %H:%M")
-
-
-def _print_table(headers: list[str], rows: list[list[str]]) -> None:
-    widths = [len(header) for header in headers]
-    for row in rows:
-        for index, cell in enumerate(row):
-            widths[index] = min(max(widths[index], len(cell)), 60)
-    line = "  ".join(header.ljust(widths[i]) for i, header in enumerate(headers))
-    print(line.rstrip())
-    for row in rows:
-        cells = []
-        for index, cell in enumerate(row):
-            if len(cell) > widths[index]:
-                cell = cell[: widths[index] - 1] + "…"
-            cells.append(cell.ljust(widths[index]))
-        print("  ".join(cells).rstrip())
 
 
 def command_spaces(args) -> int:
@@ -299,7 +339,7 @@ def command_spaces(args) -> int:
     if not rows:
         print("No spaces in the cache yet. Run 'commonplace sync --once'.")
         return EXIT_OK
-    _print_table(["SPACE", "UNREAD", "STATE", "ID"], rows)
+    print_table(["SPACE", "UNREAD", "STATE", "ID"], rows)
     return EXIT_OK
 
 
@@ -326,7 +366,7 @@ def command_discussions(args) -> int:
             item.kind,
             display_name(item.sender_name, item.sender),
             str(item.reply_count),
-            _format_time(item.last_activity_ts),
+            format_time(item.last_activity_ts),
             item.event_id,
         ]
         for item in discussions
@@ -335,25 +375,32 @@ def command_discussions(args) -> int:
     if not rows:
         print(f"No discussions in {clean_name(space.name, space.room_id)} yet.")
         return EXIT_OK
-    _print_table(["TITLE", "KIND", "AUTHOR", "REPLIES", "LAST ACTIVITY", "ID"], rows)
+    print_table(["TITLE", "KIND", "AUTHOR", "REPLIES", "LAST ACTIVITY", "ID"], rows)
     return EXIT_OK
 
 
 def command_show(args) -> int:
     from app.store import queries
-    from app.text import clean_name, display_name
+    from app.text import clean_name, clean_text, display_name
 
     session = _load_session()
     store = _open_store(session)
     conn = store.reader()
-    event_id = queries.find_discussion(conn, args.discussion)
-    if event_id is None:
+    matches = queries.find_discussions(conn, args.discussion)
+    if len(matches) != 1:
         store.close()
+        if matches:
+            raise CommandError(
+                f"'{args.discussion}' matches {len(matches)} or more discussions. "
+                "Give more characters of the id.",
+                EXIT_USAGE,
+            )
         raise CommandError(
             f"No discussion '{args.discussion}' in the cache. Run 'commonplace "
             "discussions SPACE' to list ids.",
             EXIT_NOT_FOUND,
         )
+    event_id = matches[0]
     summary = queries.get_discussion_summary(conn, event_id)
     root = queries.get_discussion_post(conn, event_id)
     replies = queries.list_replies(conn, event_id, limit=10_000)
@@ -364,22 +411,24 @@ def command_show(args) -> int:
 
     def likes(target: str) -> str:
         items = reactions.get(target, [])
-        return "  ".join(f"{item.key} {item.count}" for item in items)
+        return "  ".join(f"{clean_name(item.key)} {item.count}" for item in items)
 
+    # Bodies go through clean_text so that escape sequences from the server
+    # cannot control the terminal.
     print(clean_name(summary.title, "(untitled)"))
     print(
         f"{summary.kind.capitalize()} by {display_name(root.sender_name, root.sender)}"
-        f" · {_format_time(root.ts)} · {summary.reply_count} replies"
+        f" · {format_time(root.ts)} · {count_label(summary.reply_count, 'reply')}"
     )
     if likes(event_id):
         print(likes(event_id))
     print()
-    print(root.body if not root.redacted else "(deleted)")
+    print(clean_text(root.body) if not root.redacted else "(deleted)")
     for reply in replies:
         print()
         name = display_name(reply.sender_name, reply.sender)
-        print(f"— {name} · {_format_time(reply.ts)}")
-        text = reply.body if not reply.redacted else "(deleted)"
+        print(f"— {name} · {format_time(reply.ts)}")
+        text = clean_text(reply.body) if not reply.redacted else "(deleted)"
         print(textwrap.indent(text, "  "))
         if likes(reply.event_id):
             print(f"  {likes(reply.event_id)}")
@@ -407,7 +456,7 @@ def command_people(args) -> int:
     if not rows:
         print("No people in the cache yet. Run 'commonplace sync --once'.")
         return EXIT_OK
-    _print_table(["NAME", "TITLE", "DEPARTMENT", "SKILLS", "ID"], rows)
+    print_table(["NAME", "TITLE", "DEPARTMENT", "SKILLS", "ID"], rows)
     return EXIT_OK
 
 

@@ -20,11 +20,10 @@ from app.cli import (
     EXIT_USAGE,
     CommandError,
     _error_from,
-    _format_time,
     _load_session,
     _open_store,
-    _print_table,
 )
+from app.cli_format import format_time, print_table
 
 log = logging.getLogger(__name__)
 
@@ -305,12 +304,12 @@ def command_drafts(args) -> int:
         [
             draft.composer,
             _snippet(draft.title, draft.body),
-            _format_time(draft.updated_at * 1000),
+            format_time(draft.updated_at * 1000),
             draft.target_id,
         ]
         for draft in saved
     ]
-    _print_table(["FOR", "TEXT", "SAVED", "TARGET"], rows)
+    print_table(["FOR", "TEXT", "SAVED", "TARGET"], rows)
     return EXIT_OK
 
 
@@ -359,10 +358,10 @@ def _list_outbox() -> int:
                 item.action.replace("_", " "),
                 state,
                 _snippet(item.title, item.body),
-                _format_time(item.created_at * 1000),
+                format_time(item.created_at * 1000),
             ]
         )
-    _print_table(["ID", "ACTION", "STATE", "TEXT", "QUEUED"], rows)
+    print_table(["ID", "ACTION", "STATE", "TEXT", "QUEUED"], rows)
     for item in items:
         if item.error:
             print(f"\nItem {item.id}: {item.error}")

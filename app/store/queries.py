@@ -625,16 +625,23 @@ def find_space(conn: sqlite3.Connection, query: str) -> SpaceSummary | None:
     return None
 
 
-def find_discussion(conn: sqlite3.Connection, query: str) -> str | None:
-    """Return the event id of the discussion with that id or id prefix."""
-    row = conn.execute(
-        "SELECT event_id FROM discussions WHERE event_id = ? OR event_id LIKE ? "
-        "ORDER BY event_id = ? DESC LIMIT 2",
-        (query, query.replace("%", "").replace("_", "\\_") + "%", query),
+def find_discussions(conn: sqlite3.Connection, query: str, limit: int = 5) -> list[str]:
+    """Return event ids of discussions whose id is query or starts with it.
+
+    An exact match comes alone; otherwise up to limit ids that start with
+    query, compared case-sensitively as Matrix ids are.
+    """
+    exact = conn.execute(
+        "SELECT event_id FROM discussions WHERE event_id = ?", (query,)
+    ).fetchone()
+    if exact:
+        return [exact[0]]
+    rows = conn.execute(
+        "SELECT event_id FROM discussions WHERE substr(event_id, 1, ?) = ? "
+        "ORDER BY event_id LIMIT ?",
+        (len(query), query, limit),
     ).fetchall()
-    if len(row) == 1 or (row and row[0][0] == query):
-        return row[0][0]
-    return None
+    return [row[0] for row in rows]
 
 
 def room_ids_of_space(

@@ -125,3 +125,48 @@ def test_missing_keyring_exits_keyring(synapse, make_user, capsys, monkeypatch):
 
 def test_not_signed_in_exits_three(capsys):
     assert cli.main(["status"]) == cli.EXIT_NOT_SIGNED_IN
+
+
+def test_show_strips_terminal_escapes(
+    synapse, make_user, secret_service, capsys, monkeypatch
+):
+    author_user = make_user("cli-escape-author")
+    reader = make_user("cli-escape-reader")
+    author = OtherClient(
+        synapse.base_url, author_user.access_token, author_user.user_id
+    )
+    space, board = author.create_space_with_board("Escapes", invite=[reader.user_id])
+    joiner = OtherClient(synapse.base_url, reader.access_token, reader.user_id)
+    joiner.join(space)
+    joiner.join(board)
+    joiner.close()
+    root = author.discussion(board, "Escapes", "clear\x1b[2J \x1b]8;;http://x\x07link")
+    author.close()
+    monkeypatch.setenv(cli.PASSWORD_ENVIRONMENT_VARIABLE, reader.password)
+    cli.main(["login", "--server", synapse.base_url, "--user", reader.localpart])
+    cli.main(["sync", "--once"])
+    capsys.readouterr()
+
+    assert cli.main(["show", root]) == cli.EXIT_OK
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown
+    assert "\x07" not in shown
+    assert "link" in shown
+
+
+def test_show_accepts_prefix_with_underscore(signed_in, capsys):
+    reader, root = signed_in
+    assert cli.main(["sync", "--once"]) == cli.EXIT_OK
+    capsys.readouterr()
+    assert cli.main(["show", root[:-1]]) == cli.EXIT_OK
+    assert "Window functions?" in capsys.readouterr().out
+
+
+def test_zero_limit_is_a_usage_error(signed_in, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["discussions", "Data Guild", "--limit", "0"])
+    assert exited.value.code == cli.EXIT_USAGE
+
+
+def test_empty_user_is_a_usage_error(capsys):
+    assert cli.main(["login", "--server", "http://127.0.0.1:9", "--user", " "]) == 2

@@ -190,3 +190,18 @@ def test_failed_write_keeps_previous_token(store):
     status = queries.cache_status(store.reader())
     assert status.sync_token == "s1"
     assert status.discussions == 1
+
+
+def test_discussion_prefix_lookup(store):
+    posts = [
+        discussion("@ann:test", "One", event_id="$ab_c1"),
+        discussion("@ann:test", "Two", event_id="$ab_c2"),
+        discussion("@ann:test", "Three", event_id="$abXc3"),
+    ]
+    write(store, room_batch(BOARD, [], posts))
+    conn = store.reader()
+
+    assert queries.find_discussions(conn, "$ab_c") == ["$ab_c1", "$ab_c2"]
+    assert queries.find_discussions(conn, "$ab_c2") == ["$ab_c2"]
+    assert queries.find_discussions(conn, "$AB_C") == []
+    assert queries.find_discussions(conn, "$ab%") == []
