@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage, QTextDocument
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -34,6 +34,7 @@ from ui.thread_html import (
     AVATAR_SIZE,
     MORE_REPLIES_URL,
     PERSON_SCHEME,
+    SOFT_BREAK,
     STYLE_SHEET,
     build_thread_html,
 )
@@ -134,6 +135,16 @@ class SafeTextBrowser(QTextBrowser):
 
     def loadResource(self, kind: int, url: QUrl):
         return self.document().loadResource(kind, url)
+
+    def createMimeDataFromSelection(self) -> QMimeData:
+        # build_thread_html puts SOFT_BREAK into long words such as URLs, and
+        # a copied URL must work when pasted. NOTE: a zero-width space that
+        # the post itself contains is dropped from the copy too.
+        fragment = self.textCursor().selection()
+        data = QMimeData()
+        data.setHtml(fragment.toHtml().replace(SOFT_BREAK, ""))
+        data.setText(fragment.toPlainText().replace(SOFT_BREAK, ""))
+        return data
 
 
 class Placeholder(QWidget):

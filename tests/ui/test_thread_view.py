@@ -280,3 +280,29 @@ def test_thread_view_opens_post_from_year_33658(qtbot, cache, store):
     assert "From the future" in text
     assert "From long ago." in text
     assert text.count("unknown date") == 2
+
+
+def test_one_word_post_gets_line_breaks(qtbot, cache, store):
+    from PySide6.QtWidgets import QApplication
+
+    from ui.thread_html import BREAK_INTERVAL, SOFT_BREAK
+
+    word = "a" * 65_536
+    cache.space("!a:x", "Space")
+    cache.board("!one:x", "One", "!a:x")
+    root = cache.discussion("!one:x", "Long word", body=word)
+    cache.commit()
+    view = ThreadView(store, None)
+    qtbot.addWidget(view)
+    view.show_discussion(root)
+
+    text = view.document().toPlainText()
+    runs = text.replace(SOFT_BREAK, "\n").split()
+    assert max(len(run) for run in runs) <= 2 * BREAK_INTERVAL
+    assert word in text.replace(SOFT_BREAK, "")
+
+    view.browser.selectAll()
+    view.browser.copy()
+    copied = QApplication.clipboard().text()
+    assert word in copied
+    assert SOFT_BREAK not in copied
