@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from app.records import Changes
 from app.store.queries import get_person
-from app.text import clean_name
+from app.text import clean_name, clean_text
 from ui.avatars import avatar_pixmap
 from ui.tasks import TaskRunner
 from ui.text_format import person_name
@@ -210,7 +210,9 @@ class ProfileDialog(QDialog):
             cleaned = [clean_name(value) for value in values if clean_name(value)]
             if cleaned:
                 self.details.addRow(_field_label(label), _chips(cleaned))
-        bio = (person.bio or "").strip()
+        # The bio keeps its line breaks but loses bidi overrides, which would
+        # reorder it, and invisible characters.
+        bio = clean_text(person.bio)
         if bio:
             bio_label = plain_label(bio, "profileBio")
             bio_label.setWordWrap(True)

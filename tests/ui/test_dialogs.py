@@ -3,6 +3,8 @@
 import asyncio
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from app.credentials import KeyringLocked, KeyringUnavailable
 from app.matrix.errors import (
@@ -272,3 +274,21 @@ def test_keyring_dialog_choices(qtbot, button, choice):
     with qtbot.waitSignal(dialog.finished) as signal:
         getattr(dialog, button).click()
     assert signal.args == [choice]
+
+
+def test_profile_dialog_cleans_bio(qtbot, cache, store):
+    cache.profile(
+        Profile(
+            "@ana:example.org",
+            "Ana Lima",
+            None,
+            bio="  \u202eevil\u202c line\u200b one\x07\nline\ttwo  ",
+        )
+    )
+    cache.commit()
+    dialog = ProfileDialog(store, "@ana:example.org")
+    qtbot.addWidget(dialog)
+    bio = dialog.findChild(QLabel, "profileBio")
+
+    assert bio.text() == "evil line one\nline\ttwo"
+    assert bio.textFormat() == Qt.TextFormat.PlainText
