@@ -340,6 +340,59 @@ def test_edit_of_stored_post_shows_pending(store, outbox):
     assert titles(store) == [("New title", None)]
 
 
+def test_edit_of_attempted_post_waits(store, outbox):
+    root = run(outbox.queue_discussion(BOARD, "Sent maybe", "v1"))
+    claimed = claim(store)
+    store.write_blocking(outbox_store.requeue, claimed.id)
+    assert run(outbox.queue_edit(root, "v2", title="Edited")) == root
+
+    assert [i.action for i in outbox.list_items()] == ["discussion", "edit"]
+    assert titles(store) == [("Edited", "pending")]
+    assert queries.get_discussion_post(store.reader(), root).body == "v2"
+    again = claim(store)
+    assert again.id == claimed.id
+    assert claim(store) is None
+    store.write_blocking(outbox_store.mark_sent, again.id, "$sent")
+    edit = claim(store)
+    assert edit.content["m.relates_to"] == {
+        "rel_type": "m.replace",
+        "event_id": "$sent",
+    }
+    assert edit.content["m.new_content"]["body"] == "Edited\n\nv2"
+
+
+def test_revise_failed_edits(store, outbox):
+    sync(
+        store,
+        discussion(ME, "Title", "Old", event_id="$d"),
+        reply(ME, "$d", "old reply", event_id="$r"),
+    )
+    run(outbox.queue_edit("$d", "New", title="New title"))
+    run(outbox.queue_edit("$r", "new reply"))
+    for _ in range(2):
+        item = claim(store)
+        store.write_blocking(outbox_store.mark_failed, item.id, "Too large.", None)
+    discussion_edit, reply_edit = outbox.list_items()
+
+    run(outbox.revise(discussion_edit.id, "Shorter", tags=["x"]))
+    run(outbox.revise(reply_edit.id, "shorter reply"))
+
+    revised = claim(store)
+    assert revised.client_id == discussion_edit.client_id
+    assert revised.content["m.relates_to"]["event_id"] == "$d"
+    new_content = revised.content["m.new_content"]
+    assert new_content[ns.DISCUSSION_KEY] == {
+        "title": "New title",
+        "kind": "discussion",
+        "tags": ["x"],
+    }
+    revised_reply = claim(store)
+    assert revised_reply.content["m.new_content"]["body"] == "shorter reply"
+    assert revised_reply.content["m.relates_to"]["event_id"] == "$r"
+    with pytest.raises(ItemConflict):
+        run(outbox.revise(revised.id, "again"))
+
+
 def test_editing_or_deleting_others_posts_not_allowed(store, outbox):
     sync(store, discussion(ANN, "Hers", event_id="$hers"))
     with pytest.raises(NotAllowed):
