@@ -114,6 +114,10 @@ async def find_own_event(
     Pages the room's timeline backwards from its end with /messages, asking
     the server to return only sender's events of event_type, for at most
     max_pages pages. Returns None when none was found within that bound.
+
+    NOTE: a redacted event has lost its content, client id included, so an
+    item whose event a moderator already deleted is not found and is sent
+    again.
     """
     room_filter = {
         "senders": [sender],

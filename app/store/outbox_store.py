@@ -305,7 +305,12 @@ SENDABLE_CONDITION = """state = 'queued'
 
 
 def reset_interrupted(conn: sqlite3.Connection) -> int:
-    """Put items left 'sending' by a stopped process back in the queue."""
+    """Put items left 'sending' by a stopped process back in the queue.
+
+    NOTE: with two processes sending from one cache (the desktop app and a
+    command), this also resets the other's item in flight. Both then send it
+    with the same transaction id, so the server still stores it once.
+    """
     cursor = conn.execute("UPDATE outbox SET state = 'queued' WHERE state = 'sending'")
     return cursor.rowcount
 
