@@ -15,8 +15,8 @@ drafts aimed at it move to its event id.
 
 from collections.abc import Iterable
 
-from app.store import Store, outbox_queries, outbox_store
-from app.store.outbox_queries import Draft
+from app.store import Store, drafts_store, outbox_queries
+from app.store.drafts_store import Draft
 
 __all__ = [
     "COMPOSERS",
@@ -54,10 +54,10 @@ async def save_draft(
     target_id = outbox_queries.resolve_id(store.reader(), target_id)
     tags = tuple(tags)
     if not (title.strip() or body.strip() or tags):
-        await store.write(outbox_store.delete_draft, composer, target_id)
+        await store.write(drafts_store.delete_draft, composer, target_id)
         return
     await store.write(
-        outbox_store.save_draft,
+        drafts_store.save_draft,
         composer,
         target_id,
         room_id,
@@ -72,16 +72,19 @@ async def save_draft(
 def load_draft(store: Store, composer: str, target_id: str) -> Draft | None:
     """Return the composer's saved draft, or None."""
     _check_composer(composer)
-    return outbox_queries.load_draft(store.reader(), composer, target_id)
+    conn = store.reader()
+    return drafts_store.load_draft(
+        conn, composer, outbox_queries.resolve_id(conn, target_id)
+    )
 
 
 async def discard_draft(store: Store, composer: str, target_id: str) -> bool:
     """Delete the composer's draft; return whether there was one."""
     _check_composer(composer)
     target_id = outbox_queries.resolve_id(store.reader(), target_id)
-    return await store.write(outbox_store.delete_draft, composer, target_id)
+    return await store.write(drafts_store.delete_draft, composer, target_id)
 
 
 def list_drafts(store: Store) -> list[Draft]:
     """Return every draft, most recently changed first."""
-    return outbox_queries.list_drafts(store.reader())
+    return drafts_store.list_drafts(store.reader())

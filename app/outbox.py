@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from app import compose
 from app import namespace as ns
 from app.errors import CommonplaceError
+from app.outbox_revise import mentioned_users, revised_content
 from app.outbox_worker import (
     DrainReport,
     OutboxState,
@@ -34,7 +35,7 @@ from app.outbox_worker import (
     session_fingerprint,
 )
 from app.records import Changes
-from app.store import Store, outbox_queries, outbox_store
+from app.store import Store, answers, outbox_queries, outbox_store
 from app.store.outbox_queries import OutboxItem, PostRef
 from app.store.outbox_store import NewItem, OutboxConflict, local_id
 
@@ -243,7 +244,7 @@ class Outbox:
         value. A post that no send has touched yet is rewritten in place.
         """
         post = self._own_post(post_id, "edit")
-        previous = _mentioned(post.content)
+        previous = mentioned_users(post.content)
         if post.is_reply:
             new_post = compose.reply_content(
                 post.root_id,
@@ -439,7 +440,7 @@ class Outbox:
         if question.is_reply or question.kind != "question":
             raise TargetNotFound(f"{question_id} is not a question.")
         conn = self._reader()
-        if not outbox_queries.may_accept_answer(
+        if not answers.may_accept_answer(
             conn, question.room_id, question.sender, self.user_id
         ):
             raise NotAllowed(
@@ -511,7 +512,13 @@ class Outbox:
             raise ItemConflict(
                 f"Item {item_id} has not failed, so it cannot be revised."
             )
-        built = self._revised_content(item, body, title, kind, tags)
+        content = outbox_queries.item_content(self._reader(), item.id)
+        built = revised_content(item, content, body, title, kind, tags)
+        if built is None:
+            raise ItemConflict(
+                f"Item {item_id} is a {item.action.replace('_', ' ')}, which has no "
+                "text to revise. Retry or discard it."
+            )
         try:
             changes = await self.store.write(
                 outbox_store.revise_failed,
@@ -526,71 +533,3 @@ class Outbox:
         except OutboxConflict as error:
             raise ItemConflict(error.message) from error
         self._announce(changes)
-
-    def _revised_content(self, item: OutboxItem, body, title, kind, tags):
-        content = outbox_queries.item_content(self._reader(), item.id)
-        if item.action == outbox_store.REPLY:
-            built = compose.reply_content(
-                item.target_id, body, in_reply_to=item.target_id, client_id=""
-            )
-            built.content["m.relates_to"] = content["m.relates_to"]
-        elif item.action == outbox_store.DISCUSSION or (
-            item.action == outbox_store.EDIT and item.title is not None
-        ):
-            builder = (
-                compose.discussion_content
-                if item.action == outbox_store.DISCUSSION
-                else _discussion_edit_builder(item.target_id, content)
-            )
-            built = builder(
-                item.title if title is None else title,
-                body,
-                kind=(item.kind or "discussion") if kind is None else kind,
-                tags=(item.tags or ()) if tags is None else tags,
-                client_id=item.client_id,
-            )
-        elif item.action == outbox_store.EDIT:
-            built = compose.edit_reply_content(
-                item.target_id,
-                body,
-                client_id=item.client_id,
-                previous_mentions=_edit_previous_mentions(content),
-            )
-        else:
-            raise ItemConflict(
-                f"Item {item.id} is a {item.action.replace('_', ' ')}, which has no "
-                "text to revise. Retry or discard it."
-            )
-        built.content[ns.CLIENT_ID_KEY] = item.client_id
-        compose.check_size(built.content)
-        return built
-
-
-def _discussion_edit_builder(target_id: str, content: dict):
-    def build(title, body, *, kind, tags, client_id):
-        return compose.edit_discussion_content(
-            target_id,
-            title,
-            body,
-            kind=kind,
-            tags=tags,
-            client_id=client_id,
-            previous_mentions=_edit_previous_mentions(content),
-        )
-
-    return build
-
-
-def _edit_previous_mentions(content: dict) -> list[str]:
-    """Return who the post mentioned before the edit in content."""
-    new_users = _mentioned(content.get("m.new_content") or {})
-    notified = set(_mentioned(content))
-    return [user for user in new_users if user not in notified]
-
-
-def _mentioned(content: dict) -> list[str]:
-    """Return the user ids that content's m.mentions names."""
-    mentions = content.get("m.mentions")
-    if isinstance(mentions, dict) and isinstance(mentions.get("user_ids"), list):
-        return [user for user in mentions["user_ids"] if isinstance(user, str)]
-    return []

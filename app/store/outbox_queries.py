@@ -1,4 +1,4 @@
-"""Read queries over the outbox, the drafts and accepted answers.
+"""Read queries over the outbox.
 
 The read views in ``app.store.queries`` merge what these return, so that an
 action shows at once, marked pending, before the server has it. An item is
@@ -10,7 +10,6 @@ import sqlite3
 from dataclasses import dataclass
 
 from app.store.outbox_store import (
-    ACCEPT,
     DELETE,
     DISCUSSION,
     EDIT,
@@ -71,21 +70,6 @@ class OutboxItem:
 
 
 @dataclass(frozen=True, slots=True)
-class Draft:
-    """Unsent text of one composer; times are Unix times in seconds."""
-
-    composer: str
-    target_id: str
-    room_id: str
-    title: str
-    body: str
-    tags: tuple[str, ...]
-    kind: str
-    quote_id: str | None
-    updated_at: float
-
-
-@dataclass(frozen=True, slots=True)
 class PendingPost:
     """A discussion or reply that the server does not have yet, as shown."""
 
@@ -119,17 +103,6 @@ class PendingChange:
     error: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class AcceptedAnswerInfo:
-    """The accepted answer of a question; pending until the server has it."""
-
-    question_id: str
-    reply_id: str | None
-    sender: str
-    pending: bool = False
-    send_state: str | None = None
-
-
 _UNFINISHED = "echoed = 0"
 
 
@@ -137,7 +110,8 @@ def _placeholders(values) -> str:
     return ",".join("?" for _ in values)
 
 
-def _send_state(row: sqlite3.Row) -> str:
+def send_state_of(row: sqlite3.Row) -> str:
+    """Return the send_state that a pending row of the read views shows."""
     return SEND_FAILED if row["state"] == FAILED else SEND_PENDING
 
 
@@ -370,38 +344,6 @@ def unfinished_items_for(
     return [_item(row) for row in rows]
 
 
-# -- Drafts ------------------------------------------------------------------
-
-
-def _draft(row: sqlite3.Row) -> Draft:
-    return Draft(
-        row["composer"],
-        row["target_id"],
-        row["room_id"],
-        row["title"],
-        row["body"],
-        _tags(row["tags"]),
-        row["kind"],
-        row["quote_id"],
-        row["updated_at"],
-    )
-
-
-def load_draft(conn: sqlite3.Connection, composer: str, target_id: str) -> Draft | None:
-    target_id = resolve_id(conn, target_id)
-    row = conn.execute(
-        "SELECT * FROM drafts WHERE composer = ? AND target_id = ?",
-        (composer, target_id),
-    ).fetchone()
-    return _draft(row) if row else None
-
-
-def list_drafts(conn: sqlite3.Connection) -> list[Draft]:
-    """Return every draft, most recently changed first."""
-    rows = conn.execute("SELECT * FROM drafts ORDER BY updated_at DESC").fetchall()
-    return [_draft(row) for row in rows]
-
-
 # -- What the read views merge ------------------------------------------------
 
 
@@ -418,7 +360,7 @@ def _pending_post(row: sqlite3.Row) -> PendingPost:
         row["kind"],
         _tags(row["tags"]),
         row["related_id"],
-        _send_state(row),
+        send_state_of(row),
         row["error"],
     )
 
@@ -504,7 +446,7 @@ def pending_changes(
             row["formatted_body"],
             row["kind"],
             None if row["tags"] is None else _tags(row["tags"]),
-            _send_state(row),
+            send_state_of(row),
             row["error"],
         )
     return result
@@ -530,71 +472,7 @@ def pending_likes(
     result: dict[str, tuple[bool, str]] = {}
     for row in rows:
         if row["action"] == LIKE:
-            result[row["target_id"]] = (True, _send_state(row))
+            result[row["target_id"]] = (True, send_state_of(row))
         else:
-            result[row["related_id"]] = (False, _send_state(row))
+            result[row["related_id"]] = (False, send_state_of(row))
     return result
-
-
-# -- Accepted answers ------------------------------------------------------------
-
-
-def is_moderator(conn: sqlite3.Connection, room_id: str, user_id: str) -> bool:
-    """Return whether user_id's power level reaches the room's redact level."""
-    row = conn.execute(
-        "SELECT users, users_default, redact FROM power_levels WHERE room_id = ?",
-        (room_id,),
-    ).fetchone()
-    if row is None:
-        return False
-    users = json.loads(row["users"])
-    return users.get(user_id, row["users_default"]) >= row["redact"]
-
-
-def may_accept_answer(
-    conn: sqlite3.Connection, room_id: str, question_author: str, user_id: str
-) -> bool:
-    """Return whether user_id may set the accepted answer of the question."""
-    return user_id == question_author or is_moderator(conn, room_id, user_id)
-
-
-def accepted_answers(
-    conn: sqlite3.Connection, question_ids: list[str]
-) -> dict[str, AcceptedAnswerInfo]:
-    """Return the accepted answer of each question that has one.
-
-    The latest accepted-answer event from the question's author or a
-    moderator counts. Events from anyone else are ignored, and so is one that
-    names a cached reply of another thread. An unsent change by the user
-    replaces the result, marked pending. A cleared answer is left out.
-    """
-    if not question_ids:
-        return {}
-    result: dict[str, AcceptedAnswerInfo] = {}
-    rows = conn.execute(
-        f"""SELECT a.question_id, a.reply_id, a.sender, a.room_id, d.sender AS author,
-            r.root_id AS reply_root
-        FROM accepted_answers a JOIN discussions d ON d.event_id = a.question_id
-        LEFT JOIN replies r ON r.event_id = a.reply_id
-        WHERE a.question_id IN ({_placeholders(question_ids)}) ORDER BY a.seq""",
-        question_ids,
-    ).fetchall()
-    for row in rows:
-        if not may_accept_answer(conn, row["room_id"], row["author"], row["sender"]):
-            continue
-        if row["reply_root"] is not None and row["reply_root"] != row["question_id"]:
-            # A reply in another thread cannot answer this question.
-            continue
-        result[row["question_id"]] = AcceptedAnswerInfo(
-            row["question_id"], row["reply_id"], row["sender"]
-        )
-    pending = conn.execute(
-        f"""SELECT * FROM outbox WHERE action = '{ACCEPT}' AND {_UNFINISHED}
-        AND target_id IN ({_placeholders(question_ids)}) ORDER BY id""",
-        question_ids,
-    ).fetchall()
-    for row in pending:
-        result[row["target_id"]] = AcceptedAnswerInfo(
-            row["target_id"], row["related_id"], row["sender"], True, _send_state(row)
-        )
-    return {key: value for key, value in result.items() if value.reply_id}

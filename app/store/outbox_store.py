@@ -1,4 +1,4 @@
-"""Writes of the outbox and the drafts; run only on the store's writer thread.
+"""Writes of the outbox; run only on the store's writer thread.
 
 Every function takes the writer's connection inside the transaction that
 Store.write opened, so an item and the draft it came from change together.
@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from app.records import AcceptedAnswer, Changes, RawEvent
+from app.store.drafts_store import delete_draft
 
 log = logging.getLogger(__name__)
 
@@ -563,47 +564,3 @@ def _mark_echoed(conn: sqlite3.Connection, condition: str, values: dict) -> bool
     if row["event_id"] is None:
         _replace_local_id(conn, row["client_id"], values["event_id"])
     return True
-
-
-# -- Drafts ------------------------------------------------------------------
-
-
-def save_draft(
-    conn: sqlite3.Connection,
-    composer: str,
-    target_id: str,
-    room_id: str,
-    title: str,
-    body: str,
-    tags: tuple[str, ...],
-    kind: str,
-    quote_id: str | None,
-    now: float | None = None,
-) -> None:
-    conn.execute(
-        """INSERT INTO drafts (composer, target_id, room_id, title, body, tags, kind,
-            quote_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (composer, target_id) DO UPDATE SET room_id = excluded.room_id,
-            title = excluded.title, body = excluded.body, tags = excluded.tags,
-            kind = excluded.kind, quote_id = excluded.quote_id,
-            updated_at = excluded.updated_at""",
-        (
-            composer,
-            target_id,
-            room_id,
-            title,
-            body,
-            json.dumps(list(tags), ensure_ascii=False),
-            kind,
-            quote_id,
-            time.time() if now is None else now,
-        ),
-    )
-
-
-def delete_draft(conn: sqlite3.Connection, composer: str, target_id: str) -> bool:
-    cursor = conn.execute(
-        "DELETE FROM drafts WHERE composer = ? AND target_id = ?",
-        (composer, target_id),
-    )
-    return cursor.rowcount > 0

@@ -7,7 +7,7 @@ import pytest
 from app import compose
 from app import namespace as ns
 from app.outbox_worker import OutboxState
-from app.store import outbox_queries, queries
+from app.store import answers, outbox_queries, queries
 from tests.app.outbox_support import (
     client_ids,
     make_board,
@@ -192,11 +192,11 @@ def test_accepted_answer_set_and_cleared(synapse, people, tmp_path):
             f"/rooms/{quote(board)}/state/{ns.ACCEPTED_ANSWER_EVENT}/{quote(question)}",
         )
         await app.sync.sync_once()
-        accepted = outbox_queries.accepted_answers(app.store.reader(), [question])
+        accepted = answers.accepted_answers(app.store.reader(), [question])
         await app.outbox.queue_accept_answer(question, None)
         await app.outbox_worker.drain()
         await app.sync.sync_once()
-        cleared = outbox_queries.accepted_answers(app.store.reader(), [question])
+        cleared = answers.accepted_answers(app.store.reader(), [question])
         items = app.outbox.list_items()
         await app.close()
         return answer, state, accepted[question], cleared, items

@@ -13,7 +13,15 @@ from app import compose
 from app import namespace as ns
 from app.drafts import load_draft, save_draft
 from app.outbox import ItemConflict, NotAllowed, Outbox, TargetNotFound
-from app.store import Store, database, outbox_queries, outbox_store, queries, schema
+from app.store import (
+    Store,
+    answers,
+    database,
+    outbox_queries,
+    outbox_store,
+    queries,
+    schema,
+)
 from app.store.outbox_store import PENDING_PREFIX
 from app.store.writes import apply_sync
 from tests.factories import discussion, event, like, member, reply, room_batch, state
@@ -578,7 +586,7 @@ def test_accepted_answer_only_from_author_or_moderator(store):
 
 
 def queries_answer(conn):
-    info = outbox_queries.accepted_answers(conn, ["$q"]).get("$q")
+    info = answers.accepted_answers(conn, ["$q"]).get("$q")
     return info.reply_id if info else None
 
 
@@ -600,7 +608,7 @@ def test_queue_accept_answer_checks_rights(store, outbox):
         run(outbox.queue_accept_answer("$mine", "$a"))
 
     run(outbox.queue_accept_answer("$mine", "$b"))
-    info = outbox_queries.accepted_answers(store.reader(), ["$mine"])["$mine"]
+    info = answers.accepted_answers(store.reader(), ["$mine"])["$mine"]
     assert (info.reply_id, info.pending) == ("$b", True)
     item = claim(store)
     assert (item.event_type, item.target_id) == (ns.ACCEPTED_ANSWER_EVENT, "$mine")
@@ -616,11 +624,11 @@ def test_queue_accept_answer_checks_rights(store, outbox):
             event_id="$state",
         ),
     )
-    info = outbox_queries.accepted_answers(store.reader(), ["$mine"])["$mine"]
+    info = answers.accepted_answers(store.reader(), ["$mine"])["$mine"]
     assert (info.reply_id, info.pending) == ("$b", False)
     assert outbox.list_items() == []
 
     # A moderator may choose for someone else's question.
     sync(store, state_events=[levels({ME: 50})])
     run(outbox.queue_accept_answer("$hers", None))
-    assert "$hers" not in outbox_queries.accepted_answers(store.reader(), ["$hers"])
+    assert "$hers" not in answers.accepted_answers(store.reader(), ["$hers"])
