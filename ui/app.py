@@ -18,6 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from ui.cache_dialogs import (
+    new_cache_box,
+    not_deleted_box,
+    offers_new_cache,
+    unavailable_box,
+    unavailable_text,
+)
 from ui.dialogs import KeyringChoice, KeyringProblemDialog, run_dialog
 from ui.resources import app_icon, style_sheet
 from ui.tasks import TaskRunner
@@ -29,6 +36,8 @@ BODY_POINT_SIZE = 10
 # When set, the app prints this variable's value once the main window has
 # shown its lists, then quits: benchmarks/startup.py times that moment.
 BENCHMARK_READY_VARIABLE = "COMMONPLACE_BENCHMARK_READY"
+# The command line's code for a cache that cannot be used (app.cli.EXIT_CACHE).
+CACHE_EXIT_CODE = 8
 
 
 def _configure_logging() -> None:
@@ -129,7 +138,7 @@ class AppController(QObject):
                 error=error,
             )
         if session is None or not await self.open_main(session):
-            return 0
+            return self._finished.result() if self._finished.done() else 0
         return await self._finished
 
     async def _restore_session(self):
@@ -211,16 +220,14 @@ class AppController(QObject):
         return AppSession(session)
 
     async def open_main(self, session) -> bool:
-        """Open the cache and the main window for session, then start syncing."""
-        from app.errors import CacheError
+        """Open the cache and the main window for session, then start syncing.
 
-        try:
-            app_session = self._make_app_session(session)
-        except CacheError as error:
-            log.error("Cache not opened: %s", error.message)
-            if not await self._offer_new_cache(error):
-                return False
-            app_session = self._make_app_session(session)
+        Returns False when the cache could not be opened. If the user cannot
+        fix that from here, the exit code is CACHE_EXIT_CODE.
+        """
+        app_session = await self._open_app_session(session)
+        if app_session is None:
+            return False
 
         from ui.main_window import MainWindow
 
@@ -244,24 +251,64 @@ class AppController(QObject):
         print(ready_line, flush=True)
         self.window.close()
 
+    async def _open_app_session(self, session):
+        """Return an AppSession for session, or None if its cache cannot be used."""
+        from app.errors import CacheError
+
+        try:
+            return self._make_app_session(session)
+        except (CacheError, OSError) as error:
+            log.error("Cache not opened: %s", unavailable_text(error))
+            if not offers_new_cache(error):
+                await self._quit_for_cache_error(error)
+                return None
+            if not await self._offer_new_cache(error):
+                return None
+        try:
+            return self._make_app_session(session)
+        except (CacheError, OSError) as error:
+            log.error("New cache not opened: %s", unavailable_text(error))
+            await self._quit_for_cache_error(error)
+            return None
+
     async def _offer_new_cache(self, error) -> bool:
-        from app import paths
+        """Ask whether to replace the cache, and delete it if so."""
         from app.store.store import delete_cache_files
 
-        box = QMessageBox(
-            QMessageBox.Icon.Critical,
-            "Cache cannot be used",
-            error.message,
-        )
-        new_cache = box.addButton(
-            "Start a new cache", QMessageBox.ButtonRole.AcceptRole
-        )
-        box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+        box, new_cache = new_cache_box(error)
         await run_dialog(box)
+        box.deleteLater()
         if box.clickedButton() is not new_cache:
             return False
-        delete_cache_files(getattr(error, "path", None) or paths.database_path())
+        try:
+            delete_cache_files(error.path)
+        except OSError as delete_error:
+            log.error("Cache at %s not deleted: %s", error.path, delete_error)
+            await self._quit_for_cache_error(delete_error)
+            return False
+        log.info("Deleted the cache at %s to start a new one", error.path)
         return True
+
+    async def _quit_for_cache_error(self, error: BaseException) -> None:
+        """Explain why the cache cannot be opened, then end with CACHE_EXIT_CODE."""
+        box = unavailable_box(error)
+        await run_dialog(box)
+        box.deleteLater()
+        self._finish(CACHE_EXIT_CODE)
+
+    async def _delete_cache(self, path) -> None:
+        """Delete the cache at path; on OSError, log it, show a warning and go on."""
+        from app.store.store import delete_cache_files
+
+        try:
+            delete_cache_files(path)
+        except OSError as error:
+            log.warning("Cache at %s not deleted: %s", path, error)
+            box = not_deleted_box(path, error)
+            await run_dialog(box)
+            box.deleteLater()
+            return
+        log.info("Deleted the cache at %s", path)
 
     def _window_closed(self) -> None:
         if self._replacing_window:
@@ -318,7 +365,6 @@ class AppController(QObject):
     async def sign_out(self, delete_cache: bool) -> None:
         """Sign out on the server if it responds, close the session, then ask again."""
         from app.credentials import KeyringUnavailable
-        from app.store.store import delete_cache_files
 
         app_session = self.app_session
         if app_session is None:
@@ -335,12 +381,11 @@ class AppController(QObject):
         store_path = app_session.store.path
         thumbnails = getattr(app_session, "thumbnails", None)
         await self._close_session()
+        self._replace_window()
         if delete_cache:
-            delete_cache_files(store_path)
+            await self._delete_cache(store_path)
             if thumbnails is not None:
                 shutil.rmtree(thumbnails.folder, ignore_errors=True)
-            log.info("Deleted the cache at %s", store_path)
-        self._replace_window()
 
         session = await self.ask_sign_in()
         if session is None or not await self.open_main(session):
@@ -362,12 +407,10 @@ class AppController(QObject):
         if session is None:
             return
         await self._close_session()
+        self._replace_window()
         if session.user_id != old.session.user_id:
             # Another account must not see this one's cached content.
-            from app.store.store import delete_cache_files
-
-            delete_cache_files(old.store.path)
-        self._replace_window()
+            await self._delete_cache(old.store.path)
         if not await self.open_main(session):
             self._finish(0)
 

@@ -4,13 +4,13 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.credentials import KeyringLocked
 from app.matrix.errors import InvalidCredentials
 from app.store import Store
 from tests.ui.builders import FakeAppSession, Session
-from ui.app import AppController, make_application
+from ui.app import CACHE_EXIT_CODE, AppController, make_application
 from ui.dialogs import KeyringProblemDialog
 from ui.main_window import MainWindow
 from ui.sign_in_dialog import SignInDialog
@@ -46,8 +46,15 @@ class FakeAccounts:
 def controller(qapp, qasync_loop, tmp_path):
     sessions = []
 
-    def make(accounts) -> AppController:
+    def make(accounts, open_error: BaseException | None = None) -> AppController:
+        """Return a controller whose sessions use tmp_path/cache.sqlite3.
+
+        With open_error, opening a session raises it instead.
+        """
+
         def session_factory(session):
+            if open_error is not None:
+                raise open_error
             app_session = FakeAppSession(Store(tmp_path / "cache.sqlite3"), session)
             sessions.append(app_session)
             return app_session
@@ -58,15 +65,31 @@ def controller(qapp, qasync_loop, tmp_path):
 
     yield make
     for window in QApplication.topLevelWidgets():
-        if isinstance(window, (MainWindow, SignInDialog, KeyringProblemDialog)):
+        if isinstance(
+            window, (MainWindow, SignInDialog, KeyringProblemDialog, QMessageBox)
+        ):
             window.close()
 
 
-def _visible(kind):
+def _visible(kind, object_name: str | None = None):
     for widget in QApplication.topLevelWidgets():
-        if isinstance(widget, kind) and widget.isVisible():
+        if not isinstance(widget, kind) or not widget.isVisible():
+            continue
+        if object_name is None or widget.objectName() == object_name:
             return widget
     return None
+
+
+def _button_texts(box: QMessageBox) -> list[str]:
+    return [button.text() for button in box.buttons()]
+
+
+def _click(box: QMessageBox, text: str) -> None:
+    for button in box.buttons():
+        if button.text() == text:
+            button.click()
+            return
+    raise AssertionError(f"no {text!r} button in {_button_texts(box)}")
 
 
 def test_saved_session_opens_window_and_syncs(qtbot, controller):
@@ -183,3 +206,121 @@ def test_make_application_sets_name_and_style(qapp):
     assert "#spaceList" in app.styleSheet()
     assert not app.windowIcon().isNull()
     app.setStyleSheet("")
+
+
+def test_unavailable_cache_explains_and_quits(qtbot, controller, tmp_path):
+    # SQLite reports a folder at the cache's path with SQLITE_CANTOPEN, the
+    # code that a file in an unreadable folder gets, so the cache counts as
+    # unavailable, not damaged.
+    (tmp_path / "cache.sqlite3").mkdir()
+    app_controller = controller(FakeAccounts(saved=Session()))
+    run = asyncio.ensure_future(app_controller.run())
+    qtbot.waitUntil(lambda: _visible(QMessageBox) is not None)
+
+    box = _visible(QMessageBox)
+    assert box.objectName() == "cacheUnavailableBox"
+    assert "Start a new cache" not in _button_texts(box)
+    assert "cannot be opened" in box.text()
+    assert "unable to open database file" in box.detailedText()
+    _click(box, "Quit")
+    qtbot.waitUntil(run.done)
+    assert run.result() == CACHE_EXIT_CODE
+    assert (tmp_path / "cache.sqlite3").is_dir()
+    assert app_controller.window is None
+
+
+def test_os_error_opening_cache_quits(qtbot, controller):
+    error = PermissionError(13, "Permission denied", "/data/cache.sqlite3")
+    app_controller = controller(FakeAccounts(saved=Session()), open_error=error)
+    run = asyncio.ensure_future(app_controller.run())
+    qtbot.waitUntil(lambda: _visible(QMessageBox) is not None)
+
+    box = _visible(QMessageBox)
+    assert box.objectName() == "cacheUnavailableBox"
+    assert "Start a new cache" not in _button_texts(box)
+    assert "/data/cache.sqlite3" in box.text()
+    assert "Permission denied" in box.text()
+    assert "permissions" in box.text()
+    _click(box, "Quit")
+    qtbot.waitUntil(run.done)
+    assert run.result() == CACHE_EXIT_CODE
+
+
+def test_damaged_cache_offers_new_cache(qtbot, controller, tmp_path):
+    (tmp_path / "cache.sqlite3").write_bytes(b"not a database " * 100)
+    app_controller = controller(FakeAccounts(saved=Session()))
+    run = asyncio.ensure_future(app_controller.run())
+    qtbot.waitUntil(lambda: _visible(QMessageBox) is not None)
+
+    box = _visible(QMessageBox)
+    assert box.objectName() == "newCacheBox"
+    assert "damaged" in box.text()
+    _click(box, "Start a new cache")
+    qtbot.waitUntil(
+        lambda: app_controller.window is not None and app_controller.window.isVisible()
+    )
+    app_controller.window.close()
+    qtbot.waitUntil(run.done)
+    assert run.result() == 0
+
+
+def test_damaged_cache_quit_leaves_file(qtbot, controller, tmp_path):
+    damaged = b"not a database " * 100
+    (tmp_path / "cache.sqlite3").write_bytes(damaged)
+    app_controller = controller(FakeAccounts(saved=Session()))
+    run = asyncio.ensure_future(app_controller.run())
+    qtbot.waitUntil(lambda: _visible(QMessageBox) is not None)
+
+    _click(_visible(QMessageBox), "Quit")
+    qtbot.waitUntil(run.done)
+    assert run.result() == 0
+    assert (tmp_path / "cache.sqlite3").read_bytes() == damaged
+
+
+def test_new_cache_not_deleted_quits(qtbot, controller, tmp_path, monkeypatch):
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("app.store.store.delete_cache_files", refuse)
+    (tmp_path / "cache.sqlite3").write_bytes(b"not a database " * 100)
+    app_controller = controller(FakeAccounts(saved=Session()))
+    run = asyncio.ensure_future(app_controller.run())
+    qtbot.waitUntil(lambda: _visible(QMessageBox, "newCacheBox") is not None)
+
+    _click(_visible(QMessageBox, "newCacheBox"), "Start a new cache")
+    qtbot.waitUntil(lambda: _visible(QMessageBox, "cacheUnavailableBox") is not None)
+    box = _visible(QMessageBox, "cacheUnavailableBox")
+    assert "Permission denied" in box.text()
+    _click(box, "Quit")
+    qtbot.waitUntil(run.done)
+    assert run.result() == CACHE_EXIT_CODE
+    assert app_controller.window is None
+
+
+def test_sign_out_cache_not_deleted_warns(qtbot, controller, monkeypatch):
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("app.store.store.delete_cache_files", refuse)
+    app_controller = controller(FakeAccounts(saved=Session()))
+    run = asyncio.ensure_future(app_controller.run())
+    qtbot.waitUntil(
+        lambda: app_controller.window is not None and app_controller.window.isVisible()
+    )
+
+    app_controller.window.sign_out_requested.emit(True)
+    qtbot.waitUntil(lambda: _visible(QMessageBox, "cacheNotDeletedBox") is not None)
+    box = _visible(QMessageBox, "cacheNotDeletedBox")
+    assert "could not be deleted" in box.text()
+    assert "Permission denied" in box.text()
+    box.button(QMessageBox.StandardButton.Ok).click()
+    qtbot.waitUntil(lambda: _visible(SignInDialog) is not None)
+    _visible(SignInDialog).reject()
+    qtbot.waitUntil(run.done)
+    assert run.result() == 0
+
+
+def test_cache_exit_code_matches_command_line():
+    from app.cli import EXIT_CACHE
+
+    assert CACHE_EXIT_CODE == EXIT_CACHE
