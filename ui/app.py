@@ -26,6 +26,7 @@ from ui.cache_dialogs import (
     unavailable_text,
 )
 from ui.dialogs import KeyringChoice, KeyringProblemDialog, run_dialog
+from ui.exception_hooks import install_exception_hooks
 from ui.resources import app_icon, style_sheet
 from ui.tasks import TaskRunner
 
@@ -79,13 +80,17 @@ def run_gui(
     _configure_logging()
     import qasync
 
-    app = make_application()
-    app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    controller = AppController()
-    with loop:
-        return loop.run_until_complete(controller.run(server, user, password))
+    restore_hooks = install_exception_hooks()
+    try:
+        app = make_application()
+        app.setQuitOnLastWindowClosed(False)
+        loop = qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        controller = AppController()
+        with loop:
+            return loop.run_until_complete(controller.run(server, user, password))
+    finally:
+        restore_hooks()
 
 
 class AppController(QObject):

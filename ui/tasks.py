@@ -28,7 +28,8 @@ class TaskRunner(QObject):
     """Runs coroutines on the qasync loop on behalf of one owner object.
 
     Callbacks run on the UI thread because qasync runs the asyncio loop there.
-    A failure without an ``on_failure`` callback is logged with its traceback.
+    A failure without an ``on_failure`` callback is logged with its traceback
+    at ERROR, and one with a callback at DEBUG.
     """
 
     task_failed = Signal(object)
@@ -91,9 +92,10 @@ class TaskRunner(QObject):
                 on_success(task.result())
             return
         if on_failure is not None:
+            log.debug("Task %s failed", _task_name(task, key), exc_info=error)
             on_failure(error)
             return
-        log.error("Background task failed", exc_info=error)
+        log.error("Background task %s failed", _task_name(task, key), exc_info=error)
         self.task_failed.emit(error)
 
     def pending(self) -> int:
@@ -117,3 +119,10 @@ class TaskRunner(QObject):
         tasks = list(self._tasks)
         self.cancel_all()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _task_name(task: asyncio.Task, key: Hashable | None) -> str:
+    """Return the task's coroutine name, with its key if it has one."""
+    coroutine = task.get_coro()
+    name = getattr(coroutine, "__qualname__", None) or task.get_name()
+    return f"{name} ({key!r})" if key is not None else name

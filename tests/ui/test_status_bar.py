@@ -74,3 +74,28 @@ def test_main_window_status_follows_listener(qtbot, qasync_loop, app_session):
     app_session.report(SyncStatus(SyncState.OFFLINE, None, retry_in=8))
     # The time of the last sync is kept when the loop reports none.
     assert "(last synced " in window.status_indicator.label.text()
+
+
+class _CrashingClient:
+    """A client whose /sync raises an error that no network code maps."""
+
+    async def sync(self, **request):
+        raise RuntimeError("bug while syncing")
+
+
+def test_sync_crash_shows_offline_not_syncing(qtbot, qasync_loop, app_session, store):
+    from app.sync import SyncLoop
+    from ui.main_window import MainWindow
+
+    window = MainWindow(app_session)
+    qtbot.addWidget(window)
+    app_session.report(SyncStatus(SyncState.SYNCING))
+    assert window.status_indicator.label.text() == "Syncing…"
+    sync = SyncLoop(_CrashingClient(), store, on_status=app_session.report)
+    task = qasync_loop.create_task(sync.run())
+
+    label = window.status_indicator.label
+    qtbot.waitUntil(lambda: label.text().startswith("Offline — retrying in "))
+    assert "unexpected error" in label.toolTip()
+    task.cancel()
+    qtbot.waitUntil(task.done)

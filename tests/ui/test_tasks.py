@@ -1,6 +1,7 @@
 """TaskRunner delivers results on the UI thread and cancels on close."""
 
 import asyncio
+import logging
 
 from PySide6.QtCore import QObject
 
@@ -40,7 +41,8 @@ def test_unhandled_failure_is_signalled(qtbot, qasync_loop, caplog):
     with qtbot.waitSignal(runner.task_failed) as signal:
         runner.run(_fail())
     assert isinstance(signal.args[0], ValueError)
-    assert "Background task failed" in caplog.text
+    assert "Background task _fail failed" in caplog.text
+    assert "ValueError: broken" in caplog.text
 
 
 def test_same_key_cancels_earlier_task(qtbot, qasync_loop):
@@ -71,4 +73,33 @@ def test_wait_closed_waits_for_cancellation(qtbot, qasync_loop):
     closing = qasync_loop.create_task(runner.wait_closed())
     qtbot.waitUntil(closing.done)
     assert slow.cancelled()
+    assert runner.pending() == 0
+
+
+def test_failure_with_callback_is_logged(qtbot, qasync_loop, caplog):
+    caplog.set_level(logging.DEBUG, logger="ui.tasks")
+    runner = TaskRunner()
+    errors = []
+    runner.run(_fail(), on_failure=errors.append, key="sign-in")
+    qtbot.waitUntil(lambda: errors != [])
+
+    record = next(r for r in caplog.records if r.name == "ui.tasks")
+    assert record.levelno == logging.DEBUG
+    assert "_fail ('sign-in') failed" in record.getMessage()
+    assert record.exc_info[1] is errors[0]
+
+
+def test_callback_exception_is_logged(qtbot, qasync_loop, caplog):
+    runner = TaskRunner()
+    called = []
+
+    def broken_callback(value):
+        called.append(value)
+        raise RuntimeError("callback broke")
+
+    runner.run(_value(1), broken_callback)
+    qtbot.waitUntil(lambda: called != [])
+    qtbot.wait(20)
+
+    assert "RuntimeError: callback broke" in caplog.text
     assert runner.pending() == 0
