@@ -10,7 +10,6 @@ from __future__ import annotations
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QListView,
@@ -30,7 +29,7 @@ from ui.models.files import FileListModel
 from ui.models.roles import ID_ROLE
 from ui.text_format import count_label, space_name
 from ui.thread_view import ENCRYPTED_NOTICE
-from ui.widgets import ElidedLabel, plain_label
+from ui.widgets import ElidedComboBox, ElidedLabel, plain_label
 
 NO_BOARDS = "This space has no boards yet."
 NO_DISCUSSIONS = "No discussions yet.\n\nDiscussions started in this board appear here."
@@ -63,13 +62,9 @@ class DiscussionPane(QWidget):
         self.topic_label.setObjectName("spaceTopic")
 
         self.boards = BoardListModel(store, self)
-        self.board_combo = QComboBox()
+        self.board_combo = ElidedComboBox(minimum_characters=20)
         self.board_combo.setObjectName("boardChooser")
         self.board_combo.setModel(self.boards)
-        self.board_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToContentsOnFirstShow
-        )
-        self.board_combo.setMinimumContentsLength(12)
         self.board_combo.setMaximumWidth(320)
         self.board_combo.currentIndexChanged.connect(self._board_chosen)
         self.count_label = plain_label("", "countLabel")

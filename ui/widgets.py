@@ -1,10 +1,23 @@
-"""Small reusable widgets: an eliding plain-text label, a flow layout, chips."""
+"""Small reusable widgets: an eliding label and combo box, a flow layout, chips."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QFontMetrics, QPainter
-from PySide6.QtWidgets import QFrame, QLabel, QLayout, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QLabel,
+    QLayout,
+    QSizePolicy,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionComboBox,
+    QStyleOptionViewItem,
+    QStylePainter,
+    QToolTip,
+    QWidget,
+)
 
 
 class ElidedLabel(QFrame):
@@ -59,6 +72,80 @@ class ElidedLabel(QFrame):
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
             self.elided_text(),
         )
+
+
+class ElidedComboBox(QComboBox):
+    """A combo box that cuts long item texts with "…", in the box and its list.
+
+    The box is as wide as minimum_characters characters, and its list at most
+    MAX_POPUP_WIDTH pixels, so one long name cannot widen either to the
+    screen. The tooltip shows the current item's ToolTipRole, else its text.
+    """
+
+    MAX_POPUP_WIDTH = 420
+
+    def __init__(self, minimum_characters: int = 20, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.setMinimumContentsLength(minimum_characters)
+        self.setItemDelegate(_ViewWidthDelegate(self))
+        self.view().setTextElideMode(Qt.TextElideMode.ElideRight)
+
+    def current_tooltip(self) -> str:
+        tooltip = self.currentData(Qt.ItemDataRole.ToolTipRole)
+        return tooltip if isinstance(tooltip, str) and tooltip else self.currentText()
+
+    def elided_text(self, width: int) -> str:
+        """Return the current text cut with "…" to fit width pixels."""
+        return self.fontMetrics().elidedText(
+            self.currentText(), Qt.TextElideMode.ElideRight, width
+        )
+
+    def event(self, event: QEvent) -> bool:
+        # The tooltip is read when shown, because the pane changes the current
+        # item with its signals blocked.
+        if event.type() == QEvent.Type.ToolTip:
+            QToolTip.showText(event.globalPos(), self.current_tooltip(), self)
+            return True
+        return super().event(event)
+
+    def showPopup(self) -> None:
+        # QComboBox sizes its list to the widest item text. A list window
+        # with a maximum width keeps its left edge and takes that width.
+        popup = self.view().window()
+        popup.setMaximumWidth(max(self.MAX_POPUP_WIDTH, self.width()))
+        super().showPopup()
+
+    def paintEvent(self, event) -> None:
+        # QComboBox's own painting clips a long current text without "…".
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        field = self.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox,
+            option,
+            QStyle.SubControl.SC_ComboBoxEditField,
+            self,
+        )
+        option.currentText = self.elided_text(field.width())
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+
+class _ViewWidthDelegate(QStyledItemDelegate):
+    """Items with a width hint of 0, so that they elide at the list's edge.
+
+    A one-column QListView makes each item as wide as its viewport, or as
+    its width hint if that is wider, and QStyledItemDelegate elides text only
+    at the item's edge.
+    """
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        hint = super().sizeHint(option, index)
+        hint.setWidth(0)
+        return hint
 
 
 def plain_label(text: str = "", object_name: str | None = None) -> QLabel:

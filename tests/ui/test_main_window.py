@@ -391,3 +391,37 @@ def test_board_chooser_drops_space_name(open_window, cache):
     assert labels == ["Discussions", "Files"]
     tooltip = boards.index(0).data(Qt.ItemDataRole.ToolTipRole)
     assert tooltip == "Data Guild discussions"
+
+
+def test_board_chooser_elides_long_name(open_window, cache, qtbot):
+    from ui.widgets import ElidedComboBox
+
+    long_name = "Quarterly planning " + "x" * 500
+    cache.space("!g:x", "Guild")
+    cache.board("!short:x", "Short", "!g:x")
+    cache.board("!long:x", long_name, "!g:x")
+    cache.commit()
+    main = open_window()
+    main.resize(1200, 700)
+    main.space_pane.select_space("!g:x")
+    combo = main.discussion_pane.board_combo
+    assert combo.isVisible()
+
+    assert combo.width() <= 320
+    assert combo.sizeHint().width() <= 320
+    assert main.discussion_pane.choose_board("!long:x")
+    assert combo.current_tooltip() == long_name
+    elided = combo.elided_text(combo.width())
+    assert elided.endswith("…")
+    assert len(elided) < len(long_name)
+    combo.grab()
+
+    combo.showPopup()
+    view = combo.view()
+    qtbot.waitUntil(view.isVisible)
+    assert view.window().width() <= ElidedComboBox.MAX_POPUP_WIDTH
+    row = main.discussion_pane.boards.row_of("!long:x")
+    index = view.model().index(row, 0)
+    assert view.visualRect(index).width() <= view.viewport().width()
+    assert index.data(Qt.ItemDataRole.ToolTipRole) == long_name
+    combo.hidePopup()
