@@ -39,6 +39,14 @@ BODY_POINT_SIZE = 10
 BENCHMARK_READY_VARIABLE = "COMMONPLACE_BENCHMARK_READY"
 # The command line's code for a cache that cannot be used (app.cli.EXIT_CACHE).
 CACHE_EXIT_CODE = 8
+# The command line's code for a missing display (app.cli.EXIT_NO_DISPLAY).
+NO_DISPLAY_EXIT_CODE = 10
+NO_DISPLAY_MESSAGE = (
+    "No display found: neither DISPLAY nor WAYLAND_DISPLAY is set, so the "
+    "desktop app cannot open a window.\n"
+    "To run on a virtual display: xvfb-run -a commonplace\n"
+    "The command line works without a display: see commonplace --help"
+)
 
 
 def _configure_logging() -> None:
@@ -51,6 +59,20 @@ def _configure_logging() -> None:
         logging.basicConfig(level=logging.INFO)
         return
     configure_logging(logging.INFO, console=False)
+
+
+def missing_display() -> bool:
+    """Return whether Qt would find no display to open a window on.
+
+    On Linux without DISPLAY or WAYLAND_DISPLAY, PySide6 6.11 aborts the
+    process (exit code 134) with a misleading hint to install libxcb-cursor0.
+    A QT_QPA_PLATFORM of the user's choice (offscreen, vnc) is left to Qt.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -76,8 +98,13 @@ def run_gui(
 
     With no saved session, server, user and password sign in at start-up
     (the demo passes them); any of them missing opens the sign-in dialog.
+    Without a display it prints what to do and returns NO_DISPLAY_EXIT_CODE.
     """
     _configure_logging()
+    if missing_display():
+        log.error("Desktop app not started: DISPLAY and WAYLAND_DISPLAY are not set")
+        print(NO_DISPLAY_MESSAGE, file=sys.stderr)
+        return NO_DISPLAY_EXIT_CODE
     import qasync
 
     restore_hooks = install_exception_hooks()

@@ -1,6 +1,10 @@
 """AppController's start-up, keyring prompt, sign-out and shutdown."""
 
 import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -10,7 +14,14 @@ from app.credentials import KeyringLocked
 from app.matrix.errors import InvalidCredentials
 from app.store import Store
 from tests.ui.builders import FakeAppSession, Session
-from ui.app import CACHE_EXIT_CODE, AppController, make_application
+from ui.app import (
+    CACHE_EXIT_CODE,
+    NO_DISPLAY_EXIT_CODE,
+    AppController,
+    make_application,
+    missing_display,
+    run_gui,
+)
 from ui.dialogs import KeyringProblemDialog
 from ui.main_window import MainWindow
 from ui.sign_in_dialog import SignInDialog
@@ -324,3 +335,72 @@ def test_cache_exit_code_matches_command_line():
     from app.cli import EXIT_CACHE
 
     assert CACHE_EXIT_CODE == EXIT_CACHE
+
+
+@pytest.mark.parametrize(
+    ("platform", "environment", "missing"),
+    [
+        ("linux", {}, True),
+        ("linux", {"DISPLAY": ":0"}, False),
+        ("linux", {"WAYLAND_DISPLAY": "wayland-0"}, False),
+        ("linux", {"QT_QPA_PLATFORM": "offscreen"}, False),
+        ("darwin", {}, False),
+        ("win32", {}, False),
+    ],
+)
+def test_missing_display_cases(monkeypatch, platform, environment, missing):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "platform", platform)
+
+    assert missing_display() is missing
+
+
+def test_run_gui_without_display_says_what_to_do(monkeypatch, capsys):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+
+    def no_application():
+        raise AssertionError("QApplication made without a display")
+
+    monkeypatch.setattr("ui.app.make_application", no_application)
+
+    assert run_gui() == NO_DISPLAY_EXIT_CODE
+    error = capsys.readouterr().err
+    assert "No display found" in error
+    assert "xvfb-run -a commonplace" in error
+    assert "commonplace --help" in error
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11 and Wayland")
+def test_command_without_display_exits_cleanly(tmp_path):
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    environment["COMMONPLACE_HOME"] = str(tmp_path)
+    command = [sys.executable, "-c", "import sys, app.cli; sys.exit(app.cli.main([]))"]
+
+    result = subprocess.run(
+        command,
+        check=False,
+        cwd=Path(__file__).parents[2],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == NO_DISPLAY_EXIT_CODE
+    assert "No display found" in result.stderr
+    assert "xcb" not in result.stderr
+
+
+def test_no_display_exit_code_matches_command_line():
+    from app.cli import EXIT_NO_DISPLAY
+
+    assert NO_DISPLAY_EXIT_CODE == EXIT_NO_DISPLAY
