@@ -29,7 +29,7 @@ AVATAR_SIZE = 32
 # one-word post took 0.27 s for 10,000 characters and 8 to 9 s for 65,536
 # (PySide6 6.11.3, offscreen, a 2-core Xeon). So a run of more than LONG_RUN
 # characters without a space gets a zero-width space every BREAK_INTERVAL
-# characters, where Qt may wrap it. With them, the 65,536 took 0.13 to 0.19 s.
+# characters, where Qt may wrap it. The same post then took 0.13 to 0.19 s.
 SOFT_BREAK = "\u200b"
 LONG_RUN = 200
 BREAK_INTERVAL = 80
