@@ -40,3 +40,14 @@ def cache(store: Store) -> CacheBuilder:
 @pytest.fixture
 def app_session(store: Store) -> FakeAppSession:
     return FakeAppSession(store)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def empty_clipboard_at_exit(qapp) -> Iterator[None]:
+    """Clear the clipboard after the UI tests.
+
+    Data left on the offscreen platform's clipboard makes Qt crash while the
+    interpreter exits, which turns a passing run into exit code 139.
+    """
+    yield
+    qapp.clipboard().clear()
