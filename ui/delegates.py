@@ -24,6 +24,7 @@ from app.text import isolate
 from ui import theme
 from ui.avatars import paint_initials
 from ui.models.roles import (
+    ANSWERED_ROLE,
     AUTHOR_ROLE,
     HIGHLIGHT_ROLE,
     ID_ROLE,
@@ -32,6 +33,7 @@ from ui.models.roles import (
     LAST_ACTIVITY_ROLE,
     REDACTED_ROLE,
     REPLY_COUNT_ROLE,
+    SEND_STATE_ROLE,
     UNREAD_ROLE,
 )
 from ui.text_format import relative_time, reply_count_label
@@ -229,10 +231,9 @@ class DiscussionDelegate(QStyledItemDelegate):
 
         details_top = rect.top() + len(lines) * line_height + self.DETAILS_GAP
         details = QRect(rect.left(), details_top, rect.width(), details_height)
-        replies = reply_count_label(index.data(REPLY_COUNT_ROLE) or 0)
-        text = f"{isolate(index.data(AUTHOR_ROLE) or '')}  ·  {replies}"
+        text, colour = details_text(index)
         painter.setFont(small)
-        painter.setPen(theme.TEXT_MUTED)
+        painter.setPen(colour)
         painter.drawText(
             details,
             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
@@ -282,6 +283,25 @@ class DiscussionDelegate(QStyledItemDelegate):
             painter.drawText(
                 target, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, line
             )
+
+
+def details_text(index: QModelIndex) -> tuple[str, QColor]:
+    """Return a discussion row's details line and its colour.
+
+    A discussion in the outbox shows its send state in place of the reply
+    count; the reason of a failure is in the row's tooltip.
+    """
+    author = isolate(index.data(AUTHOR_ROLE) or "")
+    state = index.data(SEND_STATE_ROLE)
+    if state == "pending":
+        return f"{author}  ·  Sending…", theme.TEXT_MUTED
+    if state == "failed":
+        return f"{author}  ·  ⚠ Not sent — right-click to retry", theme.ERROR
+    replies = reply_count_label(index.data(REPLY_COUNT_ROLE) or 0)
+    answered = index.data(ANSWERED_ROLE)
+    if answered is not None:
+        replies += "  ·  " + ("✓ Answered" if answered else "Unanswered")
+    return f"{author}  ·  {replies}", theme.TEXT_MUTED
 
 
 def wrap_title(

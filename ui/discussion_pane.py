@@ -7,12 +7,14 @@ an empty list.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QListView,
+    QMenu,
+    QPushButton,
     QStackedWidget,
     QTableView,
     QVBoxLayout,
@@ -26,7 +28,7 @@ from ui.delegates import DiscussionDelegate
 from ui.models.boards import ALL_BOARDS_ID, BoardEntry, BoardListModel
 from ui.models.discussions import DiscussionListModel
 from ui.models.files import FileListModel
-from ui.models.roles import ID_ROLE
+from ui.models.roles import ID_ROLE, SEND_STATE_ROLE
 from ui.text_format import count_label, space_name
 from ui.thread_view import ENCRYPTED_NOTICE
 from ui.widgets import ElidedComboBox, ElidedLabel, plain_label
@@ -43,10 +45,18 @@ INVITED = (
 
 
 class DiscussionPane(QWidget):
-    """Emits discussion_opened(event_id) and board_changed() for the reading pane."""
+    """Emits discussion_opened(event_id) and board_changed() for the reading pane.
+
+    new_discussion_requested(room id) comes from the "New discussion" button;
+    retry_requested(post id) and discard_requested(post id) from the menu of
+    a discussion that failed to send.
+    """
 
     discussion_opened = Signal(str)
     board_changed = Signal()
+    new_discussion_requested = Signal(str)
+    retry_requested = Signal(str)
+    discard_requested = Signal(str)
 
     def __init__(self, store, parent: QWidget | None = None):
         super().__init__(parent)
@@ -93,6 +103,12 @@ class DiscussionPane(QWidget):
             QAbstractItemView.ScrollMode.ScrollPerPixel
         )
         self.list_view.selectionModel().currentChanged.connect(self._current_changed)
+        self.list_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list_view.customContextMenuRequested.connect(self._show_row_menu)
+
+        self.new_button = QPushButton("New discussion")
+        self.new_button.setObjectName("newDiscussion")
+        self.new_button.clicked.connect(self._new_discussion)
 
         self.files = FileListModel(store, self)
         self.file_view = QTableView()
@@ -127,6 +143,7 @@ class DiscussionPane(QWidget):
         choose_row.addWidget(self.board_label, 1)
         choose_row.addStretch()
         choose_row.addWidget(self.count_label)
+        choose_row.addWidget(self.new_button)
 
         header_box = QVBoxLayout()
         header_box.setContentsMargins(16, 14, 16, 10)
@@ -149,6 +166,7 @@ class DiscussionPane(QWidget):
     def set_space(self, space: SpaceSummary | None) -> None:
         self._space = space
         self._entry = None
+        self._update_new_button()
         self.banner.hide()
         if space is None:
             self.title_label.setText("")
@@ -198,8 +216,42 @@ class DiscussionPane(QWidget):
         self.board_label.setText(only.label if only else "")
         self.board_label.setVisible(only is not None)
 
+    def board_for_new_discussion(self) -> str | None:
+        """Return the room that a new discussion goes to, or None if there is none."""
+        entry = self._entry
+        if entry is None or not entry.joined or entry.kind != "board":
+            return None
+        if entry.encrypted or len(entry.room_ids) != 1:
+            return None
+        return entry.room_ids[0]
+
+    def _update_new_button(self) -> None:
+        room_id = self.board_for_new_discussion()
+        self.new_button.setEnabled(room_id is not None)
+        self.new_button.setToolTip(
+            "Start a discussion or ask a question in this board"
+            if room_id is not None
+            else "Choose one board above to start a discussion in it."
+        )
+
+    def _new_discussion(self) -> None:
+        room_id = self.board_for_new_discussion()
+        if room_id is not None:
+            self.new_discussion_requested.emit(room_id)
+
+    def _show_row_menu(self, position: QPoint) -> None:
+        index = self.list_view.indexAt(position)
+        if not index.isValid() or index.data(SEND_STATE_ROLE) != "failed":
+            return
+        post_id = index.data(ID_ROLE)
+        menu = QMenu(self.list_view)
+        menu.addAction("Retry sending", lambda: self.retry_requested.emit(post_id))
+        menu.addAction("Discard", lambda: self.discard_requested.emit(post_id))
+        menu.popup(self.list_view.viewport().mapToGlobal(position))
+
     def _show_entry(self, entry: BoardEntry | None) -> None:
         self._entry = entry
+        self._update_new_button()
         self.banner.hide()
         self.count_label.setText("")
         self.board_changed.emit()

@@ -14,9 +14,13 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QWidget
 
 from app import paths
 from app.records import Changes
+from app.store.queries import get_room
 from app.store.writes import LAST_SYNC_KEY, get_meta
 from app.sync import SyncState, SyncStatus
+from app.text import clean_name
+from ui.composer import DiscussionComposer
 from ui.discussion_pane import DiscussionPane
+from ui.outbox_actions import OutboxActions
 from ui.profile_dialog import ProfileDialog
 from ui.resources import app_icon
 from ui.session_events import SessionEvents
@@ -29,6 +33,9 @@ log = logging.getLogger(__name__)
 
 # Relative times in the discussion list are repainted this often (ms).
 RELATIVE_TIME_REFRESH_MS = 60_000
+
+# How long the status bar shows why an action on a post failed (ms).
+ACTION_MESSAGE_MS = 15_000
 
 # Headings and sentences of the reading pane while no discussion is open.
 NOTHING_OPEN_HEADING = "No discussion open"
@@ -60,6 +67,9 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self._profiles: dict[str, ProfileDialog] = {}
         self._settings_dialog: SettingsDialog | None = None
+        # Open composers by draft key, so reopening one raises it.
+        self._composers: dict[tuple[str, str], DiscussionComposer] = {}
+        self.outbox_actions = OutboxActions(app_session.outbox, self)
 
         self.space_pane = SpacePane(self.store)
         self.discussion_pane = DiscussionPane(self.store)
@@ -91,6 +101,10 @@ class MainWindow(QMainWindow):
         self.discussion_pane.board_changed.connect(self._board_changed)
         self.thread_view.person_activated.connect(self.show_profile)
         self.status_indicator.sign_in_requested.connect(self.sign_in_requested)
+        self.discussion_pane.new_discussion_requested.connect(self.show_composer)
+        self.discussion_pane.retry_requested.connect(self.outbox_actions.retry_post)
+        self.discussion_pane.discard_requested.connect(self.outbox_actions.discard_post)
+        self.outbox_actions.action_failed.connect(self._show_action_failure)
 
         self.events = SessionEvents(app_session, self)
         self.events.cache_changed.connect(self.apply_changes)
@@ -217,6 +231,44 @@ class MainWindow(QMainWindow):
         dialog.activateWindow()
         return dialog
 
+    def show_composer(self, room_id: str, post=None) -> DiscussionComposer:
+        """Open the composer of a new discussion in room_id, or of an edit of post."""
+        key = ("edit", post.post_id) if post is not None else ("discussion", room_id)
+        composer = self._composers.get(key)
+        if composer is None:
+            room = get_room(self.store.reader(), room_id)
+            composer = DiscussionComposer(
+                self.store,
+                self.app_session.outbox,
+                room_id,
+                room_name=clean_name(room.name if room else None),
+                post=post,
+                parent=self,
+            )
+            composer.posted.connect(self._posted)
+            composer.finished.connect(
+                lambda result: self._composer_finished(key, result)
+            )
+            self._composers[key] = composer
+        composer.show()
+        composer.raise_()
+        composer.activateWindow()
+        return composer
+
+    def _composer_finished(self, key: tuple[str, str], result: int) -> None:
+        # A closed composer stays, hidden, until its text is queued: its last
+        # draft save may still be running, and reopening shows it again.
+        if result == DiscussionComposer.DialogCode.Accepted:
+            composer = self._composers.pop(key, None)
+            if composer is not None:
+                composer.deleteLater()
+
+    def _posted(self, post_id: str) -> None:
+        self.discussion_pane.select_discussion(post_id)
+
+    def _show_action_failure(self, message: str) -> None:
+        self.statusBar().showMessage(message, ACTION_MESSAGE_MS)
+
     def show_settings(self) -> SettingsDialog:
         if self._settings_dialog is None:
             dialog = SettingsDialog(self.app_session, self)
@@ -258,6 +310,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_geometry()
         self.events.disconnect_session()
+        self.thread_view.stop()
         for dialog in list(self._profiles.values()):
             dialog.close()
         super().closeEvent(event)

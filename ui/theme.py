@@ -17,6 +17,7 @@ HIGHLIGHT_BADGE = QColor("#c4392d")
 INVITE = QColor("#a86b00")
 QUESTION = QColor("#7048a8")
 ANNOUNCEMENT = QColor("#b0541a")
+ERROR = QColor("#b3261e")
 
 # Background colours of initials avatars, picked by a hash of the user id.
 AVATAR_COLOURS = (

@@ -217,6 +217,11 @@ class ThreadView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._stack)
 
+    def stop(self) -> None:
+        """Stop the pending re-render, because the cache is about to close."""
+        self._rerender.stop()
+        self._event_id = None
+
     def current_discussion(self) -> str | None:
         return self._event_id
 

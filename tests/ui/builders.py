@@ -10,6 +10,7 @@ import itertools
 import json
 from dataclasses import dataclass, field
 
+from app.outbox import Outbox
 from app.records import (
     Changes,
     Discussion,
@@ -23,7 +24,7 @@ from app.records import (
     SharedFile,
     SpaceChild,
 )
-from app.store import Store
+from app.store import Store, outbox_store
 from app.store.writes import apply_sync, save_profiles
 
 ME = "@me:example.org"
@@ -52,12 +53,23 @@ class FakeAppSession:
         self.closed = False
         self._change_listeners = []
         self._status_listeners = []
+        self._outbox_status_listeners = []
+        # The real outbox over the test's store: queueing needs no server, and
+        # no worker runs, so queued items stay pending.
+        self.outbox = Outbox(store, self.user_id, on_changes=self.announce)
 
     def add_changes_listener(self, listener) -> None:
         self._change_listeners.append(listener)
 
     def add_status_listener(self, listener) -> None:
         self._status_listeners.append(listener)
+
+    def add_outbox_status_listener(self, listener) -> None:
+        self._outbox_status_listeners.append(listener)
+
+    def report_outbox(self, status) -> None:
+        for listener in self._outbox_status_listeners:
+            listener(status)
 
     def announce(self, changes: Changes) -> None:
         for listener in self._change_listeners:
@@ -236,3 +248,14 @@ class CacheBuilder:
             changes.merge(self.store.write_blocking(save_profiles, self._profiles, 1.0))
             self._profiles = []
         return changes
+
+
+def _fail(conn, item_id: int, reason: str) -> Changes:
+    # The worker marks an item failed only while it is sending it.
+    conn.execute("UPDATE outbox SET state = 'sending' WHERE id = ?", (item_id,))
+    return outbox_store.mark_failed(conn, item_id, reason, None)
+
+
+def fail_item(app_session: FakeAppSession, item_id: int, reason: str) -> None:
+    """Mark an outbox item failed as the worker would, and announce it."""
+    app_session.announce(app_session.store.write_blocking(_fail, item_id, reason))

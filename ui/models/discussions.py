@@ -13,8 +13,10 @@ from contextlib import contextmanager
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from app.records import Changes
+from app.store.answers import accepted_answers
 from app.store.queries import DiscussionSummary, list_discussions
 from ui.models.roles import (
+    ANSWERED_ROLE,
     AUTHOR_ROLE,
     ID_ROLE,
     KIND_ROLE,
@@ -22,6 +24,8 @@ from ui.models.roles import (
     NO_PARENT,
     REDACTED_ROLE,
     REPLY_COUNT_ROLE,
+    SEND_ERROR_ROLE,
+    SEND_STATE_ROLE,
 )
 from ui.text_format import discussion_title, person_name, reply_count_label
 
@@ -37,6 +41,7 @@ class DiscussionListModel(QAbstractListModel):
         self._room_ids: list[str] = []
         self._ids: list[str] = []
         self._summaries: dict[str, DiscussionSummary] = {}
+        self._answered: set[str] = set()  # questions with an accepted answer
         self._has_more = False
         self._notifying = 0
 
@@ -90,6 +95,11 @@ class DiscussionListModel(QAbstractListModel):
         for summary in page:
             self._ids.append(summary.event_id)
             self._summaries[summary.event_id] = summary
+        self._answered |= self._read_answered(page)
+
+    def _read_answered(self, summaries: list[DiscussionSummary]) -> set[str]:
+        questions = [s.event_id for s in summaries if s.kind == "question"]
+        return set(accepted_answers(self._store.reader(), questions))
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._ids):
@@ -111,6 +121,14 @@ class DiscussionListModel(QAbstractListModel):
             return summary.kind
         if role == REDACTED_ROLE:
             return summary.redacted
+        if role == SEND_STATE_ROLE:
+            return summary.send_state
+        if role == SEND_ERROR_ROLE:
+            return summary.send_error
+        if role == ANSWERED_ROLE:
+            if summary.kind != "question":
+                return None
+            return summary.event_id in self._answered
         return None
 
     @staticmethod
@@ -118,7 +136,12 @@ class DiscussionListModel(QAbstractListModel):
         title = discussion_title(summary.title, redacted=summary.redacted)
         author = person_name(summary.sender_name, summary.sender)
         replies = reply_count_label(summary.reply_count)
-        return f"{title}\nStarted by {author} · {replies}"
+        text = f"{title}\nStarted by {author} · {replies}"
+        if summary.send_state == "pending":
+            text += "\nSending…"
+        elif summary.send_state == "failed":
+            text += f"\nNot sent: {summary.send_error or 'the server rejected it.'}"
+        return text
 
     # -- Loading -------------------------------------------------------------
 
@@ -128,6 +151,7 @@ class DiscussionListModel(QAbstractListModel):
         self._room_ids = list(room_ids)
         self._ids = []
         self._summaries = {}
+        self._answered = set()
         self._has_more = False
         if self._room_ids:
             self._append(self._read_page())
@@ -151,6 +175,9 @@ class DiscussionListModel(QAbstractListModel):
         if not self._room_ids:
             return
         touched = changes.rooms.intersection(self._room_ids)
+        if changes.outbox and any(s.send_state for s in self._summaries.values()):
+            # A retry or a send changes the state of an outbox row.
+            touched = True
         if not touched and not changes.discussions.intersection(self._summaries):
             return
         self.refresh(extra=len(changes.discussions))
@@ -170,6 +197,7 @@ class DiscussionListModel(QAbstractListModel):
         # Views read rows while they are being inserted, so every summary must
         # be there first; the ones of removed rows are dropped afterwards.
         self._summaries.update((summary.event_id, summary) for summary in fresh)
+        self._answered = self._read_answered(fresh)
         self._move_rows_to(new_ids)
         self._summaries = {summary.event_id: summary for summary in fresh}
         if self._ids:

@@ -16,6 +16,9 @@ ENCRYPTED_ROLE = _BASE + 9  # bool
 REDACTED_ROLE = _BASE + 10  # bool
 ROOM_IDS_ROLE = _BASE + 11  # list[str]: the rooms a board entry covers
 SUBTITLE_ROLE = _BASE + 12  # str: a space's topic, cleaned to one line
+SEND_STATE_ROLE = _BASE + 13  # str or None: "pending" or "failed" while in the outbox
+SEND_ERROR_ROLE = _BASE + 14  # str or None: why the outbox could not send it
+ANSWERED_ROLE = _BASE + 15  # bool or None: a question has an accepted answer
 
 # The invalid index that stands for "no parent" in a list model's methods.
 NO_PARENT = QModelIndex()
