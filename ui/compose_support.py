@@ -56,9 +56,16 @@ class DraftAutosave(QObject):
         self._timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
         self._timer.timeout.connect(self._save)
 
-    def set_target(self, target_id: str | None, room_id: str | None) -> None:
-        """Save what is pending for the old target, then follow the new one."""
+    def set_target(
+        self, target_id: str | None, room_id: str | None, composer: str | None = None
+    ) -> None:
+        """Save what is pending for the old target, then follow the new one.
+
+        composer changes the kind of draft ("reply" or "edit") when given.
+        """
         self.save_now()
+        if composer is not None:
+            self._composer = composer
         if target_id is None or room_id is None:
             self._target = None
         else:

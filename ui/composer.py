@@ -66,6 +66,7 @@ class DiscussionComposer(QDialog):
         *,
         room_name: str = "",
         post=None,
+        failed_item_id: int | None = None,
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
@@ -74,6 +75,7 @@ class DiscussionComposer(QDialog):
         self._outbox = outbox
         self._room_id = room_id
         self._post = post  # an app.store.outbox_queries.PostRef when editing
+        self._failed_item_id = failed_item_id
         self._runner = TaskRunner(self)
         editing = post is not None
         if editing:
@@ -237,6 +239,8 @@ class DiscussionComposer(QDialog):
                 tags=fields["tags"],
                 mentions=mentions,
             )
+        elif self._failed_item_id is not None:
+            work = self._revise(fields)
         else:
             work = self._outbox.queue_edit(
                 self._post.post_id,
@@ -247,6 +251,16 @@ class DiscussionComposer(QDialog):
                 mentions=mentions,
             )
         self._runner.run(work, self._queued, self._rejected, key="submit")
+
+    async def _revise(self, fields: dict) -> str:
+        await self._outbox.revise(
+            self._failed_item_id,
+            fields["body"],
+            title=fields["title"],
+            kind=fields["kind"],
+            tags=fields["tags"],
+        )
+        return self._post.post_id
 
     def _queued(self, post_id: str) -> None:
         self.posted.emit(post_id)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QWidget
 
 from app import paths
 from app.records import Changes
+from app.store import outbox_queries
 from app.store.queries import get_room
 from app.store.writes import LAST_SYNC_KEY, get_meta
 from app.sync import SyncState, SyncStatus
@@ -69,12 +70,15 @@ class MainWindow(QMainWindow):
         self._settings_dialog: SettingsDialog | None = None
         # Open composers by draft key, so reopening one raises it.
         self._composers: dict[tuple[str, str], DiscussionComposer] = {}
-        self.outbox_actions = OutboxActions(app_session.outbox, self)
 
         self.space_pane = SpacePane(self.store)
         self.discussion_pane = DiscussionPane(self.store)
+        self.outbox_actions = OutboxActions(app_session.outbox, self)
         self.thread_view = ThreadView(
-            self.store, app_session.user_id, getattr(app_session, "thumbnails", None)
+            self.store,
+            app_session.user_id,
+            getattr(app_session, "thumbnails", None),
+            actions=self.outbox_actions,
         )
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -105,6 +109,7 @@ class MainWindow(QMainWindow):
         self.discussion_pane.retry_requested.connect(self.outbox_actions.retry_post)
         self.discussion_pane.discard_requested.connect(self.outbox_actions.discard_post)
         self.outbox_actions.action_failed.connect(self._show_action_failure)
+        self.thread_view.edit_discussion_requested.connect(self.edit_discussion)
 
         self.events = SessionEvents(app_session, self)
         self.events.cache_changed.connect(self.apply_changes)
@@ -231,7 +236,21 @@ class MainWindow(QMainWindow):
         dialog.activateWindow()
         return dialog
 
-    def show_composer(self, room_id: str, post=None) -> DiscussionComposer:
+    def edit_discussion(self, post_id: str, failed_item_id: int = 0) -> None:
+        """Open the composer on the user's discussion post_id.
+
+        With failed_item_id, the composer revises that failed item instead of
+        queueing a new edit.
+        """
+        post = outbox_queries.find_post(self.store.reader(), post_id)
+        if post is None:
+            self._show_action_failure("This discussion is no longer in the cache.")
+            return
+        self.show_composer(post.room_id, post, failed_item_id or None)
+
+    def show_composer(
+        self, room_id: str, post=None, failed_item_id: int | None = None
+    ) -> DiscussionComposer:
         """Open the composer of a new discussion in room_id, or of an edit of post."""
         key = ("edit", post.post_id) if post is not None else ("discussion", room_id)
         composer = self._composers.get(key)
@@ -243,6 +262,7 @@ class MainWindow(QMainWindow):
                 room_id,
                 room_name=clean_name(room.name if room else None),
                 post=post,
+                failed_item_id=failed_item_id,
                 parent=self,
             )
             composer.posted.connect(self._posted)

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from app.namespace import LIKE_KEY
 from app.render import body_to_html
 from app.store.queries import DiscussionSummary, Post, Reactions
 from app.text import clean_name, isolate
@@ -23,6 +24,8 @@ from ui.text_format import count_label, discussion_title, full_time, person_name
 PERSON_SCHEME = "cp-person"
 AVATAR_SCHEME = "cp-avatar"
 MORE_REPLIES_URL = "cp-action:more-replies"
+# Links on a post are cp-post:ACTION/N, where N indexes ThreadHtml.posts.
+POST_SCHEME = "cp-post"
 AVATAR_SIZE = 32
 
 # Qt's line breaking takes time quadratic in the length of a word: showing a
@@ -56,10 +59,26 @@ a.author {{ color: {theme.TEXT.name()}; font-weight: 600; }}
 .section {{ color: {theme.TEXT_MUTED.name()}; font-weight: 600; margin-top: 12px; }}
 .reply-to {{ color: {theme.TEXT_MUTED.name()}; margin-bottom: 2px; }}
 .reactions {{ margin-top: 2px; margin-bottom: 4px; }}
+.actions {{ color: {theme.TEXT_MUTED.name()}; margin-top: 0px; }}
+.failed {{ color: {theme.ERROR.name()}; margin-bottom: 2px; }}
+.accepted {{ color: #2f7d46; font-weight: 600; margin-bottom: 2px; }}
 pre {{ background-color: #f3f4f6; white-space: pre-wrap; }}
 code {{ background-color: #f3f4f6; }}
 blockquote {{ color: {theme.TEXT_MUTED.name()}; margin-left: 12px; }}
 """
+
+
+@dataclass(frozen=True)
+class ThreadOptions:
+    """What the reader may do in a discussion, for the links on each post.
+
+    With user_id None the thread is shown without links. accepted_reply_id
+    is shown first, under the root post.
+    """
+
+    user_id: str | None = None
+    can_accept: bool = False
+    accepted_reply_id: str | None = None
 
 
 @dataclass
@@ -68,6 +87,7 @@ class ThreadHtml:
     people: list[str] = field(default_factory=list)  # user id per cp-person:N
     avatars: list[tuple[str, str, str | None]] = field(default_factory=list)
     # (display name, user id, mxc URI or None) per cp-avatar:N
+    posts: list[str] = field(default_factory=list)  # post id per cp-post:ACTION/N
 
 
 class _Builder:
@@ -77,6 +97,15 @@ class _Builder:
         self.avatars: list[tuple[str, str, str | None]] = []
         self._person_index: dict[str, int] = {}
         self._avatar_index: dict[str, int] = {}
+        self.posts: list[str] = []
+        self._post_index: dict[str, int] = {}
+
+    def action_link(self, post_id: str, action: str, label: str) -> str:
+        index = self._post_index.get(post_id)
+        if index is None:
+            index = self._post_index[post_id] = len(self.posts)
+            self.posts.append(post_id)
+        return f'<a href="{POST_SCHEME}:{action}/{index}">{html.escape(label)}</a>'
 
     def person_link(self, user_id: str, name: str) -> str:
         index = self._person_index.get(user_id)
@@ -139,12 +168,64 @@ def _without_leading_heading(rendered: str, title: str) -> str:
     return rendered
 
 
+def _status_html(builder: _Builder, post: Post, own: bool) -> str:
+    """Return the send state of a post in the outbox, with its actions if failed."""
+    if post.send_state == "pending":
+        return '<p class="muted">Sending…</p>'
+    if post.send_state != "failed":
+        return ""
+    reason = html.escape(post.send_error or "The server rejected it.")
+    links = [builder.action_link(post.event_id, "retry", "Retry")]
+    if own and not post.redacted:
+        links.append(builder.action_link(post.event_id, "revise", "Edit"))
+    links.append(builder.action_link(post.event_id, "discard", "Discard"))
+    return (
+        f'<p class="failed">⚠ Not sent: {reason}</p>'
+        f'<p class="actions">{" · ".join(links)}</p>'
+    )
+
+
+def _actions_html(
+    builder: _Builder,
+    post: Post,
+    reactions: list[Reactions],
+    options: ThreadOptions,
+    is_root: bool,
+) -> str:
+    """Return the Like, Quote, Edit, Delete and answer links of a post."""
+    if options.user_id is None or post.redacted:
+        return ""
+    own = post.sender == options.user_id
+    liked = any(r.key == LIKE_KEY and r.mine for r in reactions)
+    links = [
+        builder.action_link(
+            post.event_id,
+            "unlike" if liked else "like",
+            f"{LIKE_KEY} Liked" if liked else f"{LIKE_KEY} Like",
+        ),
+        builder.action_link(post.event_id, "quote", "Quote"),
+    ]
+    if own:
+        links.append(builder.action_link(post.event_id, "edit", "Edit"))
+        links.append(builder.action_link(post.event_id, "delete", "Delete"))
+    if options.can_accept and not is_root:
+        if post.event_id == options.accepted_reply_id:
+            links.append(
+                builder.action_link(post.event_id, "unaccept", "Unmark answer")
+            )
+        else:
+            links.append(builder.action_link(post.event_id, "accept", "Mark as answer"))
+    status = _status_html(builder, post, own)
+    return f'{status}<p class="actions">{" · ".join(links)}</p>'
+
+
 def _post_html(
     builder: _Builder,
     post: Post,
     reactions: list[Reactions],
     reply_to_line: str = "",
     title: str | None = None,
+    actions: str = "",
 ) -> str:
     name = person_name(post.sender_name, post.sender)
     meta = f"{builder.person_link(post.sender, name)}"
@@ -157,7 +238,8 @@ def _post_html(
         f'<tr><td width="{AVATAR_SIZE + 12}" valign="top">'
         f"{builder.avatar(post, name)}</td>"
         f'<td valign="top">{reply_to_line}<p class="meta" dir="ltr">{meta}</p>'
-        f"{_body_html(post, title)}{_reactions_html(reactions)}</td></tr></table>"
+        f"{_body_html(post, title)}{_reactions_html(reactions)}{actions}"
+        "</td></tr></table>"
     )
 
 
@@ -267,39 +349,55 @@ def build_thread_html(
     reply_count: int,
     has_more: bool = False,
     notice: str | None = None,
+    options: ThreadOptions | None = None,
 ) -> ThreadHtml:
     """Return the HTML of a discussion with the given (first) replies.
 
     reply_count is the discussion's count of replies that are not deleted;
     has_more adds a link to show the next page of replies.
     """
+    options = options or ThreadOptions()
     builder = _Builder()
     parts = builder.parts
     if notice:
         parts.append(f'<p class="notice">{html.escape(notice)}</p>')
     parts.append(_header_html(summary, root))
     title = summary.title if summary else None
+    root_reactions = reactions.get(root.event_id, [])
+    root_actions = _actions_html(builder, root, root_reactions, options, True)
     parts.append(
-        _post_html(builder, root, reactions.get(root.event_id, []), title=title)
+        _post_html(builder, root, root_reactions, title=title, actions=root_actions)
     )
 
     label = count_label(reply_count, "reply", "replies") if reply_count else None
     parts.append(f'<p class="section">{label or "No replies yet."}</p>')
 
     names = {root.event_id: person_name(root.sender_name, root.sender)}
+    names.update(
+        (reply.event_id, person_name(reply.sender_name, reply.sender))
+        for reply in replies
+    )
     previous = root.event_id
-    for reply in replies:
+    for reply in _accepted_first(replies, options.accepted_reply_id):
         line = ""
         target = reply.in_reply_to
-        if target and target not in (previous, root.event_id) and target in names:
+        if reply.event_id == options.accepted_reply_id:
+            line = '<p class="accepted">✓ Accepted answer</p>'
+        elif target and target not in (previous, root.event_id) and target in names:
             quoted = html.escape(isolate(names[target]))
             line = f'<p class="reply-to" dir="ltr">↪ In reply to {quoted}</p>'
-        parts.append(
-            _post_html(builder, reply, reactions.get(reply.event_id, []), line)
-        )
-        names[reply.event_id] = person_name(reply.sender_name, reply.sender)
+        reply_reactions = reactions.get(reply.event_id, [])
+        actions = _actions_html(builder, reply, reply_reactions, options, False)
+        parts.append(_post_html(builder, reply, reply_reactions, line, actions=actions))
         previous = reply.event_id
 
     if has_more:
         parts.append(f'<p><a href="{MORE_REPLIES_URL}">Show more replies</a></p>')
-    return ThreadHtml(break_long_runs("".join(parts)), builder.people, builder.avatars)
+    return ThreadHtml(
+        break_long_runs("".join(parts)), builder.people, builder.avatars, builder.posts
+    )
+
+
+def _accepted_first(replies: list[Post], accepted_id: str | None) -> list[Post]:
+    accepted = [reply for reply in replies if reply.event_id == accepted_id]
+    return accepted + [reply for reply in replies if reply.event_id != accepted_id]

@@ -12,6 +12,7 @@ from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage, QTextDocument
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QMessageBox,
     QStackedWidget,
     QTextBrowser,
     QTextEdit,
@@ -20,7 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.records import Changes
+from app.store.answers import accepted_answers, may_accept_answer
 from app.store.queries import (
+    Post,
     get_discussion_post,
     get_discussion_summary,
     get_room,
@@ -28,14 +31,19 @@ from app.store.queries import (
     reactions_for,
 )
 from ui.avatars import initials_image, round_image
+from ui.outbox_actions import failed_item_for
+from ui.reply_box import ReplyBox
 from ui.tasks import TaskRunner
+from ui.text_format import person_name
 from ui.thread_html import (
     AVATAR_SCHEME,
     AVATAR_SIZE,
     MORE_REPLIES_URL,
     PERSON_SCHEME,
+    POST_SCHEME,
     SOFT_BREAK,
     STYLE_SHEET,
+    ThreadOptions,
     build_thread_html,
 )
 from ui.widgets import plain_label
@@ -184,12 +192,24 @@ class Placeholder(QWidget):
 
 
 class ThreadView(QWidget):
-    """Shows one discussion; emits person_activated when an author is clicked."""
+    """Shows one discussion; emits person_activated when an author is clicked.
+
+    With outbox actions (ui.outbox_actions.OutboxActions), each post has
+    links to like, quote, edit, delete and mark answers, and a reply box
+    sits under the thread. edit_discussion_requested(post id, failed item
+    id or 0) asks the window to open the discussion's composer.
+    """
 
     person_activated = Signal(str)
+    edit_discussion_requested = Signal(str, int)
 
-    def __init__(self, store, user_id: str | None, thumbnails=None, parent=None):
+    def __init__(
+        self, store, user_id: str | None, thumbnails=None, parent=None, actions=None
+    ):
         super().__init__(parent)
+        self._actions = actions
+        self._posts: dict[str, Post] = {}
+        self._post_ids: list[str] = []
         self._store = store
         self._user_id = user_id
         self._thumbnails = thumbnails
@@ -210,9 +230,20 @@ class ThreadView(QWidget):
 
         self.placeholder = Placeholder()
 
+        self.reply_box = None
+        reading = QWidget()
+        reading_layout = QVBoxLayout(reading)
+        reading_layout.setContentsMargins(0, 0, 0, 0)
+        reading_layout.setSpacing(0)
+        reading_layout.addWidget(self.browser, 1)
+        if actions is not None:
+            self.reply_box = ReplyBox(store, actions.outbox)
+            reading_layout.addWidget(self.reply_box)
+
         self._stack = QStackedWidget()
         self._stack.addWidget(self.placeholder)
-        self._stack.addWidget(self.browser)
+        self._stack.addWidget(reading)
+        self._reading = reading
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._stack)
@@ -236,6 +267,10 @@ class ThreadView(QWidget):
         self._reply_limit = REPLY_PAGE
         self._render()
         self.browser.verticalScrollBar().setValue(0)
+        root = self._posts.get(event_id)
+        box = self.reply_box
+        if box is not None and root is not None and box.discussion() != event_id:
+            box.set_discussion(event_id, root.room_id)
 
     def apply_changes(self, changes: Changes) -> None:
         if self._event_id is None:
@@ -264,6 +299,7 @@ class ThreadView(QWidget):
         reactions = reactions_for(conn, ids, self._user_id)
         room = get_room(conn, root.room_id)
         notice = ENCRYPTED_NOTICE if room is not None and room.encrypted else None
+        self._posts = {post.event_id: post for post in [root, *replies]}
 
         thread = build_thread_html(
             summary,
@@ -273,12 +309,28 @@ class ThreadView(QWidget):
             reply_count=summary.reply_count if summary else len(replies),
             has_more=has_more,
             notice=notice,
+            options=self._options(conn, root, summary),
         )
+        self._post_ids = thread.posts
         self._people = thread.people
         self._avatars = thread.avatars
         self._load_avatars()
         self.browser.setHtml(thread.html)
-        self._stack.setCurrentWidget(self.browser)
+        self._stack.setCurrentWidget(self._reading)
+
+    def _options(self, conn, root: Post, summary) -> ThreadOptions:
+        if self._actions is None or self._user_id is None:
+            return ThreadOptions()
+        if summary is None or summary.kind != "question":
+            return ThreadOptions(self._user_id)
+        accepted = accepted_answers(conn, [root.event_id]).get(root.event_id)
+        return ThreadOptions(
+            self._user_id,
+            can_accept=may_accept_answer(
+                conn, root.room_id, root.sender, self._user_id
+            ),
+            accepted_reply_id=accepted.reply_id if accepted else None,
+        )
 
     def _load_avatars(self) -> None:
         ratio = self.devicePixelRatioF()
@@ -311,6 +363,9 @@ class ThreadView(QWidget):
             except (ValueError, IndexError):
                 log.warning("Unknown person link %s", url.toString())
             return
+        if scheme == POST_SCHEME:
+            self._post_link(url.path())
+            return
         if url.toString() == MORE_REPLIES_URL:
             self._reply_limit += REPLY_PAGE
             self._render_keeping_scroll()
@@ -319,6 +374,64 @@ class ThreadView(QWidget):
             QDesktopServices.openUrl(url)
             return
         log.info("Ignored a link with the %r scheme", scheme)
+
+    def _post_link(self, path: str) -> None:
+        action, _, number = path.partition("/")
+        try:
+            post_id = self._post_ids[int(number)]
+        except (ValueError, IndexError):
+            log.warning("Unknown post link %s", path)
+            return
+        self.run_post_action(action, post_id)
+
+    def run_post_action(self, action: str, post_id: str) -> None:
+        """Run a link's action (like, quote, edit, delete, accept, retry...)."""
+        actions = self._actions
+        post = self._posts.get(post_id)
+        if actions is None or post is None or self._event_id is None:
+            return
+        is_root = post_id == self._event_id
+        if action in ("like", "unlike"):
+            actions.set_liked(post_id, action == "like")
+        elif action == "quote":
+            name = person_name(post.sender_name, post.sender)
+            self.reply_box.set_quote(None if is_root else post_id, name)
+        elif action == "edit" and is_root:
+            self.edit_discussion_requested.emit(post_id, 0)
+        elif action == "edit":
+            self.reply_box.start_edit(post_id, post.body)
+        elif action == "delete":
+            self._confirm_delete(post_id, is_root)
+        elif action in ("accept", "unaccept"):
+            reply_id = post_id if action == "accept" else None
+            actions.accept_answer(self._event_id, reply_id)
+        elif action == "retry":
+            actions.retry_post(post_id)
+        elif action == "discard":
+            actions.discard_post(post_id)
+        elif action == "revise":
+            self._revise(post_id, is_root)
+
+    def _confirm_delete(self, post_id: str, is_root: bool) -> None:
+        what = "discussion and its replies" if is_root else "reply"
+        answer = QMessageBox.question(
+            self,
+            "Delete post",
+            f"Delete this {what}? Other people will no longer see it.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self._actions.delete(post_id)
+
+    def _revise(self, post_id: str, is_root: bool) -> None:
+        item = failed_item_for(self._actions.outbox, post_id)
+        if item is None:
+            return
+        if is_root:
+            self.edit_discussion_requested.emit(post_id, item.id)
+        else:
+            self.reply_box.start_revise(item.id, item.body or "")
 
     def document(self) -> QTextDocument:
         return self.browser.document()
