@@ -21,7 +21,9 @@ from app.sync import SyncState, SyncStatus
 from app.text import clean_name
 from ui.composer import DiscussionComposer
 from ui.discussion_pane import DiscussionPane
+from ui.drafts_view import DraftsDialog
 from ui.outbox_actions import OutboxActions
+from ui.outbox_view import OutboxDialog, OutboxIndicator, outbox_counts
 from ui.profile_dialog import ProfileDialog
 from ui.resources import app_icon
 from ui.session_events import SessionEvents
@@ -70,6 +72,8 @@ class MainWindow(QMainWindow):
         self._settings_dialog: SettingsDialog | None = None
         # Open composers by draft key, so reopening one raises it.
         self._composers: dict[tuple[str, str], DiscussionComposer] = {}
+        self._drafts_dialog: DraftsDialog | None = None
+        self._outbox_dialog: OutboxDialog | None = None
 
         self.space_pane = SpacePane(self.store)
         self.discussion_pane = DiscussionPane(self.store)
@@ -97,6 +101,9 @@ class MainWindow(QMainWindow):
 
         self.status_indicator = StatusIndicator()
         self.statusBar().addWidget(self.status_indicator, 1)
+        self.outbox_indicator = OutboxIndicator()
+        self.outbox_indicator.clicked.connect(self.show_outbox)
+        self.statusBar().addPermanentWidget(self.outbox_indicator)
         self.statusBar().setSizeGripEnabled(False)
         self._build_menu()
 
@@ -114,6 +121,8 @@ class MainWindow(QMainWindow):
         self.events = SessionEvents(app_session, self)
         self.events.cache_changed.connect(self.apply_changes)
         self.events.status_changed.connect(self.set_status)
+        self.events.outbox_status_changed.connect(self._outbox_status)
+        self._update_outbox_indicator()
 
         last_sync = get_meta(self.store.reader(), LAST_SYNC_KEY)
         self._cached_sync_time = float(last_sync) if last_sync else None
@@ -140,6 +149,12 @@ class MainWindow(QMainWindow):
         self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
         self.settings_action.triggered.connect(self.show_settings)
         menu.addAction(self.settings_action)
+        drafts_action = QAction("&Drafts…", self)
+        drafts_action.triggered.connect(self.show_drafts)
+        menu.addAction(drafts_action)
+        outbox_action = QAction("&Outbox…", self)
+        outbox_action.triggered.connect(self.show_outbox)
+        menu.addAction(outbox_action)
         profile = QAction("My &profile", self)
         profile.triggered.connect(lambda: self.show_profile(self.app_session.user_id))
         menu.addAction(profile)
@@ -204,6 +219,10 @@ class MainWindow(QMainWindow):
         space = self.space_pane.model.space(selected) if selected is not None else None
         self.discussion_pane.apply_changes(changes, space)
         self.thread_view.apply_changes(changes)
+        if changes.outbox:
+            self._update_outbox_indicator()
+            if self._outbox_dialog is not None:
+                self._outbox_dialog.reload()
         for dialog in list(self._profiles.values()):
             dialog.apply_changes(changes)
 
@@ -217,7 +236,48 @@ class MainWindow(QMainWindow):
             self.space_pane.set_synced_once(True)
         self.status_indicator.set_status(status)
 
+    def _outbox_status(self, status) -> None:
+        self.outbox_indicator.set_counts(status.queued, status.failed, status.message)
+
+    def _update_outbox_indicator(self) -> None:
+        waiting, failed = outbox_counts(self.app_session.outbox.list_items())
+        self.outbox_indicator.set_counts(waiting, failed)
+
     # -- Dialogs -------------------------------------------------------------
+
+    def show_outbox(self) -> OutboxDialog:
+        if self._outbox_dialog is None:
+            self._outbox_dialog = OutboxDialog(self.outbox_actions, self)
+        self._outbox_dialog.reload()
+        self._outbox_dialog.show()
+        self._outbox_dialog.raise_()
+        return self._outbox_dialog
+
+    def show_drafts(self) -> DraftsDialog:
+        if self._drafts_dialog is None:
+            self._drafts_dialog = DraftsDialog(self.store, self)
+            self._drafts_dialog.open_requested.connect(self.open_draft)
+        self._drafts_dialog.show()
+        self._drafts_dialog.raise_()
+        return self._drafts_dialog
+
+    def open_draft(self, draft) -> None:
+        """Open the composer that draft belongs to; the composer restores it."""
+        if draft.composer == "discussion":
+            self.show_composer(draft.target_id)
+            return
+        post = outbox_queries.find_post(self.store.reader(), draft.target_id)
+        if post is None:
+            self._show_action_failure("The post of this draft is not in the cache.")
+            return
+        if draft.composer == "edit" and not post.is_reply:
+            self.edit_discussion(post.post_id)
+            return
+        if not self.discussion_pane.select_discussion(post.root_id):
+            self.thread_view.show_discussion(post.root_id)
+        if draft.composer == "edit":
+            self.thread_view.reply_box.start_edit(post.post_id, post.body)
+        self.thread_view.reply_box.editor.setFocus()
 
     def show_profile(self, user_id: str) -> ProfileDialog:
         dialog = self._profiles.get(user_id)

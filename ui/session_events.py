@@ -1,4 +1,4 @@
-"""Qt signals for an AppSession's cache changes and sync status.
+"""Qt signals for an AppSession's cache changes, sync status and outbox status.
 
 AppSession calls plain listeners on the event loop's thread, which under
 qasync is the UI thread, so the signals are emitted directly.
@@ -14,12 +14,14 @@ class SessionEvents(QObject):
 
     cache_changed = Signal(object)  # app.records.Changes
     status_changed = Signal(object)  # app.sync.SyncStatus
+    outbox_status_changed = Signal(object)  # app.outbox.OutboxStatus
 
     def __init__(self, session, parent: QObject | None = None):
         super().__init__(parent)
         self._connected = True
         session.add_changes_listener(self._changed)
         session.add_status_listener(self._status)
+        session.add_outbox_status_listener(self._outbox_status)
 
     def disconnect_session(self) -> None:
         """Stop re-emitting; AppSession has no way to remove a listener."""
@@ -28,6 +30,10 @@ class SessionEvents(QObject):
     def _changed(self, changes) -> None:
         if self._connected:
             self.cache_changed.emit(changes)
+
+    def _outbox_status(self, status) -> None:
+        if self._connected:
+            self.outbox_status_changed.emit(status)
 
     def _status(self, status) -> None:
         if self._connected:
