@@ -163,7 +163,8 @@ class MentionCompleter(QObject):
         if prefix is None:
             self.completer.popup().hide()
             return
-        if not self._names:
+        if not self._names or prefix == "":
+            # A new "@" reads the people again, who may have synced since.
             self._load_people()
         self.completer.setCompletionPrefix(prefix)
         if self.completer.completionCount() == 0:

@@ -2,8 +2,10 @@
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
 
 from app import drafts
+from app.records import Profile
 from tests.ui.builders import ME, fail_item
 from ui.compose_support import AUTOSAVE_DELAY_MS
 from ui.composer import DiscussionComposer, split_tags
@@ -205,3 +207,21 @@ def _outbox(store):
     from app.outbox import Outbox
 
     return Outbox(store, ME)
+
+
+def test_mention_completer_inserts_user_id(window, board, cache):
+    cache.member("!general:x", "@ana:example.org", "Ana Lima")
+    cache.profile(Profile("@ana:example.org", "Ana Lima", None))
+    cache.commit()
+    composer = window.show_composer(board)
+    editor = composer.body_edit
+    editor.setPlainText("Thanks ")
+    editor.moveCursor(QTextCursor.MoveOperation.End)
+    editor.insertPlainText("@an")
+    mentions = composer.mentions
+    assert mentions.completer.completionPrefix() == "an"
+    assert mentions.completer.completionCount() == 1
+
+    mentions.insert("Ana Lima (@ana:example.org)")
+    assert editor.toPlainText() == "Thanks @ana:example.org "
+    assert mentions.mentioned(editor.toPlainText()) == ["@ana:example.org"]

@@ -1,12 +1,14 @@
 """Every item model passes QAbstractItemModelTester, also while it changes."""
 
+import asyncio
+
 from PySide6.QtCore import Qt
 
 from tests.ui.builders import BASE_TS
 from ui.models.boards import ALL_BOARDS_ID, BoardListModel
 from ui.models.discussions import PAGE_SIZE, DiscussionListModel
 from ui.models.files import FileListModel
-from ui.models.roles import ID_ROLE, INVITED_ROLE, UNREAD_ROLE
+from ui.models.roles import ID_ROLE, INVITED_ROLE, SEND_STATE_ROLE, UNREAD_ROLE
 from ui.models.spaces import SpaceListModel
 
 
@@ -162,3 +164,25 @@ def test_file_model_out_of_range_date(qtmodeltester, cache, store):
     date = model.index(0, 3)
     assert date.data() == "unknown date"
     assert date.data(Qt.ItemDataRole.ToolTipRole) == "unknown date"
+
+
+def test_discussion_model_tester_with_pending_rows(
+    qtmodeltester, qtbot, qasync_loop, cache, store, app_session
+):
+    _space_with_boards(cache)
+    cache.member("!general:x", "@me:example.org", "Me")
+    cache.discussion("!general:x", "Stored topic")
+    cache.commit()
+    model = DiscussionListModel(store)
+    model.set_rooms(["!general:x"])
+    qtmodeltester.check(model)
+    app_session.add_changes_listener(model.apply_changes)
+
+    task = asyncio.ensure_future(
+        app_session.outbox.queue_discussion("!general:x", "Pending topic", "Text")
+    )
+    qtbot.waitUntil(task.done, timeout=3000)
+    assert model.rowCount() == 2
+    assert model.index(0).data() == "Pending topic"
+    assert model.index(0).data(SEND_STATE_ROLE) == "pending"
+    assert model.index(1).data(SEND_STATE_ROLE) is None
