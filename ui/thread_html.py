@@ -196,6 +196,9 @@ def _actions_html(
     if options.user_id is None or post.redacted:
         return ""
     own = post.sender == options.user_id
+    if post.send_state == "failed":
+        # Retry, Edit and Discard replace the other links until it is sent.
+        return _status_html(builder, post, own)
     liked = any(r.key == LIKE_KEY and r.mine for r in reactions)
     links = [
         builder.action_link(
