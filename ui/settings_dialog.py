@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -18,15 +19,48 @@ from app.text import format_size
 from ui.widgets import plain_label
 
 
-def unsent_drafts() -> list[str]:
-    """Return the titles of items written offline that the server has not got.
+def unsent_work(app_session) -> list[str]:
+    """Return one line per outbox item and draft that the server has not got."""
+    from app.drafts import list_drafts
+    from app.text import clean_name
 
-    TODO: Commonplace has no outbox or drafts yet, so this is always empty.
-    Once the outbox exists, return its unsent items here: the sign-out section
-    lists them and asks before signing out, because deleting the cache
-    deletes them too.
-    """
-    return []
+    lines = []
+    outbox = getattr(app_session, "outbox", None)
+    if outbox is not None:
+        for item in outbox.list_items():
+            what = clean_name(item.title or item.body or "", "")[:60]
+            state = "failed" if item.state == "failed" else "waiting to send"
+            action = item.action.replace("_", " ")
+            lines.append(
+                f"{action.capitalize()} ({state}){': ' + what if what else ''}"
+            )
+    for draft in list_drafts(app_session.store):
+        what = clean_name(draft.title or draft.body, "")[:60]
+        lines.append(f"Draft{': ' + what if what else ''}")
+    return lines
+
+
+def confirm_sign_out(parent: QWidget, unsent: list[str], delete_cache: bool) -> bool:
+    """Ask before signing out while work is unsent; return True to go ahead."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Sign out with unsent work?")
+    count = len(unsent)
+    noun = "item has" if count == 1 else "items have"
+    if delete_cache:
+        consequence = "Deleting the cached content deletes them for good."
+    else:
+        consequence = (
+            "They stay in the cache and are sent after you sign in again "
+            "on this computer."
+        )
+    box.setText(f"{count} {noun} not reached the server yet. {consequence}")
+    box.setDetailedText("\n".join(unsent))
+    sign_out = box.addButton("Sign out", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is sign_out
 
 
 class SettingsDialog(QDialog):
@@ -71,15 +105,18 @@ class SettingsDialog(QDialog):
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setObjectName("dangerButton")
         self.sign_out_button.clicked.connect(self._sign_out_clicked)
-        drafts = unsent_drafts()
+        self.app_session = app_session
+        unsent = unsent_work(app_session)
         self.drafts_label = plain_label(
-            "Not yet sent, and deleted with the cache: " + ", ".join(drafts)
-            if drafts
+            f"Not yet sent ({len(unsent)}): "
+            + "; ".join(unsent[:5])
+            + ("; …" if len(unsent) > 5 else "")
+            if unsent
             else "",
             "settingsNote",
         )
         self.drafts_label.setWordWrap(True)
-        self.drafts_label.setVisible(bool(drafts))
+        self.drafts_label.setVisible(bool(unsent))
         sign_out_row = QHBoxLayout()
         sign_out_row.addWidget(self.delete_cache_check, 1)
         sign_out_row.addWidget(self.sign_out_button)
@@ -114,7 +151,11 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
 
     def _sign_out_clicked(self) -> None:
-        self.sign_out_requested.emit(self.delete_cache_check.isChecked())
+        delete_cache = self.delete_cache_check.isChecked()
+        unsent = unsent_work(self.app_session)
+        if unsent and not confirm_sign_out(self, unsent, delete_cache):
+            return
+        self.sign_out_requested.emit(delete_cache)
         self.accept()
 
 

@@ -292,3 +292,39 @@ def test_profile_dialog_cleans_bio(qtbot, cache, store):
 
     assert bio.text() == "evil line one\nline\ttwo"
     assert bio.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_sign_out_lists_unsent_work_and_asks(
+    qtbot, qasync_loop, app_session, cache, monkeypatch
+):
+    import asyncio
+
+    from ui import settings_dialog
+
+    cache.space("!space:x", "Space")
+    cache.board("!board:x", "Board", "!space:x")
+    cache.commit()
+    asyncio.ensure_future(
+        app_session.outbox.queue_discussion("!board:x", "Written on the train", "")
+    )
+    qtbot.waitUntil(lambda: bool(app_session.outbox.list_items()), timeout=3000)
+    asked = []
+
+    def refuse(parent, unsent, delete_cache):
+        asked.append((unsent, delete_cache))
+        return False
+
+    monkeypatch.setattr(settings_dialog, "confirm_sign_out", refuse)
+    dialog = SettingsDialog(app_session)
+    qtbot.addWidget(dialog)
+    assert "Written on the train" in dialog.drafts_label.text()
+    dialog.delete_cache_check.setChecked(True)
+    with qtbot.assertNotEmitted(dialog.sign_out_requested):
+        dialog.sign_out_button.click()
+    assert asked[0][1] is True
+    assert "Written on the train" in asked[0][0][0]
+
+    monkeypatch.setattr(settings_dialog, "confirm_sign_out", lambda *args: True)
+    with qtbot.waitSignal(dialog.sign_out_requested) as signal:
+        dialog.sign_out_button.click()
+    assert signal.args == [True]
