@@ -29,6 +29,19 @@ def _event_id(client: MatrixClient, response: dict) -> str:
     return event_id
 
 
+async def _put(
+    client: MatrixClient,
+    path: str,
+    content: dict,
+    max_attempts: int | None,
+    on_retry: RetryCallback | None,
+) -> str:
+    response = await client.request(
+        "PUT", path, json=content, max_attempts=max_attempts, on_retry=on_retry
+    )
+    return _event_id(client, response)
+
+
 async def send_event(
     client: MatrixClient,
     room_id: str,
@@ -44,10 +57,7 @@ async def send_event(
         f"{_ROOMS}/{path_segment(room_id)}/send/{path_segment(event_type)}/"
         f"{path_segment(txn_id)}"
     )
-    response = await client.request(
-        "PUT", path, json=content, max_attempts=max_attempts, on_retry=on_retry
-    )
-    return _event_id(client, response)
+    return await _put(client, path, content, max_attempts, on_retry)
 
 
 async def redact_event(
@@ -65,10 +75,7 @@ async def redact_event(
         f"{_ROOMS}/{path_segment(room_id)}/redact/{path_segment(event_id)}/"
         f"{path_segment(txn_id)}"
     )
-    response = await client.request(
-        "PUT", path, json=content, max_attempts=max_attempts, on_retry=on_retry
-    )
-    return _event_id(client, response)
+    return await _put(client, path, content, max_attempts, on_retry)
 
 
 async def set_state(
@@ -91,10 +98,7 @@ async def set_state(
         f"{_ROOMS}/{path_segment(room_id)}/state/{path_segment(event_type)}/"
         f"{path_segment(state_key)}"
     )
-    response = await client.request(
-        "PUT", path, json=content, max_attempts=max_attempts, on_retry=on_retry
-    )
-    return _event_id(client, response)
+    return await _put(client, path, content, max_attempts, on_retry)
 
 
 async def find_own_event(
