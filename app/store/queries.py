@@ -204,19 +204,20 @@ def list_space_rooms(conn: sqlite3.Connection, space_id: str) -> list[RoomSummar
             ORDER BY c.order_key IS NULL, c.order_key, LOWER(COALESCE(r.name, c.child_id))""",
             (space_id,),
         ).fetchall()
-    return [
-        RoomSummary(
-            row["room_id"],
-            row["kind"],
-            row["name"],
-            row["topic"],
-            row["membership"],
-            bool(row["encrypted"]),
-            row["unread_count"],
-            row["highlight_count"],
-        )
-        for row in rows
-    ]
+    return [_room_summary(row) for row in rows]
+
+
+def _room_summary(row: sqlite3.Row) -> RoomSummary:
+    return RoomSummary(
+        row["room_id"],
+        row["kind"],
+        row["name"],
+        row["topic"],
+        row["membership"],
+        bool(row["encrypted"]),
+        row["unread_count"],
+        row["highlight_count"],
+    )
 
 
 def _placeholders(values) -> str:
@@ -510,18 +511,7 @@ def _with_pending_like(reactions: list[Reactions], liked: bool) -> list[Reaction
 
 def get_room(conn: sqlite3.Connection, room_id: str) -> RoomSummary | None:
     row = conn.execute("SELECT * FROM rooms WHERE room_id = ?", (room_id,)).fetchone()
-    if row is None:
-        return None
-    return RoomSummary(
-        row["room_id"],
-        row["kind"],
-        row["name"],
-        row["topic"],
-        row["membership"],
-        bool(row["encrypted"]),
-        row["unread_count"],
-        row["highlight_count"],
-    )
+    return _room_summary(row) if row is not None else None
 
 
 def _person(row: sqlite3.Row) -> Person:
