@@ -13,7 +13,8 @@ actions can aim at it at once and are sent after it, with its event id.
 
     OutboxError             the action cannot be queued; message explains why
     ├── TargetNotFound      no such room or post in the cache
-    ├── NotAllowed          not the user's post, or not theirs to decide
+    ├── NotAllowed          not the user's post, not theirs to decide, or an
+    │                       announcement from someone who is not a moderator
     └── ItemConflict        retry or discard of an item in another state
 
 Invalid text raises ``app.compose.ContentRejected`` instead; nothing is
@@ -161,6 +162,13 @@ class Outbox:
         if room is None or room[0] != "join":
             raise TargetNotFound(
                 f"You are not a member of the room {room_id}. Join it first."
+            )
+        if kind == "announcement" and not answers.is_moderator(
+            self._reader(), room_id, self.user_id
+        ):
+            raise NotAllowed(
+                "Only moderators of this room can post announcements. "
+                "Post a discussion instead, or ask a moderator."
             )
         client_id = compose.new_client_id()
         built = compose.discussion_content(
