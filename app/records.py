@@ -149,6 +149,19 @@ class AcceptedAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomCreators:
+    """Users whose room version gives them unlimited power in the room.
+
+    From room version 12 on, the sender of m.room.create and the users in its
+    ``additional_creators`` outrank every power level and are not listed in
+    m.room.power_levels.
+    """
+
+    room_id: str
+    user_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class PowerLevels:
     """The parts of m.room.power_levels that the reader needs.
 

@@ -28,7 +28,17 @@ def _marks(values) -> str:
 
 
 def is_moderator(conn: sqlite3.Connection, room_id: str, user_id: str) -> bool:
-    """Return whether user_id's power level reaches the room's redact level."""
+    """Return whether user_id created the room or reaches its redact level.
+
+    Creators count only in room versions that give them unlimited power; the
+    store records them from m.room.create.
+    """
+    creator = conn.execute(
+        "SELECT 1 FROM room_creators WHERE room_id = ? AND user_id = ?",
+        (room_id, user_id),
+    ).fetchone()
+    if creator is not None:
+        return True
     row = conn.execute(
         "SELECT users, users_default, redact FROM power_levels WHERE room_id = ?",
         (room_id,),

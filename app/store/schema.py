@@ -220,6 +220,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        3,
+        "room_creators",
+        (
+            # Creators of rooms whose version gives them unlimited power; see
+            # app.records.RoomCreators. Rooms synced before this migration
+            # get their rows only if their m.room.create event is sent again.
+            """CREATE TABLE room_creators (
+                room_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                PRIMARY KEY (room_id, user_id)
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].number

@@ -22,6 +22,7 @@ from app.records import (
     Redaction,
     Reply,
     RoomBatch,
+    RoomCreators,
     RoomState,
     SharedFile,
     SpaceChild,
@@ -149,6 +150,12 @@ def _apply_record(conn, record, position: int | None, changes: Changes) -> None:
             changes.people.add(record.user_id)
         case PowerLevels():
             _apply_power_levels(conn, record)
+            changes.rooms.add(record.room_id)
+        case RoomCreators():
+            conn.executemany(
+                "INSERT OR IGNORE INTO room_creators (room_id, user_id) VALUES (?, ?)",
+                [(record.room_id, user_id) for user_id in record.user_ids],
+            )
             changes.rooms.add(record.room_id)
         case AcceptedAnswer():
             if _insert_accepted_answer(conn, record):

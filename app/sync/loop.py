@@ -124,7 +124,7 @@ class SyncLoop:
                     SyncState.OFFLINE, retry_in=FAILED_SYNC_PAUSE, message=error.message
                 )
                 await asyncio.sleep(FAILED_SYNC_PAUSE)
-            except Exception:  # noqa: BLE001 - the loop must outlive any bad response
+            except Exception:
                 log.exception("Sync failed with an unexpected error; retrying")
                 self._report(
                     SyncState.OFFLINE,
@@ -245,7 +245,7 @@ def _events(container) -> list:
 
 
 def _count(value) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        if 0 <= value <= MAX_SAFE_INTEGER:
-            return value
+    is_integer = isinstance(value, int) and not isinstance(value, bool)
+    if is_integer and 0 <= value <= MAX_SAFE_INTEGER:
+        return value
     return None

@@ -22,6 +22,7 @@ from app.records import (
     Reaction,
     Redaction,
     Reply,
+    RoomCreators,
     RoomState,
     SharedFile,
     SpaceChild,
@@ -284,9 +285,7 @@ def _shared_file(room_id, event_id, sender, ts, content, msgtype, body) -> Share
     info = content.get("info") if isinstance(content.get("info"), dict) else {}
     mimetype = info.get("mimetype") if isinstance(info.get("mimetype"), str) else None
     size = info.get("size")
-    if not isinstance(size, int) or isinstance(size, bool):
-        size = None
-    elif not 0 <= size <= MAX_SAFE_INTEGER:
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_SAFE_INTEGER:
         size = None
     supersedes = content.get(ns.SUPERSEDES_KEY)
     supersedes = supersedes if isinstance(supersedes, str) else None
@@ -313,9 +312,13 @@ def translate_state_event(room_id: str, event: dict) -> list:
     content = _content(event)
 
     if event_type == "m.room.create":
+        records: list = []
         if content.get("type") == "m.space":
-            return [RoomState(room_id, kind="space")]
-        return []
+            records.append(RoomState(room_id, kind="space"))
+        creators = _privileged_creators(event, content)
+        if creators:
+            records.append(RoomCreators(room_id, creators))
+        return records
     if event_type == "m.room.name":
         return [RoomState(room_id, name=(_optional_str(content, "name", 1000) or ""))]
     if event_type == "m.room.topic":
@@ -398,6 +401,33 @@ def _power_levels(room_id: str, content: dict) -> PowerLevels:
         _power_level(content.get("users_default"), 0),
         _power_level(content.get("redact"), 50),
     )
+
+
+def _privileged_creators(event: dict, content: dict) -> tuple[str, ...]:
+    """Return the creators who outrank power levels, per the room version.
+
+    Room versions 12 and later (and the pre-release "org.matrix.hydra.11")
+    give the creators unlimited power; older versions list them in
+    m.room.power_levels like anyone else, so none is returned for those.
+    """
+    version = content.get("room_version", "1")
+    if not isinstance(version, str):
+        return ()
+    privileged = version == "org.matrix.hydra.11" or (
+        version.isdigit() and int(version) >= 12
+    )
+    if not privileged:
+        return ()
+    creators = [event.get("sender")]
+    additional = content.get("additional_creators")
+    if isinstance(additional, list):
+        creators.extend(additional)
+    valid = [
+        user
+        for user in creators
+        if isinstance(user, str) and user.startswith("@") and _ID_PATTERN.match(user)
+    ]
+    return tuple(dict.fromkeys(valid))
 
 
 def _membership(room_id: str, user_id: str, content: dict) -> Membership:

@@ -155,7 +155,7 @@ def test_show_strips_terminal_escapes(
 
 
 def test_show_accepts_prefix_with_underscore(signed_in, capsys):
-    reader, root = signed_in
+    _reader, root = signed_in
     assert cli.main(["sync", "--once"]) == cli.EXIT_OK
     capsys.readouterr()
     assert cli.main(["show", root[:-1]]) == cli.EXIT_OK

@@ -122,10 +122,8 @@ def test_moderator_announcement_sent(synapse, tmp_path):
     assert event["event_id"] == item.event_id
 
 
-# TODO: Synapse creates rooms of version 12, whose creators have an unlimited
-# power level without an entry in the "users" map of m.room.power_levels.
-# is_moderator reads only that map, so it does not count the creator.
-@pytest.mark.xfail(strict=True, reason="is_moderator ignores room version 12 creators")
+# Synapse 1.163 creates rooms of version 12, whose creator has unlimited power
+# without an entry in the "users" map of m.room.power_levels.
 def test_creator_announcement_sent(synapse, tmp_path):
     owner = register(synapse, "owner")
     member = register(synapse, "member")

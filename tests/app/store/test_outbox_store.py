@@ -103,7 +103,7 @@ def test_migration_from_version_1_keeps_data(tmp_path, monkeypatch):
     store = Store(path)
     try:
         conn = store.reader()
-        assert database.schema_version(conn) == 2
+        assert database.schema_version(conn) == schema.LATEST_VERSION
         listed = queries.list_discussions(conn, [BOARD], limit=5)
         assert [d.title for d in listed] == ["Kept"]
         for table in ("outbox", "drafts", "accepted_answers", "power_levels"):

@@ -1,7 +1,6 @@
 import pytest
 
-from app.store import Store
-from app.store import queries
+from app.store import Store, queries
 from app.store.writes import apply_sync
 from tests.factories import (
     discussion,

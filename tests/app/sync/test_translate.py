@@ -110,3 +110,20 @@ def test_profile_ignores_wrong_types_and_cuts_lengths():
     assert profile.title is None
     assert profile.skills == ("SQL", "x" * 100)
     assert len(profile.bio) == 2000
+
+
+def test_version_12_creators_are_recorded():
+    from app.records import RoomCreators
+
+    create = {
+        "type": "m.room.create",
+        "state_key": "",
+        "sender": "@owner:test",
+        "content": {"room_version": "12", "additional_creators": ["@co:test", 5]},
+    }
+    old = {**create, "content": {"room_version": "10"}}
+
+    [record] = translate_events(ROOM, [create], state=True)
+    assert isinstance(record, RoomCreators)
+    assert record.user_ids == ("@owner:test", "@co:test")
+    assert translate_events(ROOM, [old], state=True) == []
