@@ -238,3 +238,41 @@ def test_transaction_id_reused_after_restart(restartable_synapse, tmp_path):
     mine = [e for e in server_events(server, me, board) if e["sender"] == me.user_id]
     assert len(mine) == 1
     assert done.event_id == mine[0]["event_id"] == on_server[0]["event_id"]
+
+
+def test_server_restart_mid_drain_sends_each_once(restartable_synapse, tmp_path):
+    server = restartable_synapse
+    owner = register(server, "owner")
+    me = register(server, "me")
+    _space, board = make_board(server, owner, me)
+    count = 40
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        await app.sync.sync_once()
+        for number in range(count):
+            await app.outbox.queue_discussion(board, f"Queued {number}", "")
+        app.start()
+        # Restart the server once a few items are through, so the rest of the
+        # queue meets a dead server in the middle of the drain.
+        await wait_for(lambda: _sent(app) >= 5, 60)
+        server.stop()
+        server.start()
+        await wait_for(worker_idle(app), 180)
+        await wait_for(lambda: not app.outbox.list_items(), 60)
+        items = app.outbox.list_items(include_done=True)
+        await app.close()
+        return items
+
+    items = asyncio.run(asyncio.wait_for(scenario(), 300))
+
+    mine = [e for e in server_events(server, me, board) if e["sender"] == me.user_id]
+    assert [e["content"]["body"] for e in mine] == [f"Queued {n}" for n in range(count)]
+    ids = client_ids(mine)
+    assert len(ids) == len(set(ids)) == count
+    assert [item.event_id for item in items] == [e["event_id"] for e in mine]
+
+
+def _sent(app) -> int:
+    items = app.outbox.list_items(include_done=True)
+    return sum(item.event_id is not None for item in items)
