@@ -126,6 +126,9 @@ class _Builder:
         )
 
 
+PENDING_REACTION_TEXT = "sending…"
+
+
 def _reactions_html(reactions: list[Reactions]) -> str:
     if not reactions:
         return ""
@@ -133,9 +136,11 @@ def _reactions_html(reactions: list[Reactions]) -> str:
     for reaction in reactions:
         key = html.escape(clean_name(reaction.key, fallback="?"))
         background = theme.ACCENT_SOFT.name() if reaction.mine else "#f0f1f3"
+        # A like still in the outbox says so, like a pending post.
+        sending = f"&nbsp;<i>{PENDING_REACTION_TEXT}</i>" if reaction.pending else ""
         chips.append(
             f'<span style="background-color:{background};">'
-            f"&nbsp;{key}&nbsp;{reaction.count:,}&nbsp;</span>"
+            f"&nbsp;{key}&nbsp;{reaction.count:,}{sending}&nbsp;</span>"
         )
     return f'<p class="reactions">{"&nbsp;&nbsp;".join(chips)}</p>'
 

@@ -9,6 +9,7 @@ from app.store.queries import list_replies, reactions_for
 from tests.ui.builders import ME, fail_item
 from ui.main_window import MainWindow
 from ui.reply_box import EDIT, REPLY, REVISE
+from ui.thread_html import PENDING_REACTION_TEXT
 
 
 @pytest.fixture
@@ -152,6 +153,8 @@ def test_like_link_toggles_like(qtbot, window, store, thread):
     window.thread_view.run_post_action("like", thread["first"])
     qtbot.waitUntil(liked, timeout=3000)
     qtbot.waitUntil(lambda: f"{LIKE_KEY} Liked" in _html(window), timeout=3000)
+    # No worker runs in these tests, so the like stays in the outbox.
+    assert PENDING_REACTION_TEXT in _html(window)
 
     window.thread_view.run_post_action("unlike", thread["first"])
     qtbot.waitUntil(lambda: not liked(), timeout=3000)
