@@ -136,7 +136,7 @@ def _reactions_html(reactions: list[Reactions]) -> str:
     for reaction in reactions:
         key = html.escape(clean_name(reaction.key, fallback="?"))
         background = theme.ACCENT_SOFT.name() if reaction.mine else "#f0f1f3"
-        # A like still in the outbox says so, like a pending post.
+        # A like still in the outbox is marked, as a pending post is.
         sending = f"&nbsp;<i>{PENDING_REACTION_TEXT}</i>" if reaction.pending else ""
         chips.append(
             f'<span style="background-color:{background};">'

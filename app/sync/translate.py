@@ -39,11 +39,11 @@ MAX_PROFILE_LIST = 50
 MAX_PROFILE_LIST_ITEM = 100
 MAX_NAME_LENGTH = 1000
 MAX_CLIENT_ID_LENGTH = 100
-# Synapse refuses events over 64 KiB, so a longer body comes from a broken or
-# hostile server; cutting it keeps Qt's text layout from stalling the window.
+# Synapse rejects events over 64 KiB, so a longer body comes from a broken or
+# hostile server. Cutting it keeps Qt's text layout from stalling the window.
 MAX_BODY_LENGTH = 65_536
 # Timestamps up to the end of year 9999 in milliseconds, the range that date
-# formatting can show; integers in JSON from Matrix fit in 53 bits anyway.
+# formatting can show. Integers in Matrix JSON fit in 53 bits anyway.
 MAX_TIMESTAMP_MS = 253_402_300_799_999
 MAX_SAFE_INTEGER = 2**53 - 1
 
@@ -407,7 +407,7 @@ def _privileged_creators(event: dict, content: dict) -> tuple[str, ...]:
     """Return the creators who outrank power levels, per the room version.
 
     Room versions 12 and later (and the pre-release "org.matrix.hydra.11")
-    give the creators unlimited power; older versions list them in
+    give the creators unlimited power. Older versions list them in
     m.room.power_levels like anyone else, so none is returned for those.
     """
     version = content.get("room_version", "1")
@@ -444,7 +444,7 @@ def _membership(room_id: str, user_id: str, content: dict) -> Membership:
 
 
 def _check_unicode(event: dict) -> None:
-    """Raise MalformedEvent if the event holds a lone surrogate.
+    """Raise MalformedEvent if the event contains a lone surrogate.
 
     JSON can carry "\\ud800" escapes that Python decodes into strings which
     cannot be encoded as UTF-8, so SQLite would refuse to store them.
