@@ -254,13 +254,42 @@ def _remove_with_dependants(conn: sqlite3.Connection, row: sqlite3.Row) -> Remov
                 "DELETE FROM drafts WHERE target_id = ?",
                 (local_id(current["client_id"]),),
             )
+        removed_id = local_id(current["client_id"])
+        if current["action"] == REPLY:
+            _repoint_replies(conn, removed_id, current, removed.changes)
         dependants = conn.execute(
             "SELECT * FROM outbox WHERE (target_id = :id OR related_id = :id) "
             "AND state != 'sent'",
-            {"id": local_id(current["client_id"])},
+            {"id": removed_id},
         ).fetchall()
         stack.extend(dependants)
     return removed
+
+
+def _repoint_replies(
+    conn: sqlite3.Connection, removed_id: str, removed: sqlite3.Row, changes: Changes
+) -> None:
+    """Point later replies that followed a removed reply at what it followed.
+
+    A reply names the latest reply of its thread in m.in_reply_to only as the
+    fallback for other clients, so removing that reply must not remove the
+    replies after it: they now follow the removed reply's own predecessor.
+    """
+    replacement = removed["related_id"] or removed["target_id"]
+    followers = conn.execute(
+        "SELECT id, content FROM outbox WHERE action = ? AND related_id = ? "
+        "AND state != 'sent'",
+        (REPLY, removed_id),
+    ).fetchall()
+    for follower in followers:
+        content = follower["content"].replace(
+            json.dumps(removed_id), json.dumps(replacement)
+        )
+        conn.execute(
+            "UPDATE outbox SET related_id = ?, content = ? WHERE id = ?",
+            (replacement, content, follower["id"]),
+        )
+        changes.outbox = True
 
 
 def _note_change(conn: sqlite3.Connection, row: sqlite3.Row, changes: Changes):
@@ -448,7 +477,12 @@ def mark_failed(
     )
     if not cursor.rowcount:
         return Changes()
-    return changes_for_item(conn, item_id)
+    changes = changes_for_item(conn, item_id)
+    row = conn.execute("SELECT * FROM outbox WHERE id = ?", (item_id,)).fetchone()
+    if row["action"] == REPLY:
+        # Later replies must not wait for a reply that may never be sent.
+        _repoint_replies(conn, local_id(row["client_id"]), row, changes)
+    return changes
 
 
 def requeue(conn: sqlite3.Connection, item_id: int) -> None:

@@ -632,3 +632,40 @@ def test_queue_accept_answer_checks_rights(store, outbox):
     sync(store, state_events=[levels({ME: 50})])
     run(outbox.queue_accept_answer("$hers", None))
     assert "$hers" not in answers.accepted_answers(store.reader(), ["$hers"])
+
+
+def test_removing_unsent_reply_keeps_later_replies(store, outbox):
+    sync(
+        store,
+        discussion(ANN, "Q", event_id="$q"),
+        reply(ANN, "$q", "A1", event_id="$a1"),
+    )
+    first = run(outbox.queue_reply("$q", "Mine 1"))
+    second = run(outbox.queue_reply("$q", "Mine 2"))
+    run(outbox.queue_reply("$q", "Mine 3"))
+
+    assert run(outbox.queue_delete(second)) is None
+
+    items = outbox.list_items()
+    assert [i.body for i in items] == ["Mine 1", "Mine 3"]
+    assert items[1].related_id == first
+    content = outbox_queries.item_content(store.reader(), items[1].id)
+    assert content["m.relates_to"]["m.in_reply_to"]["event_id"] == first
+
+
+def test_failed_reply_does_not_hold_later_replies(store, outbox):
+    sync(
+        store,
+        discussion(ANN, "Q", event_id="$q"),
+        reply(ANN, "$q", "A1", event_id="$a1"),
+    )
+    run(outbox.queue_reply("$q", "Rejected"))
+    run(outbox.queue_reply("$q", "Still goes"))
+    failed = claim(store)
+    store.write_blocking(outbox_store.mark_failed, failed.id, "Rejected.", "HTTP 403")
+
+    next_item = claim(store)
+    assert next_item is not None
+    assert outbox_queries.get_item(store.reader(), next_item.id).body == "Still goes"
+    content = outbox_queries.item_content(store.reader(), next_item.id)
+    assert content["m.relates_to"]["m.in_reply_to"]["event_id"] == "$a1"
