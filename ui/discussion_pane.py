@@ -87,6 +87,15 @@ class DiscussionPane(QWidget):
         self.banner.hide()
 
         self.discussions = DiscussionListModel(store, self)
+        self.discussions.id_changed.connect(self._discussion_id_changed)
+        # The view and its selection model move the current index to a
+        # neighbour when the current row is removed. These handlers must run
+        # before theirs, so they are connected before setModel.
+        self._removing_current = False
+        self.discussions.rowsAboutToBeRemoved.connect(self._rows_about_to_be_removed)
+        self.discussions.rowsRemoved.connect(self._rows_removed)
+        # The discussion last announced through discussion_opened.
+        self._opened_id: str | None = None
         self.list_view = QListView()
         self.list_view.setObjectName("discussionList")
         self.list_view.setModel(self.discussions)
@@ -332,8 +341,34 @@ class DiscussionPane(QWidget):
         return True
 
     def _current_changed(self, current, previous) -> None:
-        if current.isValid():
-            self.discussion_opened.emit(current.data(ID_ROLE))
+        if self._removing_current or not current.isValid():
+            return
+        self._opened_id = current.data(ID_ROLE)
+        self.discussion_opened.emit(self._opened_id)
+
+    def _discussion_id_changed(self, old_id: str, new_id: str) -> None:
+        """Follow the open discussion from its local id to its event id."""
+        if self._opened_id != old_id:
+            return
+        self._opened_id = new_id
+        self.discussion_opened.emit(new_id)
+
+    def _rows_about_to_be_removed(self, parent, first: int, last: int) -> None:
+        current = self.list_view.selectionModel().currentIndex()
+        self._removing_current = current.isValid() and first <= current.row() <= last
+
+    def _rows_removed(self, parent, first: int, last: int) -> None:
+        """Clear the selection that Qt moved to a neighbour of the removed row.
+
+        The thread view keeps showing the discussion that was open, so a
+        discussion that disappears from the list never opens another one.
+        """
+        if not self._removing_current:
+            return
+        self._removing_current = False
+        selection = self.list_view.selectionModel()
+        selection.clearSelection()
+        selection.clearCurrentIndex()
 
     def apply_changes(self, changes: Changes, space: SpaceSummary | None) -> None:
         """Re-read what a write changed, keeping the chosen board and discussion."""

@@ -1,11 +1,16 @@
 """The discussion composer, its drafts and the pending rows it leaves in the list."""
 
+import time
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 
 from app import drafts
 from app.records import Profile
+from app.store import outbox_queries, outbox_store
+from app.store.writes import apply_sync
+from tests.factories import event, room_batch
 from tests.ui.builders import ME, fail_item
 from ui.compose_support import AUTOSAVE_DELAY_MS
 from ui.composer import DiscussionComposer, split_tags
@@ -225,3 +230,68 @@ def test_mention_completer_inserts_user_id(window, board, cache):
     mentions.insert("Ana Lima (@ana:example.org)")
     assert editor.toPlainText() == "Thanks @ana:example.org "
     assert mentions.mentioned(editor.toPlainText()) == ["@ana:example.org"]
+
+
+def _send_and_echo(app_session, item, event_id: str) -> None:
+    """Store the server's copy of an outbox item as the sync does, and announce it."""
+    store = app_session.store
+    store.write_blocking(outbox_store.claim_next, item.room_id, "DEVICE/test")
+    content = outbox_queries.item_content(store.reader(), item.id)
+    echo = event(
+        ME,
+        content,
+        event_id=event_id,
+        ts=int(time.time() * 1000),
+        unsigned={"transaction_id": item.txn_id},
+    )
+    changes = store.write_blocking(
+        apply_sync, [room_batch(item.room_id, timeline=[echo])], "token-echo"
+    )
+    app_session.announce(changes)
+
+
+def test_open_pending_discussion_stays_open_when_sent(
+    qtbot, window, board, app_session
+):
+    composer = window.show_composer(board)
+    _type_post(composer, title="Jump test")
+    composer.post_button.click()
+    qtbot.waitUntil(lambda: len(_rows(window)) == 2, timeout=3000)
+    pane = window.discussion_pane
+    local = _rows(window)[0].data(ID_ROLE)
+    assert pane.select_discussion(local)
+    assert window.thread_view.current_discussion() == local
+    opened = []
+    pane.discussion_opened.connect(opened.append)
+    [item] = app_session.outbox.list_items()
+
+    _send_and_echo(app_session, item, "$jump")
+
+    assert [row.data() for row in _rows(window)] == ["Jump test", "Older topic"]
+    current = pane.list_view.currentIndex()
+    assert current.isValid()
+    assert current.data(ID_ROLE) == "$jump"
+    assert window.thread_view.current_discussion() == "$jump"
+    assert opened == ["$jump"]
+
+
+def test_removed_open_discussion_opens_no_neighbour(qtbot, window, board, app_session):
+    composer = window.show_composer(board)
+    _type_post(composer, title="Doomed")
+    composer.post_button.click()
+    qtbot.waitUntil(lambda: len(_rows(window)) == 2, timeout=3000)
+    pane = window.discussion_pane
+    local = _rows(window)[0].data(ID_ROLE)
+    assert pane.select_discussion(local)
+    [item] = app_session.outbox.list_items()
+    fail_item(app_session, item.id, "Rejected.")
+    opened = []
+    pane.discussion_opened.connect(opened.append)
+
+    pane.discard_requested.emit(local)
+    qtbot.waitUntil(lambda: len(_rows(window)) == 1, timeout=3000)
+
+    assert opened == []
+    assert not pane.list_view.currentIndex().isValid()
+    assert not pane.list_view.selectionModel().hasSelection()
+    assert window.thread_view.current_discussion() != _rows(window)[0].data(ID_ROLE)

@@ -10,10 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 
 from app.records import Changes
 from app.store.answers import accepted_answers
+from app.store.outbox_queries import resolve_id
+from app.store.outbox_store import is_local_id
 from app.store.queries import DiscussionSummary, list_discussions
 from ui.models.roles import (
     ANSWERED_ROLE,
@@ -35,6 +43,14 @@ PAGE_SIZE = 50
 
 
 class DiscussionListModel(QAbstractListModel):
+    """Emits id_changed(old id, new id) when a sent discussion takes its event id.
+
+    The row keeps its place and its persistent indexes, so the selection stays
+    on the discussion instead of moving to a neighbour.
+    """
+
+    id_changed = Signal(str, str)
+
     def __init__(self, store, parent=None):
         super().__init__(parent)
         self._store = store
@@ -198,11 +214,36 @@ class DiscussionListModel(QAbstractListModel):
         # be there first; the ones of removed rows are dropped afterwards.
         self._summaries.update((summary.event_id, summary) for summary in fresh)
         self._answered = self._read_answered(fresh)
+        renamed = self._rename_sent_rows(new_ids)
         self._move_rows_to(new_ids)
         self._summaries = {summary.event_id: summary for summary in fresh}
         if self._ids:
             with self._notifying_views():
                 self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1))
+        for old_id, new_id in renamed:
+            self.id_changed.emit(old_id, new_id)
+
+    def _rename_sent_rows(self, new_ids: list[str]) -> list[tuple[str, str]]:
+        """Give the rows of sent discussions their event ids, in place.
+
+        A discussion still in the outbox is listed under its local id until
+        the send returns its event id. Renaming the row, instead of removing
+        it and inserting another, keeps the views' current index on it.
+        Returns the (local id, event id) pairs that were renamed.
+        """
+        new_id_set = set(new_ids)
+        listed = set(self._ids)
+        renamed = []
+        for row, old_id in enumerate(self._ids):
+            if old_id in new_id_set or not is_local_id(old_id):
+                continue
+            new_id = resolve_id(self._store.reader(), old_id)
+            if new_id == old_id or new_id not in new_id_set or new_id in listed:
+                continue
+            self._ids[row] = new_id
+            listed.add(new_id)
+            renamed.append((old_id, new_id))
+        return renamed
 
     def _move_rows_to(self, new_ids: list[str]) -> None:
         new_id_set = set(new_ids)
