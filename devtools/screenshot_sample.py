@@ -369,6 +369,11 @@ class SampleSession:
         )
         self.thumbnails = None
         self.last_status = None
+        # A real outbox over the sample cache: queueing needs no server, and
+        # the sample screens queue nothing, so it stays empty.
+        from app.outbox import Outbox
+
+        self.outbox = Outbox(store, self.user_id)
 
     # Nothing changes the sample cache and no sync runs, so no listener is
     # ever called.
@@ -376,4 +381,7 @@ class SampleSession:
         pass
 
     def add_status_listener(self, listener) -> None:
+        pass
+
+    def add_outbox_status_listener(self, listener) -> None:
         pass

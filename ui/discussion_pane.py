@@ -11,6 +11,7 @@ from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
+    QSizePolicy,
     QHeaderView,
     QListView,
     QMenu,
@@ -152,12 +153,21 @@ class DiscussionPane(QWidget):
         choose_row.addWidget(self.board_label, 1)
         choose_row.addStretch()
         choose_row.addWidget(self.count_label)
-        choose_row.addWidget(self.new_button)
+
+        # The button sits beside the title, where the elided title gives way
+        # to it, so it keeps its whole label even in a narrow pane.
+        self.new_button.setSizePolicy(
+            QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed
+        )
+        title_row = QHBoxLayout()
+        title_row.setSpacing(10)
+        title_row.addWidget(self.title_label, 1)
+        title_row.addWidget(self.new_button, 0, Qt.AlignmentFlag.AlignTop)
 
         header_box = QVBoxLayout()
         header_box.setContentsMargins(16, 14, 16, 10)
         header_box.setSpacing(4)
-        header_box.addWidget(self.title_label)
+        header_box.addLayout(title_row)
         header_box.addWidget(self.topic_label)
         header_box.addSpacing(6)
         header_box.addLayout(choose_row)
