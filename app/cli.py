@@ -40,7 +40,7 @@ EXIT_CODES = {
     EXIT_AUTH_FAILED: "wrong user name or password, or the session has ended",
     EXIT_NETWORK: "server not found, unreachable, not a Matrix server, or TLS failed",
     EXIT_KEYRING: "the keyring is unavailable or locked",
-    EXIT_NOT_FOUND: "no such space or discussion in the cache",
+    EXIT_NOT_FOUND: "no such space, discussion or post in the cache, or outbox item",
     EXIT_CACHE: "the cache cannot be used (damaged, or from a newer version)",
     EXIT_REJECTED: "the server rejected an item, or the action is not allowed",
     EXIT_NO_DISPLAY: "no display for the desktop app (the command line still works)",

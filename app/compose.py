@@ -145,7 +145,7 @@ def check_size(content: dict) -> None:
         raise PostTooLarge(
             f"The post is too long to send: it is {size / 1024:.0f} KB and the "
             f"limit is {MAX_CONTENT_BYTES / 1024:.0f} KB. Shorten it, split it "
-            "into several replies, or share the text as a file. The draft is kept.",
+            "into several replies, or share the text as a file.",
             size,
         )
 

@@ -38,7 +38,12 @@ from app.outbox_worker import (
 from app.records import Changes
 from app.store import Store, answers, outbox_queries, outbox_store
 from app.store.outbox_queries import OutboxItem, PostRef
-from app.store.outbox_store import NewItem, OutboxConflict, local_id
+from app.store.outbox_store import (
+    NewItem,
+    OutboxConflict,
+    OutboxItemMissing,
+    local_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -486,6 +491,8 @@ class Outbox:
         """Queue a failed item again; it keeps its transaction id."""
         try:
             changes = await self.store.write(outbox_store.retry, item_id)
+        except OutboxItemMissing as error:
+            raise TargetNotFound(error.message) from error
         except OutboxConflict as error:
             raise ItemConflict(error.message) from error
         self._announce(changes)
@@ -494,6 +501,8 @@ class Outbox:
         """Remove a failed or never-sent item and its dependants; return their ids."""
         try:
             removed = await self.store.write(outbox_store.discard, item_id)
+        except OutboxItemMissing as error:
+            raise TargetNotFound(error.message) from error
         except OutboxConflict as error:
             raise ItemConflict(error.message) from error
         log.info("Discarded outbox items %s", removed.item_ids)

@@ -107,6 +107,16 @@ class OutboxConflict(Exception):
         self.message = message
 
 
+class OutboxItemMissing(OutboxConflict):
+    """No outbox item has the given id."""
+
+    def __init__(self, item_id: int):
+        super().__init__(
+            f"There is no item {item_id} in the outbox. Run 'commonplace outbox' "
+            "to list the items."
+        )
+
+
 # -- Queueing ---------------------------------------------------------------
 
 
@@ -501,6 +511,9 @@ def retry(conn: sqlite3.Connection, item_id: int) -> Changes:
         (item_id,),
     )
     if not cursor.rowcount:
+        exists = conn.execute("SELECT 1 FROM outbox WHERE id = ?", (item_id,))
+        if exists.fetchone() is None:
+            raise OutboxItemMissing(item_id)
         raise OutboxConflict(f"Item {item_id} has not failed, so it cannot be retried.")
     return changes_for_item(conn, item_id)
 
@@ -512,7 +525,7 @@ def discard(conn: sqlite3.Connection, item_id: int) -> Removed:
     """
     row = conn.execute("SELECT * FROM outbox WHERE id = ?", (item_id,)).fetchone()
     if row is None:
-        raise OutboxConflict(f"There is no item {item_id} in the outbox.")
+        raise OutboxItemMissing(item_id)
     if row["state"] != FAILED and not _never_attempted(row):
         raise OutboxConflict(
             f"Item {item_id} may already have reached the server, so it cannot be "

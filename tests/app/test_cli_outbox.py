@@ -156,7 +156,9 @@ def test_rejected_item_retry_and_discard(synapse, signed_in, capsys):
 
     assert cli.main(["outbox", "retry", "1"]) == cli.EXIT_REJECTED
     capsys.readouterr()
-    assert cli.main(["outbox", "retry", "2"]) == cli.EXIT_USAGE
+    assert cli.main(["outbox", "retry", "2"]) == cli.EXIT_NOT_FOUND
+    assert cli.main(["outbox", "discard", "999"]) == cli.EXIT_NOT_FOUND
+    assert "There is no item 999" in capsys.readouterr().err
     assert cli.main(["outbox", "discard", "1"]) == cli.EXIT_OK
     assert "Discarded item 1." in capsys.readouterr().out
     assert cli.main(["outbox"]) == cli.EXIT_OK
