@@ -254,7 +254,9 @@ class Outbox:
         """Queue an edit of the user's own post; return the post's id.
 
         title, kind and tags apply to discussions; None keeps the current
-        value. A post that no send has touched yet is rewritten in place.
+        value. A post that no send has touched yet is rewritten in place, and
+        the user's failed or never-attempted edit of the post gets the new
+        text instead of a second edit being queued.
         """
         post = self._own_post(post_id, "edit")
         previous = mentioned_users(post.content)
@@ -277,6 +279,10 @@ class Outbox:
             )
         draft = ("edit", post.post_id)
         if post.item is not None and await self._rewrite_unsent(post, new_post, draft):
+            return post.post_id
+        if await self._revise_unsent_edit(
+            post, body, title, kind, tags, mentions, draft
+        ):
             return post.post_id
 
         client_id = compose.new_client_id()
@@ -338,6 +344,54 @@ class Outbox:
         if rewritten:
             self._announce(Changes(discussions={post.root_id}, outbox=True))
         return rewritten
+
+    async def _revise_unsent_edit(
+        self,
+        post: PostRef,
+        body: str,
+        title: str | None,
+        kind: str | None,
+        tags: Iterable[str] | None,
+        mentions: Iterable[str],
+        draft: tuple[str, str],
+    ) -> bool:
+        """Give the user's failed or never-attempted edit of post the new text.
+
+        The server then receives one edit with the final text. Returns False
+        when there is no such edit, or when the worker claimed it meanwhile
+        (the store checks the state and the sender again in the write).
+        """
+        conn = self._reader()
+        edits = [
+            edit
+            for edit in outbox_queries.unfinished_items_for(
+                conn, outbox_store.EDIT, target_id=post.post_id
+            )
+            if edit.state == outbox_store.FAILED
+            or (edit.state == outbox_store.QUEUED and not edit.first_attempt_at)
+        ]
+        if not edits:
+            return False
+        edit = edits[-1]
+        content = outbox_queries.item_content(conn, edit.id)
+        built = revised_content(edit, content, body, title, kind, tags, mentions)
+        changes = await self.store.write(
+            outbox_store.revise_unsent_edit,
+            edit.id,
+            self.user_id,
+            built.content,
+            built.title,
+            built.body,
+            built.formatted_body,
+            built.kind,
+            built.tags,
+            draft,
+        )
+        if changes is None:
+            return False
+        log.info("Revised unsent edit %s of %s", edit.client_id, post.post_id)
+        self._announce(changes)
+        return True
 
     async def queue_delete(self, post_id: str, *, reason: str | None = None):
         """Queue the deletion of the user's own post; return the item's local id.

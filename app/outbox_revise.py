@@ -5,6 +5,8 @@ carries the same client id; a reply keeps the thread relation it was queued
 with.
 """
 
+from collections.abc import Iterable
+
 from app import compose
 from app import namespace as ns
 from app.store import outbox_store
@@ -27,12 +29,19 @@ def _mentioned_before_edit(content: dict) -> list[str]:
 
 
 def revised_content(
-    item: OutboxItem, queued_content: dict, body: str, title, kind, tags
+    item: OutboxItem,
+    queued_content: dict,
+    body: str,
+    title,
+    kind,
+    tags,
+    mentions: Iterable[str] = (),
 ) -> compose.Built | None:
     """Build item's content with new text; None for an item without text.
 
     title, kind and tags apply to discussions and their edits; None keeps the
-    item's value. Raises compose.ContentRejected like the builders.
+    item's value. mentions are the users an edit's new text mentions. Raises
+    compose.ContentRejected like the builders.
     """
     title = item.title if title is None else title
     kind = (item.kind or "discussion") if kind is None else kind
@@ -55,6 +64,7 @@ def revised_content(
             tags=tags,
             client_id=item.client_id,
             previous_mentions=_mentioned_before_edit(queued_content),
+            mentions=mentions,
         )
     elif item.action == outbox_store.EDIT:
         built = compose.edit_reply_content(
@@ -62,6 +72,7 @@ def revised_content(
             body,
             client_id=item.client_id,
             previous_mentions=_mentioned_before_edit(queued_content),
+            mentions=mentions,
         )
     else:
         return None

@@ -237,6 +237,48 @@ def revise_failed(
     return changes_for_item(conn, item_id)
 
 
+def revise_unsent_edit(
+    conn: sqlite3.Connection,
+    item_id: int,
+    sender: str,
+    content: dict,
+    title: str | None,
+    body: str,
+    formatted_body: str | None,
+    kind: str | None,
+    tags: tuple[str, ...] | None,
+    draft: tuple[str, str] | None = None,
+) -> Changes | None:
+    """Replace the content of sender's failed or never-attempted edit; queue it.
+
+    Returns None, and changes nothing, when the item is not such an edit
+    (for example, the worker has claimed it meanwhile), so the caller queues
+    a new edit instead.
+    """
+    cursor = conn.execute(
+        "UPDATE outbox SET content = ?, title = ?, body = ?, formatted_body = ?, "
+        "kind = ?, tags = ?, state = 'queued', error = NULL, error_details = NULL "
+        "WHERE id = ? AND sender = ? AND action = ? AND (state = 'failed' OR "
+        "(state = 'queued' AND COALESCE(first_attempt_at, 0) = 0))",
+        (
+            json.dumps(content, ensure_ascii=False),
+            title,
+            body,
+            formatted_body,
+            kind,
+            None if tags is None else json.dumps(list(tags)),
+            item_id,
+            sender,
+            EDIT,
+        ),
+    )
+    if not cursor.rowcount:
+        return None
+    if draft is not None:
+        delete_draft(conn, *draft)
+    return changes_for_item(conn, item_id)
+
+
 def remove_unsent(conn: sqlite3.Connection, post_id: str) -> Removed | None:
     """Remove a queued item that no send has touched, with its dependants.
 

@@ -401,6 +401,65 @@ def test_revise_failed_edits(store, outbox):
         run(outbox.revise(revised.id, "again"))
 
 
+def test_second_edit_revises_failed_edit(store, outbox, announced):
+    sync(
+        store,
+        discussion(ME, "Title", "Old", event_id="$d"),
+        reply(ME, "$d", "old reply", event_id="$r"),
+    )
+    run(outbox.queue_edit("$d", "First try", title="New title"))
+    run(outbox.queue_edit("$r", "first reply try"))
+    for _ in range(2):
+        item = claim(store)
+        store.write_blocking(outbox_store.mark_failed, item.id, "Too large.", None)
+    failed_edit, failed_reply_edit = outbox.list_items()
+    run(save_draft(store, "edit", "$d", room_id=BOARD, body="Second try"))
+    announced.clear()
+
+    run(outbox.queue_edit("$d", "Second try"))
+    run(outbox.queue_edit("$r", "second reply try", mentions=[ANN]))
+
+    items = outbox.list_items()
+    assert [(i.id, i.action, i.state) for i in items] == [
+        (failed_edit.id, "edit", "queued"),
+        (failed_reply_edit.id, "edit", "queued"),
+    ]
+    assert items[0].error is None
+    assert items[0].title == "New title"
+    assert load_draft(store, "edit", "$d") is None
+    assert announced
+    edit = claim(store)
+    assert edit.client_id == failed_edit.client_id
+    assert edit.content["m.relates_to"]["event_id"] == "$d"
+    assert edit.content["m.new_content"]["body"] == "New title\n\nSecond try"
+    reply_edit = claim(store)
+    assert reply_edit.content["m.new_content"]["body"] == "second reply try"
+    assert reply_edit.content["m.new_content"]["m.mentions"] == {"user_ids": [ANN]}
+    assert claim(store) is None
+
+
+def test_second_edit_revises_queued_edit(store, outbox):
+    sync(store, discussion(ME, "Title", "Old", event_id="$d"))
+    run(outbox.queue_edit("$d", "First"))
+    run(outbox.queue_edit("$d", "Second"))
+
+    [item] = outbox.list_items()
+    assert item.body == "Second"
+    edit = claim(store)
+    assert edit.content["m.new_content"]["body"] == "Title\n\nSecond"
+
+
+def test_edit_after_attempted_edit_queues_another(store, outbox):
+    sync(store, discussion(ME, "Title", "Old", event_id="$d"))
+    run(outbox.queue_edit("$d", "First"))
+    claimed = claim(store)
+    store.write_blocking(outbox_store.requeue, claimed.id)
+
+    run(outbox.queue_edit("$d", "Second"))
+
+    assert [i.body for i in outbox.list_items()] == ["First", "Second"]
+
+
 def test_editing_or_deleting_others_posts_not_allowed(store, outbox):
     sync(store, discussion(ANN, "Hers", event_id="$hers"))
     with pytest.raises(NotAllowed):
