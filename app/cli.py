@@ -380,7 +380,7 @@ def command_discussions(args) -> int:
 
 
 def command_show(args) -> int:
-    from app.store import queries
+    from app.store import answers, queries
     from app.text import clean_name, clean_text, display_name
 
     session = _load_session()
@@ -407,32 +407,52 @@ def command_show(args) -> int:
     reactions = queries.reactions_for(
         conn, [event_id, *(reply.event_id for reply in replies)], session.user_id
     )
+    accepted = answers.accepted_answers(conn, [event_id]).get(event_id)
     store.close()
 
     def likes(target: str) -> str:
         items = reactions.get(target, [])
         return "  ".join(f"{clean_name(item.key)} {item.count}" for item in items)
 
-    # Bodies go through clean_text so that escape sequences from the server
-    # cannot control the terminal.
-    print(clean_name(summary.title, "(untitled)"))
-    print(
+    header = (
         f"{summary.kind.capitalize()} by {display_name(root.sender_name, root.sender)}"
         f" · {format_time(root.ts)} · {count_label(summary.reply_count, 'reply')}"
     )
+    if summary.kind == "question":
+        header += " · Answered" if accepted else " · Unanswered"
+
+    # The accepted answer comes first, as in the reader pane.
+    accepted_id = accepted.reply_id if accepted else None
+    accepted_replies = [reply for reply in replies if reply.event_id == accepted_id]
+    other_replies = [reply for reply in replies if reply.event_id != accepted_id]
+
+    # Bodies go through clean_text so that escape sequences from the server
+    # cannot control the terminal.
+    print(clean_name(summary.title, "(untitled)"))
+    print(header)
     if likes(event_id):
         print(likes(event_id))
     print()
     print(clean_text(root.body) if not root.redacted else "(deleted)")
-    for reply in replies:
+    for reply in accepted_replies:
         print()
-        name = display_name(reply.sender_name, reply.sender)
-        print(f"— {name} · {format_time(reply.ts)}")
-        text = clean_text(reply.body) if not reply.redacted else "(deleted)"
-        print(textwrap.indent(text, "  "))
-        if likes(reply.event_id):
-            print(f"  {likes(reply.event_id)}")
+        print("✓ Accepted answer" + (" (not sent yet)" if accepted.pending else ""))
+        _print_reply(reply, likes(reply.event_id))
+    for reply in other_replies:
+        print()
+        _print_reply(reply, likes(reply.event_id))
     return EXIT_OK
+
+
+def _print_reply(reply, likes: str) -> None:
+    from app.text import clean_text, display_name
+
+    name = display_name(reply.sender_name, reply.sender)
+    print(f"— {name} · {format_time(reply.ts)}")
+    text = clean_text(reply.body) if not reply.redacted else "(deleted)"
+    print(textwrap.indent(text, "  "))
+    if likes:
+        print(f"  {likes}")
 
 
 def command_people(args) -> int:

@@ -254,11 +254,31 @@ def command_reply(args) -> int:
     return _run_with_session(work)
 
 
+def _has_own_like(app_session, post_id: str) -> bool:
+    """Return whether the user has a stored like or an unfinished one on post_id."""
+    from app import namespace as ns
+    from app.store import outbox_queries, outbox_store
+
+    conn = app_session.store.reader()
+    unfinished = outbox_queries.unfinished_items_for(
+        conn, outbox_store.LIKE, target_id=post_id
+    )
+    stored = outbox_queries.own_reactions(
+        conn, post_id, app_session.user_id, ns.LIKE_KEY
+    )
+    return bool(unfinished or stored)
+
+
 def command_like(args) -> int:
     async def work(app_session) -> int:
         post = _find_post(app_session.store.reader(), args.event)
         if args.remove:
+            if not _has_own_like(app_session, post):
+                print("You have not liked this post, so there is no like to remove.")
+                return EXIT_OK
             queued = await app_session.outbox.queue_unlike(post)
+            # An empty list means the like was still unsent and was dropped
+            # from the outbox, so nothing has to reach the server.
             print("Queued removal of your like." if queued else "Like removed.")
         else:
             queued = await app_session.outbox.queue_like(post)

@@ -214,3 +214,49 @@ def test_unreachable_server_keeps_item(
     server.start()
     assert cli.main(["outbox", "send"]) == cli.EXIT_OK
     assert "Sent 1 item." in capsys.readouterr().out
+
+
+def test_remove_like_without_like(synapse, signed_in, capsys):
+    author, writer, board = signed_in
+    question = author.discussion(board, "Unliked", "Nobody likes this yet.")
+    assert cli.main(["sync", "--once"]) == cli.EXIT_OK
+    capsys.readouterr()
+
+    assert cli.main(["like", question, "--remove"]) == cli.EXIT_OK
+    output = capsys.readouterr().out
+    assert "no like to remove" in output
+    assert "Like removed." not in output
+    assert own_events(synapse, author, writer, board, types=("m.redaction",)) == []
+    assert cli.main(["outbox"]) == cli.EXIT_OK
+    assert "everything was sent" in capsys.readouterr().out
+
+
+def test_show_accepted_answer_first(synapse, signed_in, capsys):
+    author, writer, board = signed_in
+    arguments = ["post", "Data Guild", "--title", "Dedupe", "--kind", "question"]
+    assert cli.main([*arguments, "--body", "How do I drop duplicates?"]) == cli.EXIT_OK
+    [question] = own_events(synapse, author, writer, board)
+    question_id = question["event_id"]
+    author.reply(board, question_id, "Use a GROUP BY.")
+    accepted = author.reply(board, question_id, "Use DISTINCT ON.")
+    assert cli.main(["sync", "--once"]) == cli.EXIT_OK
+    capsys.readouterr()
+
+    assert cli.main(["show", question_id]) == cli.EXIT_OK
+    before = capsys.readouterr().out
+    assert "Question by Wes Writer" in before
+    assert "Unanswered" in before
+    assert "Accepted answer" not in before
+
+    assert cli.main(["answer", question_id, accepted]) == cli.EXIT_OK
+    capsys.readouterr()
+    assert cli.main(["show", question_id]) == cli.EXIT_OK
+    shown = capsys.readouterr().out
+    header = shown.splitlines()[1]
+    assert "Answered" in header
+    assert "Unanswered" not in header
+    assert shown.count("✓ Accepted answer") == 1
+    marker = shown.index("✓ Accepted answer")
+    assert marker < shown.index("Use DISTINCT ON.")
+    assert shown.index("Use DISTINCT ON.") < shown.index("Use a GROUP BY.")
+    assert shown.count("Use DISTINCT ON.") == 1
