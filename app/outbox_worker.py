@@ -52,6 +52,10 @@ LOOKUP_PAGES = 10
 # Seconds a room waits after a failure that request() does not retry but
 # that is no verdict on the item (TLS, a response that is not Matrix).
 PAUSE_AFTER_TRANSPORT_ERROR = 60.0
+# Seconds between looks at the outbox while nothing wakes the worker, so that
+# items another process queued in the same cache (the command line with
+# --no-send) are sent without waiting for the next local change.
+POLL_SECONDS = 15.0
 
 # Errors that leave it unknown whether the server has the item, or that are
 # no verdict on the item itself. The item stays queued with its transaction id.
@@ -192,7 +196,10 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        """Send items as they are queued until cancelled or the session ends."""
+        """Send items as they are queued until cancelled or the session ends.
+
+        Besides wake(), the worker looks for new items every POLL_SECONDS.
+        """
         await self._prepare()
         try:
             while self._signed_out is None:
@@ -200,7 +207,10 @@ class OutboxWorker:
                 self._start_room_tasks(max_attempts=None)
                 if not self._room_tasks:
                     self._report(OutboxState.IDLE)
-                await self._wake.wait()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                except TimeoutError:
+                    pass
         finally:
             await self._cancel_room_tasks()
         self._report_signed_out()
