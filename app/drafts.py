@@ -13,8 +13,9 @@ it is discarded. Ids may be local ids of unsent posts; once a post is sent,
 drafts aimed at it move to its event id.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+from app.records import Changes
 from app.store import Store, drafts_store, outbox_queries
 from app.store.drafts_store import Draft
 
@@ -48,13 +49,18 @@ async def save_draft(
     tags: Iterable[str] = (),
     kind: str = "discussion",
     quote_id: str | None = None,
+    on_changes: Callable[[Changes], None] | None = None,
 ) -> None:
-    """Save a composer's text; a draft with no title, text or tags is deleted."""
+    """Save a composer's text; a draft with no title, text or tags is deleted.
+
+    on_changes, when given, receives Changes(drafts=True) after the write.
+    """
     _check_composer(composer)
     target_id = outbox_queries.resolve_id(store.reader(), target_id)
     tags = tuple(tags)
     if not (title.strip() or body.strip() or tags):
         await store.write(drafts_store.delete_draft, composer, target_id)
+        _announce(on_changes)
         return
     await store.write(
         drafts_store.save_draft,
@@ -67,6 +73,12 @@ async def save_draft(
         kind,
         quote_id,
     )
+    _announce(on_changes)
+
+
+def _announce(on_changes: Callable[[Changes], None] | None) -> None:
+    if on_changes is not None:
+        on_changes(Changes(drafts=True))
 
 
 def load_draft(store: Store, composer: str, target_id: str) -> Draft | None:
@@ -78,11 +90,23 @@ def load_draft(store: Store, composer: str, target_id: str) -> Draft | None:
     )
 
 
-async def discard_draft(store: Store, composer: str, target_id: str) -> bool:
-    """Delete the composer's draft; return whether there was one."""
+async def discard_draft(
+    store: Store,
+    composer: str,
+    target_id: str,
+    *,
+    on_changes: Callable[[Changes], None] | None = None,
+) -> bool:
+    """Delete the composer's draft; return whether there was one.
+
+    on_changes, when given, receives Changes(drafts=True) if one was deleted.
+    """
     _check_composer(composer)
     target_id = outbox_queries.resolve_id(store.reader(), target_id)
-    return await store.write(drafts_store.delete_draft, composer, target_id)
+    removed = await store.write(drafts_store.delete_draft, composer, target_id)
+    if removed:
+        _announce(on_changes)
+    return removed
 
 
 def list_drafts(store: Store) -> list[Draft]:

@@ -122,6 +122,7 @@ class Outbox:
     ) -> str:
         await self.store.write(outbox_store.insert_item, item, draft)
         changes.outbox = True
+        changes.drafts = draft is not None
         changes.rooms.add(item.room_id)
         self._announce(changes)
         log.info("Queued %s %s in %s", item.action, item.client_id, item.room_id)
@@ -342,7 +343,9 @@ class Outbox:
             draft,
         )
         if rewritten:
-            self._announce(Changes(discussions={post.root_id}, outbox=True))
+            self._announce(
+                Changes(discussions={post.root_id}, outbox=True, drafts=True)
+            )
         return rewritten
 
     async def _revise_unsent_edit(
@@ -390,6 +393,7 @@ class Outbox:
         if changes is None:
             return False
         log.info("Revised unsent edit %s of %s", edit.client_id, post.post_id)
+        changes.drafts = True
         self._announce(changes)
         return True
 

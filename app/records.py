@@ -216,6 +216,8 @@ class Changes:
     senders: set[str] = field(default_factory=set)
     # True when items of the outbox were added, changed state or removed.
     outbox: bool = False
+    # True when a draft was saved or deleted.
+    drafts: bool = False
 
     def merge(self, other: "Changes") -> None:
         self.rooms |= other.rooms
@@ -224,8 +226,14 @@ class Changes:
         self.people |= other.people
         self.senders |= other.senders
         self.outbox = self.outbox or other.outbox
+        self.drafts = self.drafts or other.drafts
 
     def __bool__(self) -> bool:
         return bool(
-            self.rooms or self.spaces or self.discussions or self.people or self.outbox
+            self.rooms
+            or self.spaces
+            or self.discussions
+            or self.people
+            or self.outbox
+            or self.drafts
         )

@@ -17,6 +17,7 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QCompleter, QPlainTextEdit
 
 from app import drafts
+from app.records import Changes
 from app.store.queries import list_people
 from ui.tasks import TaskRunner
 from ui.text_format import person_name
@@ -34,7 +35,8 @@ class DraftAutosave(QObject):
     """Saves the draft of one composer target AUTOSAVE_DELAY_MS after a change.
 
     read_fields returns the keyword arguments of app.drafts.save_draft other
-    than the store, composer, target and room.
+    than the store, composer, target and room. on_changes receives the
+    Changes(drafts=True) that each save or discard announces.
     """
 
     saved = Signal()
@@ -46,9 +48,12 @@ class DraftAutosave(QObject):
         composer: str,
         read_fields: Callable[[], dict],
         parent: QObject | None = None,
+        *,
+        on_changes: Callable[[Changes], None] | None = None,
     ):
         super().__init__(parent)
         self._store = store
+        self._on_changes = on_changes
         self._composer = composer
         self._read_fields = read_fields
         self._target: tuple[str, str] | None = None  # (target id, room id)
@@ -103,6 +108,7 @@ class DraftAutosave(QObject):
                 self._composer,
                 target_id,
                 room_id=room_id,
+                on_changes=self._on_changes,
                 **self._read_fields(),
             ),
             lambda _result: self.saved.emit(),
@@ -116,7 +122,9 @@ class DraftAutosave(QObject):
             return
         target_id = self._target[0]
         self._runner.run(
-            drafts.discard_draft(self._store, self._composer, target_id),
+            drafts.discard_draft(
+                self._store, self._composer, target_id, on_changes=self._on_changes
+            ),
             lambda _removed: on_done() if on_done else None,
             lambda error: self._failed(target_id, error),
         )

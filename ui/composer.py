@@ -136,7 +136,9 @@ class DiscussionComposer(QDialog):
 
         self._layout_fields()
         composer = "edit" if editing else "discussion"
-        self.autosave = DraftAutosave(store, composer, self._draft_fields, self)
+        self.autosave = DraftAutosave(
+            store, composer, self._draft_fields, self, on_changes=outbox.on_changes
+        )
         self.autosave.set_target(post.post_id if editing else room_id, room_id)
         self.autosave.saved.connect(lambda: self.draft_label.setText("Draft saved"))
         self.autosave.save_failed.connect(self.show_error)

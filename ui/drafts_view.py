@@ -83,6 +83,11 @@ class DraftsDialog(QDialog):
         self.empty_label.setVisible(not self._drafts)
         self.open_button.setEnabled(bool(self._drafts))
 
+    def apply_changes(self, changes) -> None:
+        """Re-read the drafts when a draft changed while the window is open."""
+        if changes.drafts and self.isVisible():
+            self.reload()
+
     def showEvent(self, event) -> None:
         self.reload()
         super().showEvent(event)

@@ -223,6 +223,8 @@ class MainWindow(QMainWindow):
             self._update_outbox_indicator()
             if self._outbox_dialog is not None:
                 self._outbox_dialog.reload()
+        if changes.drafts and self._drafts_dialog is not None:
+            self._drafts_dialog.apply_changes(changes)
         for dialog in list(self._profiles.values()):
             dialog.apply_changes(changes)
 

@@ -89,7 +89,9 @@ class ReplyBox(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.error_label)
 
-        self.autosave = DraftAutosave(store, REPLY, self._draft_fields, self)
+        self.autosave = DraftAutosave(
+            store, REPLY, self._draft_fields, self, on_changes=outbox.on_changes
+        )
         self.autosave.save_failed.connect(self.show_error)
         self.editor.textChanged.connect(self._changed)
         self._update_labels()

@@ -169,3 +169,27 @@ def test_drafts_survive_sigkill(tmp_path):
     # was printed, so the draft is at least as long as the last printed count.
     assert len(draft.body) >= last_saved
     assert integrity == "ok"
+
+
+def test_draft_changes_announced(store):
+    announced = []
+    run(
+        drafts.save_draft(
+            store,
+            "discussion",
+            BOARD,
+            room_id=BOARD,
+            body="b",
+            on_changes=announced.append,
+        )
+    )
+    assert [changes.drafts for changes in announced] == [True]
+
+    assert run(
+        drafts.discard_draft(store, "discussion", BOARD, on_changes=announced.append)
+    )
+    assert len(announced) == 2
+    assert not run(
+        drafts.discard_draft(store, "discussion", BOARD, on_changes=announced.append)
+    )
+    assert len(announced) == 2

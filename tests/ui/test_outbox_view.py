@@ -118,3 +118,18 @@ def test_reply_draft_opens_its_thread(qtbot, window, store, thread):
     dialog.open_button.click()
     assert window.thread_view.current_discussion() == thread
     assert window.thread_view.reply_box.editor.toPlainText() == "Later"
+
+
+def test_drafts_dialog_follows_saves(qtbot, window, store, thread):
+    dialog = window.show_drafts()
+    assert dialog.empty_label.isVisible()
+
+    composer = window.show_composer("!general:x")
+    composer.title_edit.setText("Typed while open")
+    qtbot.waitUntil(lambda: dialog.list.count() == 1, timeout=3000)
+    assert "Typed while open" in dialog.list.item(0).text()
+    assert not dialog.empty_label.isVisible()
+
+    composer.discard_button.click()
+    qtbot.waitUntil(lambda: dialog.empty_label.isVisible(), timeout=3000)
+    assert drafts.list_drafts(store) == []
