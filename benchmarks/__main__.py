@@ -3,7 +3,7 @@
 import platform
 import sys
 
-from benchmarks import ingest, outbox, startup
+from benchmarks import ingest, outbox, send_latency, startup
 
 
 def _machine() -> str:
@@ -25,6 +25,7 @@ BENCHMARKS = {
     "startup": lambda: startup.run(),
     "ingest": lambda: ingest.run(),
     "outbox": lambda: outbox.run(),
+    "send_latency": lambda: send_latency.run(),
 }
 
 
