@@ -276,7 +276,13 @@ class ThreadView(QWidget):
         if self._event_id is None:
             return
         if self._event_id in changes.discussions or changes.people & set(self._people):
-            self._rerender.start()
+            if changes.outbox:
+                # The user's own action (or its echo): show it now, because
+                # the debounce alone would delay a sent reply by 150 ms.
+                self._rerender.stop()
+                self._render_keeping_scroll()
+            else:
+                self._rerender.start()
 
     def _render_keeping_scroll(self) -> None:
         if self._event_id is None:
