@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader of our output went away (| head): nothing left to say.
+        # The reader of the output went away (| head), so there is nothing to print.
         _silence_stdout()
         return EXIT_OK
     except Exception as error:  # noqa: BLE001 - reported, logged, exit code 1

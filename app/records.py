@@ -191,9 +191,9 @@ class Profile:
 
 @dataclass(slots=True)
 class RoomBatch:
-    """What one sync response or back-fill says about one room, in timeline order.
+    """The records of one room from one sync response or back-fill, in timeline order.
 
-    ``items`` holds RawEvent and the records above; the store gives each event
+    ``items`` contains RawEvent and the records above; the store gives each event
     a position in the order of this list.
     """
 
@@ -207,7 +207,7 @@ class RoomBatch:
 
 @dataclass(slots=True)
 class Changes:
-    """What a write changed, so views can re-read just those rows."""
+    """The rows a write changed, so views can re-read just those."""
 
     rooms: set[str] = field(default_factory=set)
     spaces: bool = False

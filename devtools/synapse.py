@@ -106,7 +106,7 @@ def free_port() -> int:
 def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         # Synapse (Twisted) listens with SO_REUSEADDR, so connections left in
-        # TIME_WAIT after it stopped do not keep it from the port; the check
+        # TIME_WAIT after it stopped do not keep it from the port. The check
         # must not count them either, or a restart moves to another port.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

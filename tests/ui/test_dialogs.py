@@ -308,21 +308,21 @@ def test_sign_out_lists_unsent_work_and_asks(
         app_session.outbox.queue_discussion("!board:x", "Written on the train", "")
     )
     qtbot.waitUntil(lambda: bool(app_session.outbox.list_items()), timeout=3000)
-    asked = []
+    confirmations = []
 
-    def refuse(parent, unsent, delete_cache):
-        asked.append((unsent, delete_cache))
+    def decline(parent, unsent, delete_cache):
+        confirmations.append((unsent, delete_cache))
         return False
 
-    monkeypatch.setattr(settings_dialog, "confirm_sign_out", refuse)
+    monkeypatch.setattr(settings_dialog, "confirm_sign_out", decline)
     dialog = SettingsDialog(app_session)
     qtbot.addWidget(dialog)
     assert "Written on the train" in dialog.drafts_label.text()
     dialog.delete_cache_check.setChecked(True)
     with qtbot.assertNotEmitted(dialog.sign_out_requested):
         dialog.sign_out_button.click()
-    assert asked[0][1] is True
-    assert "Written on the train" in asked[0][0][0]
+    assert confirmations[0][1] is True
+    assert "Written on the train" in confirmations[0][0][0]
 
     monkeypatch.setattr(settings_dialog, "confirm_sign_out", lambda *args: True)
     with qtbot.waitSignal(dialog.sign_out_requested) as signal:

@@ -31,7 +31,7 @@ def sync_body(timeline, *, counts=None, token="t1", extra_rooms=None):
 
 
 def serve(*bodies):
-    """Return a transport answering /sync with each body in turn, then the last."""
+    """Return a transport that serves each body to /sync in turn, then the last."""
     responses = list(bodies)
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -118,7 +118,7 @@ def test_invalid_room_ids_are_ignored(store):
     assert titles(store) == ["Kept"]
 
 
-def test_deeply_nested_json_is_an_error_not_a_crash(store):
+def test_deeply_nested_json_raises_matrix_error(store):
     from app.matrix import NotMatrixServer
 
     nested = b"[" * 100_000 + b"]" * 100_000
