@@ -10,6 +10,7 @@ import sqlite_utils
 
 from app.errors import CacheCorrupt, CacheUnavailable, SchemaTooNew
 from app.store.schema import LATEST_VERSION, MIGRATIONS
+from app.store.search_text import fold_text
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ def _connect(path: Path | str, *, read_only: bool = False) -> sqlite3.Connection
     conn.isolation_level = None
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # The search index's triggers fold text with this function.
+    conn.create_function("search_fold", 1, fold_text, deterministic=True)
     return conn
 
 

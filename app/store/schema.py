@@ -6,11 +6,156 @@ its row in ``_migrations``. Never edit a released migration: add a new one.
 
 from typing import NamedTuple
 
+from app.store.search_text import TOKENIZER
+
 
 class Migration(NamedTuple):
     number: int
     name: str
     statements: tuple[str, ...]
+
+
+class _SearchSource(NamedTuple):
+    """How one table's rows become search documents."""
+
+    table: str
+    kind: str
+    key: str
+    condition: str  # which rows are searchable, over the row alias "{row}"
+    room_id: str
+    sender: str
+    ts: str
+    title: str
+    body: str
+    watched: str  # the columns whose update changes the document
+
+
+# Frozen as released in migration 4; a later change needs a new migration.
+_SEARCH_SOURCES_V4 = (
+    _SearchSource(
+        "discussions",
+        "discussion",
+        "event_id",
+        "{row}.redacted = 0",
+        "{row}.room_id",
+        "{row}.sender",
+        "{row}.ts",
+        "{row}.title",
+        "{row}.body || ' ' || {row}.tags",
+        "title, body, tags, redacted",
+    ),
+    _SearchSource(
+        "replies",
+        "reply",
+        "event_id",
+        "{row}.redacted = 0",
+        "{row}.room_id",
+        "{row}.sender",
+        "{row}.ts",
+        "''",
+        "{row}.body",
+        "body, redacted",
+    ),
+    _SearchSource(
+        "files",
+        "file",
+        "event_id",
+        "{row}.redacted = 0",
+        "{row}.room_id",
+        "{row}.sender",
+        "{row}.ts",
+        "{row}.name",
+        "''",
+        "name, redacted",
+    ),
+    # A person's title is the name and the user id's localpart, so
+    # "@maya.s:example.org" is found by "maya" but not by "example".
+    _SearchSource(
+        "people",
+        "person",
+        "user_id",
+        "1",
+        "NULL",
+        "NULL",
+        "NULL",
+        "COALESCE({row}.display_name, '') || ' ' || "
+        "substr({row}.user_id, 2, instr({row}.user_id || ':', ':') - 2)",
+        "COALESCE({row}.title, '') || ' ' || COALESCE({row}.department, '') || ' ' "
+        "|| {row}.skills || ' ' || {row}.ask_me_about",
+        "display_name, title, department, skills, ask_me_about",
+    ),
+    _SearchSource(
+        "rooms",
+        "space",
+        "room_id",
+        "{row}.kind = 'space'",
+        "{row}.room_id",
+        "NULL",
+        "NULL",
+        "COALESCE({row}.name, '')",
+        "COALESCE({row}.topic, '')",
+        "name, topic, kind",
+    ),
+)
+
+
+def _search_inserts(source: _SearchSource, row: str, rows: str) -> tuple[str, str]:
+    """Statements adding the documents of the rows named row, found by rows.
+
+    rows is a FROM clause ("" in a trigger, where row is new). The document
+    rows go in first; their ids then name the text rows.
+    """
+
+    def on(expression: str) -> str:
+        return expression.replace("{row}", row)
+
+    condition = on(source.condition)
+    docs = f"""INSERT INTO search_docs (kind, ref, room_id, sender, ts)
+        SELECT '{source.kind}', {row}.{source.key}, {on(source.room_id)},
+            {on(source.sender)}, {on(source.ts)}
+        {rows} WHERE {condition}"""
+    link = f"d.kind = '{source.kind}' AND d.ref = {row}.{source.key}"
+    if rows:
+        documents = f"{rows} JOIN search_docs d ON {link} WHERE"
+    else:
+        documents = f"FROM search_docs d WHERE {link} AND"
+    text = f"""INSERT INTO search_index (rowid, title, body)
+        SELECT d.id, search_fold({on(source.title)}), search_fold({on(source.body)})
+        {documents} {condition}"""
+    return docs, text
+
+
+def _search_triggers_v4() -> list[str]:
+    statements = []
+    for source in _SEARCH_SOURCES_V4:
+        old_doc = f"kind = '{source.kind}' AND ref = old.{source.key}"
+        remove = (
+            f"DELETE FROM search_index WHERE rowid = "
+            f"(SELECT id FROM search_docs WHERE {old_doc});\n"
+            f"DELETE FROM search_docs WHERE {old_doc};"
+        )
+        docs, text = _search_inserts(source, "new", "")
+        add = f"{docs};\n{text};"
+        statements += [
+            f"CREATE TRIGGER search_{source.table}_insert AFTER INSERT "
+            f"ON {source.table} BEGIN\n{add}\nEND",
+            f"CREATE TRIGGER search_{source.table}_update AFTER UPDATE OF "
+            f"{source.watched} ON {source.table} BEGIN\n{remove}\n{add}\nEND",
+            f"CREATE TRIGGER search_{source.table}_delete AFTER DELETE "
+            f"ON {source.table} BEGIN\n{remove}\nEND",
+        ]
+    return statements
+
+
+def _search_fill_v4() -> list[str]:
+    statements = []
+    for source in _SEARCH_SOURCES_V4:
+        statements += _search_inserts(source, "s", f"FROM {source.table} s")
+    return statements
+
+
+# Statements that fill empty search tables from the cached rows.
+SEARCH_FILL_STATEMENTS: tuple[str, ...] = tuple(_search_fill_v4())
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -232,6 +377,32 @@ MIGRATIONS: tuple[Migration, ...] = (
                 user_id TEXT NOT NULL,
                 PRIMARY KEY (room_id, user_id)
             )""",
+        ),
+    ),
+    Migration(
+        4,
+        "search index",
+        (
+            # One row per searchable thing; its id is the rowid of its text in
+            # search_index. kind is discussion, reply, file, person or space;
+            # ref is its event id, user id or room id. Triggers keep both
+            # tables in step with the rows they cover, in the same
+            # transaction; search_fold is registered on every connection.
+            """CREATE TABLE search_docs (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL,
+                ref TEXT NOT NULL,
+                room_id TEXT,
+                sender TEXT,
+                ts INTEGER,
+                UNIQUE (kind, ref)
+            )""",
+            "CREATE INDEX search_docs_kind_ts ON search_docs (kind, ts DESC)",
+            f"""CREATE VIRTUAL TABLE search_index USING fts5(
+                title, body, tokenize = "{TOKENIZER}"
+            )""",
+            *_search_triggers_v4(),
+            *_search_fill_v4(),
         ),
     ),
 )
