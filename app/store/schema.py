@@ -136,13 +136,14 @@ def _search_triggers_v4() -> list[str]:
         )
         docs, text = _search_inserts(source, "new", "")
         add = f"{docs};\n{text};"
+        table = source.table
         statements += [
-            f"CREATE TRIGGER search_{source.table}_insert AFTER INSERT "
-            f"ON {source.table} BEGIN\n{add}\nEND",
-            f"CREATE TRIGGER search_{source.table}_update AFTER UPDATE OF "
-            f"{source.watched} ON {source.table} BEGIN\n{remove}\n{add}\nEND",
-            f"CREATE TRIGGER search_{source.table}_delete AFTER DELETE "
-            f"ON {source.table} BEGIN\n{remove}\nEND",
+            f"CREATE TRIGGER search_{table}_insert AFTER INSERT ON {table} "
+            + f"BEGIN\n{add}\nEND",
+            f"CREATE TRIGGER search_{table}_update AFTER UPDATE OF {source.watched} "
+            + f"ON {table} BEGIN\n{remove}\n{add}\nEND",
+            f"CREATE TRIGGER search_{table}_delete AFTER DELETE ON {table} "
+            + f"BEGIN\n{remove}\nEND",
         ]
     return statements
 
