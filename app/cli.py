@@ -106,9 +106,10 @@ def _build_parser() -> argparse.ArgumentParser:
     commands.add_parser("people", help="list people met in your spaces")
     commands.add_parser("status", help="server, user, cache size and last sync")
 
-    from app import cli_outbox
+    from app import cli_outbox, cli_search
 
     cli_outbox.add_parsers(commands)
+    cli_search.add_parsers(commands)
     return parser
 
 
@@ -130,10 +131,11 @@ def main(argv: list[str] | None = None) -> int:
             user=getattr(args, "user", None),
             password=password,
         )
-    from app import cli_outbox
+    from app import cli_outbox, cli_search
 
+    handlers = {**COMMANDS, **cli_outbox.COMMANDS, **cli_search.COMMANDS}
     try:
-        return {**COMMANDS, **cli_outbox.COMMANDS}[command](args)
+        return handlers[command](args)
     except CommandError as error:
         print(error.message, file=sys.stderr)
         return error.exit_code

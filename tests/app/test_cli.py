@@ -170,3 +170,30 @@ def test_zero_limit_is_a_usage_error(signed_in, capsys):
 
 def test_empty_user_is_a_usage_error(capsys):
     assert cli.main(["login", "--server", "http://127.0.0.1:9", "--user", " "]) == 2
+
+
+def test_search_finds_synced_posts_offline(signed_in, capsys, monkeypatch):
+    _reader, root = signed_in
+    assert cli.main(["sync", "--once"]) == cli.EXIT_OK
+    capsys.readouterr()
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("search used the network")
+
+    monkeypatch.setattr("httpx.AsyncClient.send", no_network)
+    assert cli.main(["search", "row"]) == cli.EXIT_OK
+    found = capsys.readouterr().out
+    assert "Discussions and questions (1)" in found
+    assert "Window functions?" in found
+    assert "Replies (1)" in found
+    assert "ROW_NUMBER() does it." in found
+    assert f"in {root}" in found
+
+    assert cli.main(["search", "rank", "in:data", "from:ann"]) == cli.EXIT_OK
+    assert root in capsys.readouterr().out
+
+    assert cli.main(["search", "nothing-like-this"]) == cli.EXIT_NOT_FOUND
+    assert "Nothing in the cache matches" in capsys.readouterr().err
+
+    assert cli.main(["search", "is:cake"]) == cli.EXIT_NOT_FOUND
+    assert "is:cake is not a filter" in capsys.readouterr().err

@@ -1,0 +1,74 @@
+"""The ``commonplace search`` command: the search box's syntax on the cache."""
+
+import sys
+
+from app.cli_format import format_time, positive_int
+
+# Exit codes as in app.cli, which imports this module.
+EXIT_OK = 0
+EXIT_NOT_FOUND = 7
+
+_BOLD = "\x1b[1m"
+_RESET = "\x1b[0m"
+
+
+def add_parsers(commands) -> None:
+    search = commands.add_parser(
+        "search",
+        help="search the cached posts, replies, files, people and spaces",
+        description="Search the local cache; works offline. Words match by "
+        'prefix; "a phrase" matches in order. Filters: in:SPACE, from:PERSON, '
+        "is:question, is:unanswered, has:file, before:YYYY-MM-DD, "
+        'after:YYYY-MM-DD. Quote values with spaces: in:"Data Guild".',
+    )
+    search.add_argument("query", nargs="+", help="words, phrases and filters")
+    search.add_argument(
+        "--limit",
+        type=positive_int,
+        default=20,
+        help="results to show of each kind (default 20)",
+    )
+
+
+def command_search(args) -> int:
+    from app.cli import _load_session, _open_store
+    from app.store.search import KIND_LABELS, search
+
+    session = _load_session()
+    store = _open_store(session)
+    try:
+        results = search(store.reader(), " ".join(args.query), limit=args.limit)
+    finally:
+        store.close()
+    for notice in results.notices:
+        print(notice, file=sys.stderr)
+    bold = sys.stdout.isatty()
+    first = True
+    for kind, hits in results.groups.items():
+        if not first:
+            print()
+        first = False
+        print(f"{KIND_LABELS[kind]} ({len(hits)})")
+        for hit in hits:
+            print(f"  {_marked(hit.title, bold)}")
+            when = f" · {format_time(hit.ts)}" if hit.ts else ""
+            print(f"    {hit.detail}{when}")
+            if hit.snippet:
+                print(f"    {_marked(hit.snippet, bold)}")
+            if hit.kind == "reply":
+                print(f"    {hit.ref} in {hit.discussion_id}")
+            else:
+                print(f"    {hit.ref}")
+    return EXIT_OK if results.groups else EXIT_NOT_FOUND
+
+
+def _marked(parts, bold: bool) -> str:
+    """Join highlighted text, in bold on a terminal, unmarked in a pipe."""
+    if not bold:
+        return "".join(text for text, _ in parts)
+    return "".join(
+        f"{_BOLD}{text}{_RESET}" if matched else text for text, matched in parts
+    )
+
+
+COMMANDS = {"search": command_search}
