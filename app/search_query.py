@@ -33,9 +33,6 @@ _PART = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
-IS_VALUES = ("question", "unanswered")
-HAS_VALUES = ("file",)
-
 
 @dataclass(frozen=True, slots=True)
 class Term:

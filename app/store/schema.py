@@ -16,7 +16,7 @@ class Migration(NamedTuple):
 
 
 class _SearchSource(NamedTuple):
-    """How one table's rows become search documents."""
+    """The mapping of one table's rows to search documents."""
 
     table: str
     kind: str

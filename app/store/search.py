@@ -502,6 +502,7 @@ def _match_spans(text: str, terms: list[Term]) -> list[tuple[int, int]]:
         if piece:
             tokens.append((piece, index, index + len(piece)))
         index += len(piece) + 1
+
     spans = []
     for term in terms:
         size = len(term.tokens)
@@ -514,6 +515,7 @@ def _match_spans(text: str, terms: list[Term]) -> list[tuple[int, int]]:
                 len(term.tokens[-1]) if term.prefix else len(last[0])
             )
             spans.append((offsets[window[0][1]], offsets[end_in_folded - 1] + 1))
+
     spans.sort()
     merged: list[tuple[int, int]] = []
     for start, end in spans:

@@ -398,7 +398,8 @@ def test_long_text_gives_a_snippet_around_the_match(store):
     snippet = find(store, "needle").groups["reply"][0].snippet
 
     text = "".join(part for part, _ in snippet)
-    assert text.startswith("…") and text.endswith("…")
+    assert text.startswith("…")
+    assert text.endswith("…")
     assert "needle" in text
     assert len(text) < 200
     assert marked(snippet) == ["needle"]
