@@ -13,6 +13,7 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from app.namespace import LIKE_KEY
 from app.render import body_to_html
@@ -83,11 +84,29 @@ class ThreadOptions:
 
 @dataclass
 class ThreadHtml:
-    html: str
+    """A discussion's HTML in parts, so a view can append replies to it.
+
+    html is head, then section_html, then the replies in the order shown, then
+    more. Each part starts and ends with a tag, so inserting it alone gives the
+    same document content as it has within html.
+    """
+
+    head: str  # the notice, the header and the root post
+    section_label: str  # the plain text of section_html, such as "3 replies"
+    replies: list[str] = field(default_factory=list)  # one table per reply
+    more: str = ""  # the "Show more replies" link, or ""
     people: list[str] = field(default_factory=list)  # user id per cp-person:N
     avatars: list[tuple[str, str, str | None]] = field(default_factory=list)
     # (display name, user id, mxc URI or None) per cp-avatar:N
     posts: list[str] = field(default_factory=list)  # post id per cp-post:ACTION/N
+
+    @property
+    def section_html(self) -> str:
+        return f'<p class="section">{self.section_label}</p>'
+
+    @property
+    def html(self) -> str:
+        return "".join([self.head, self.section_html, *self.replies, self.more])
 
 
 class _Builder:
@@ -154,7 +173,14 @@ def _body_html(post: Post, title: str | None = None) -> str:
     """
     if post.redacted:
         return '<p class="notice">This post was deleted.</p>'
-    rendered = body_to_html(post.body, post.formatted_body)
+    return _rendered_body(post.body, post.formatted_body, title)
+
+
+# Every render of a thread shows all its replies again, and rendering Markdown
+# and sanitising HTML took about a third of building a 100-reply thread.
+@lru_cache(maxsize=4096)
+def _rendered_body(body: str, formatted_body: str | None, title: str | None) -> str:
+    rendered = body_to_html(body, formatted_body)
     if title is not None:
         rendered = _without_leading_heading(rendered, title)
     # Markdown ends a code block with a newline, which Qt shows as an empty
@@ -272,7 +298,11 @@ def _header_html(summary: DiscussionSummary | None, root: Post) -> str:
 # in the HTML built here, and may contain ">".
 _TAG = re.compile(r'<(?:[^>"]|"[^"]*")*>')
 # No-break spaces join words, so they count as part of a run.
-_LONG_RUN = re.compile(rf"(?:[^\s]|[\xa0\u2007\u202f]){{{LONG_RUN + 1},}}")
+_RUN_CHARACTER = r"(?:[^\s]|[\xa0\u2007\u202f])"
+# The lookbehind lets a match start only where a run starts. Without it, a
+# search also tried every position inside each shorter run, which took time
+# quadratic in the run's length and most of the time of building a thread.
+_LONG_RUN = re.compile(rf"(?<!{_RUN_CHARACTER}){_RUN_CHARACTER}{{{LONG_RUN + 1},}}")
 _ZWJ = "\u200d"
 # Characters that attach to the one before them: combining marks, format
 # characters such as variation selectors, and emoji skin-tone modifiers.
@@ -366,25 +396,25 @@ def build_thread_html(
     """
     options = options or ThreadOptions()
     builder = _Builder()
-    parts = builder.parts
+    head = []
     if notice:
-        parts.append(f'<p class="notice">{html.escape(notice)}</p>')
-    parts.append(_header_html(summary, root))
+        head.append(f'<p class="notice">{html.escape(notice)}</p>')
+    head.append(_header_html(summary, root))
     title = summary.title if summary else None
     root_reactions = reactions.get(root.event_id, [])
     root_actions = _actions_html(builder, root, root_reactions, options, True)
-    parts.append(
+    head.append(
         _post_html(builder, root, root_reactions, title=title, actions=root_actions)
     )
 
     label = count_label(reply_count, "reply", "replies") if reply_count else None
-    parts.append(f'<p class="section">{label or "No replies yet."}</p>')
 
     names = {root.event_id: person_name(root.sender_name, root.sender)}
     names.update(
         (reply.event_id, person_name(reply.sender_name, reply.sender))
         for reply in replies
     )
+    reply_parts = []
     previous = root.event_id
     for reply in _accepted_first(replies, options.accepted_reply_id):
         line = ""
@@ -396,13 +426,24 @@ def build_thread_html(
             line = f'<p class="reply-to" dir="ltr">↪ In reply to {quoted}</p>'
         reply_reactions = reactions.get(reply.event_id, [])
         actions = _actions_html(builder, reply, reply_reactions, options, False)
-        parts.append(_post_html(builder, reply, reply_reactions, line, actions=actions))
+        reply_html = _post_html(builder, reply, reply_reactions, line, actions=actions)
+        reply_parts.append(break_long_runs(reply_html))
         previous = reply.event_id
 
+    more = ""
     if has_more:
-        parts.append(f'<p><a href="{MORE_REPLIES_URL}">Show more replies</a></p>')
+        more = f'<p><a href="{MORE_REPLIES_URL}">Show more replies</a></p>'
+    # break_long_runs changes only text between tags, and every part starts
+    # and ends with a tag, so breaking each part alone gives the same HTML as
+    # breaking the whole.
     return ThreadHtml(
-        break_long_runs("".join(parts)), builder.people, builder.avatars, builder.posts
+        head=break_long_runs("".join(head)),
+        section_label=label or "No replies yet.",
+        replies=reply_parts,
+        more=more,
+        people=builder.people,
+        avatars=builder.avatars,
+        posts=builder.posts,
     )
 
 

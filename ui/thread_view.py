@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QImage, QTextDocument
+from PySide6.QtGui import QDesktopServices, QImage, QTextCursor, QTextDocument
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QMessageBox,
@@ -43,6 +43,7 @@ from ui.thread_html import (
     POST_SCHEME,
     SOFT_BREAK,
     STYLE_SHEET,
+    ThreadHtml,
     ThreadOptions,
     build_thread_html,
 )
@@ -218,6 +219,9 @@ class ThreadView(QWidget):
         self._reply_limit = REPLY_PAGE
         self._people: list[str] = []
         self._avatars: list[tuple[str, str, str | None]] = []
+        # The thread that the document shows, or None when the next render
+        # must replace the document (another discussion, a new avatar image).
+        self._shown_thread: ThreadHtml | None = None
         self._rerender = QTimer(self, singleShot=True, interval=150)
         self._rerender.timeout.connect(self._render_keeping_scroll)
 
@@ -225,6 +229,9 @@ class ThreadView(QWidget):
         self.browser.setObjectName("threadBrowser")
         self.browser.document().setDefaultStyleSheet(STYLE_SHEET)
         self.browser.document().setDocumentMargin(24)
+        # Appended replies would otherwise pile up as undo steps, because
+        # only setHtml clears the undo stack, and the reader cannot undo.
+        self.browser.document().setUndoRedoEnabled(False)
         self.browser.anchorClicked.connect(self._anchor_clicked)
         self.browser.set_max_line_width(MAX_READING_WIDTH)
 
@@ -265,6 +272,7 @@ class ThreadView(QWidget):
     def show_discussion(self, event_id: str) -> None:
         self._event_id = event_id
         self._reply_limit = REPLY_PAGE
+        self._shown_thread = None
         self._render()
         self.browser.verticalScrollBar().setValue(0)
         root = self._posts.get(event_id)
@@ -285,11 +293,20 @@ class ThreadView(QWidget):
                 self._rerender.start()
 
     def _render_keeping_scroll(self) -> None:
+        """Render again, at the same scroll position or still at the bottom."""
         if self._event_id is None:
             return
-        position = self.browser.verticalScrollBar().value()
+        bar = self.browser.verticalScrollBar()
+        position = bar.value()
+        at_bottom = position > 0 and position == bar.maximum()
         self._render()
-        self.browser.verticalScrollBar().setValue(position)
+        if at_bottom:
+            # QTextEdit lays a new document out in steps, so the scroll bar's
+            # maximum is final only once pageCount has finished the layout.
+            self.browser.document().pageCount()
+            bar.setValue(bar.maximum())
+        else:
+            bar.setValue(position)
 
     def _render(self) -> None:
         conn = self._store.reader()
@@ -321,8 +338,66 @@ class ThreadView(QWidget):
         self._people = thread.people
         self._avatars = thread.avatars
         self._load_avatars()
-        self.browser.setHtml(thread.html)
+        if not self._append_replies(thread):
+            self.browser.setHtml(thread.html)
+        self._shown_thread = thread
         self._stack.setCurrentWidget(self._reading)
+
+    def _append_replies(self, thread: ThreadHtml) -> bool:
+        """Add thread's new last replies to the document if nothing else changed.
+
+        Returns False, changing nothing, when the document must be replaced.
+        Replacing it takes time that grows with the thread, which delayed the
+        user's own reply in long threads. The document that results is the
+        one that setHtml(thread.html) makes, as tests check.
+        """
+        shown = self._shown_thread
+        if (
+            shown is None
+            or not shown.replies
+            or shown.more
+            or thread.more
+            or thread.head != shown.head
+            or len(thread.replies) <= len(shown.replies)
+            or thread.replies[: len(shown.replies)] != shown.replies
+        ):
+            return False
+        section = self._section_block(shown.section_label)
+        if section is None:
+            log.warning("Replies label not found in the thread; rendering it again")
+            return False
+        if thread.section_label != shown.section_label:
+            label = QTextCursor(section)
+            label.movePosition(
+                QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor
+            )
+            label.insertText(thread.section_label)
+        # Qt's importer ends the document with an empty block after the last
+        # reply's table, and a table inserted there matches an imported one.
+        # A paragraph inserted there would take that block's margins, which
+        # is why a change to the "Show more replies" link replaces everything.
+        # The two edits stay separate: one edit block spanning both made Qt
+        # lay out again everything between the label and the end.
+        cursor = QTextCursor(self.browser.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertHtml("".join(thread.replies[len(shown.replies) :]))
+        return True
+
+    def _section_block(self, label: str):
+        """Return the block of the replies label, the first text after the root post."""
+        document = self.browser.document()
+        root_frame = document.rootFrame()
+        tables = root_frame.childFrames()
+        if not tables:
+            return None
+        end = tables[0].lastPosition()
+        block = document.findBlock(end).next()
+        while block.isValid():
+            in_root_frame = QTextCursor(block).currentFrame() == root_frame
+            if in_root_frame and block.text():
+                return block if block.text() == label else None
+            block = block.next()
+        return None
 
     def _options(self, conn, root: Post, summary) -> ThreadOptions:
         if self._actions is None or self._user_id is None:
@@ -356,10 +431,16 @@ class ThreadView(QWidget):
     def _fetch_avatar(self, mxc: str) -> None:
         self._runner.run(
             self._thumbnails.fetch(mxc, AVATAR_SIZE * 2),
-            lambda path: self._rerender.start() if path is not None else None,
+            lambda path: self._avatar_fetched() if path is not None else None,
             lambda error: log.info("Avatar %s not shown: %s", mxc, error),
             key=("avatar", mxc),
         )
+
+    def _avatar_fetched(self) -> None:
+        # A fetched image changes no HTML, so replace the whole document
+        # rather than append, to show the image in every post.
+        self._shown_thread = None
+        self._rerender.start()
 
     def _anchor_clicked(self, url: QUrl) -> None:
         scheme = url.scheme()

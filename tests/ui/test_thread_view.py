@@ -305,3 +305,122 @@ def test_one_word_post_gets_line_breaks(qtbot, cache, store):
     copied = view.browser.createMimeDataFromSelection().text()
     assert word in copied
     assert SOFT_BREAK not in copied
+
+
+def _rebuilt_html(store, root: str, user_id: str | None) -> str:
+    """Return the HTML of a new view of root, which renders the thread whole."""
+    fresh = ThreadView(store, user_id)
+    fresh.show_discussion(root)
+    html = fresh.document().toHtml()
+    fresh.deleteLater()
+    return html
+
+
+@pytest.fixture
+def long_thread(cache):
+    cache.space("!a:x", "Space")
+    cache.board("!one:x", "One", "!a:x")
+    root = cache.discussion("!one:x", "Appending", kind="question")
+    first = cache.reply("!one:x", root, "- a list\n- of items")
+    cache.reply("!one:x", root, "```\ncode block\n```", sender="@cy:example.org")
+    cache.reply("!one:x", root, "> quoted\n\nThen text.", in_reply_to=first)
+    cache.commit()
+    return {"root": root, "first": first}
+
+
+def test_new_replies_append_like_rebuild(qtbot, cache, store, long_thread):
+    root = long_thread["root"]
+    view = ThreadView(store, "@me:example.org")
+    qtbot.addWidget(view)
+    view.show()
+    view.show_discussion(root)
+    # Text selected in the root post survives only if the document is kept.
+    cursor = view.document().find("Body of Appending.")
+    view.browser.setTextCursor(cursor)
+
+    cache.reply("!one:x", root, "| a | b |\n| - | - |\n| 1 | 2 |", sender="@dee:x")
+    cache.reply("!one:x", root, "x" * 500, in_reply_to=long_thread["first"])
+    view.apply_changes(cache.commit())
+    qtbot.waitUntil(lambda: "5 replies" in view.document().toPlainText())
+
+    assert view.browser.textCursor().selectedText() == "Body of Appending."
+    assert view.document().toHtml() == _rebuilt_html(store, root, "@me:example.org")
+
+
+def test_links_work_in_appended_reply(qtbot, cache, store, long_thread):
+    root = long_thread["root"]
+    view = ThreadView(store, None)
+    qtbot.addWidget(view)
+    view.show_discussion(root)
+    cache.reply("!one:x", root, "Newest.", sender="@eve:example.org")
+    view.apply_changes(cache.commit())
+    qtbot.waitUntil(lambda: "Newest." in view.document().toPlainText())
+
+    # Ana, Ben and Cy have cp-person:0 to 2 in the thread shown before.
+    with qtbot.waitSignal(view.person_activated) as signal:
+        view.browser.anchorClicked.emit(QUrl("cp-person:3"))
+    assert signal.args == ["@eve:example.org"]
+
+
+def test_change_after_append_rebuilds(qtbot, cache, store, long_thread):
+    root = long_thread["root"]
+    view = ThreadView(store, "@me:example.org")
+    qtbot.addWidget(view)
+    view.show_discussion(root)
+    newest = cache.reply("!one:x", root, "Newest.")
+    view.apply_changes(cache.commit())
+    qtbot.waitUntil(lambda: "Newest." in view.document().toPlainText())
+
+    cache.reaction("!one:x", newest, "🎉", "@ana:example.org")
+    cache.reaction("!one:x", long_thread["first"], "👍", "@me:example.org")
+    view.apply_changes(cache.commit())
+    qtbot.waitUntil(lambda: "🎉" in view.document().toPlainText())
+
+    text = view.document().toPlainText()
+    assert text.count("Newest.") == 1
+    assert "👍 1" in text.replace("\xa0", " ")
+    assert view.document().toHtml() == _rebuilt_html(store, root, "@me:example.org")
+
+
+def test_append_keeps_bottom_scroll(qtbot, cache, store, long_thread):
+    root = long_thread["root"]
+    for number in range(20):
+        cache.reply("!one:x", root, f"Filler {number}.")
+    cache.commit()
+    view = ThreadView(store, None)
+    qtbot.addWidget(view)
+    view.resize(500, 300)
+    view.show()
+    view.show_discussion(root)
+    bar = view.browser.verticalScrollBar()
+    view.document().pageCount()  # finishes the layout, so maximum is final
+    bar.setValue(bar.maximum())
+    bottom = bar.value()
+    assert bottom > 0
+
+    cache.reply("!one:x", root, "Paragraph.\n\n" * 10 + "At the end.")
+    view.apply_changes(cache.commit())
+    qtbot.waitUntil(lambda: "At the end." in view.document().toPlainText())
+
+    assert bar.value() > bottom
+    assert bar.value() == bar.maximum()
+
+
+def test_append_keeps_scroll_above_bottom(qtbot, cache, store, long_thread):
+    root = long_thread["root"]
+    for number in range(20):
+        cache.reply("!one:x", root, f"Filler {number}.")
+    cache.commit()
+    view = ThreadView(store, None)
+    qtbot.addWidget(view)
+    view.resize(500, 300)
+    view.show()
+    view.show_discussion(root)
+    bar = view.browser.verticalScrollBar()
+    bar.setValue(40)
+
+    cache.reply("!one:x", root, "At the end.")
+    view.apply_changes(cache.commit())
+    qtbot.waitUntil(lambda: "At the end." in view.document().toPlainText())
+
+    assert bar.value() == 40
