@@ -3,7 +3,7 @@
 import platform
 import sys
 
-from benchmarks import ingest, outbox, send_latency, startup
+from benchmarks import ingest, outbox, search, send_latency, startup
 
 
 def _machine() -> str:
@@ -26,6 +26,7 @@ BENCHMARKS = {
     "ingest": lambda: ingest.run(),
     "outbox": lambda: outbox.run(),
     "send_latency": lambda: send_latency.run(),
+    "search": lambda: search.run(),
 }
 
 
