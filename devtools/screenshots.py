@@ -34,6 +34,9 @@ SIZES = ((1024, 700), (1920, 1080))
 # post and answers have SQL code blocks.
 MAIN_DISCUSSION = "Welcome to Commonplace! Start here 👋"
 QUESTION = "How do I get a running total per customer with window functions?"
+# The search screen's query. In the sample content it finds discussions, a
+# person and a space.
+SEARCH_QUERY = "data"
 # PNG files larger than this are saved with a 256-colour palette instead, so
 # that every committed screenshot stays well under 300 kB.
 MAX_PNG_BYTES = 250_000
@@ -310,6 +313,13 @@ async def shoot_screens(camera: Camera, scene: Scene, size: tuple[int, int]) -> 
     await _settle()
     camera.save(_over_window(main, settings), "settings", size)
     settings.close()
+
+    search = window.show_search()
+    search.search_edit.setText(SEARCH_QUERY)
+    search.run_search()
+    await _settle()
+    camera.save(_over_window(main, search), "search", size)
+    search.close()
 
     await shoot_sign_in_error(camera, scene, main, size)
 

@@ -10,22 +10,31 @@ import logging
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QWidget,
+)
 
 from app import paths
 from app.records import Changes
 from app.store import outbox_queries
-from app.store.queries import get_room
+from app.store.queries import get_room, list_space_rooms
+from app.store.search import SearchHit
 from app.store.writes import LAST_SYNC_KEY, get_meta
 from app.sync import SyncState, SyncStatus
 from app.text import clean_name
 from ui.composer import DiscussionComposer
 from ui.discussion_pane import DiscussionPane
 from ui.drafts_view import DraftsDialog
+from ui.models.roles import ID_ROLE
 from ui.outbox_actions import OutboxActions
 from ui.outbox_view import OutboxDialog, OutboxIndicator, outbox_counts
 from ui.profile_dialog import ProfileDialog
 from ui.resources import app_icon
+from ui.search_dialog import SearchDialog
 from ui.session_events import SessionEvents
 from ui.settings_dialog import SettingsDialog
 from ui.space_pane import SpacePane
@@ -39,6 +48,9 @@ RELATIVE_TIME_REFRESH_MS = 60_000
 
 # How long the status bar shows why an action on a post failed (ms).
 ACTION_MESSAGE_MS = 15_000
+
+# Pages of discussions read, at most, to find a search result in a long board.
+MAX_PAGES_TO_FIND = 40
 
 # Headings and sentences of the reading pane while no discussion is open.
 NOTHING_OPEN_HEADING = "No discussion open"
@@ -74,6 +86,7 @@ class MainWindow(QMainWindow):
         self._composers: dict[tuple[str, str], DiscussionComposer] = {}
         self._drafts_dialog: DraftsDialog | None = None
         self._outbox_dialog: OutboxDialog | None = None
+        self._search_dialog: SearchDialog | None = None
 
         self.space_pane = SpacePane(self.store)
         self.discussion_pane = DiscussionPane(self.store)
@@ -163,6 +176,15 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         menu.addAction(quit_action)
+
+        go_menu = self.menuBar().addMenu("&Go")
+        self.search_action = QAction("&Search…", self)
+        self.search_action.setShortcuts(
+            [QKeySequence("Ctrl+K"), QKeySequence(QKeySequence.StandardKey.Find)]
+        )
+        self.search_action.setToolTip("Search posts, files, people and spaces")
+        self.search_action.triggered.connect(self.show_search)
+        go_menu.addAction(self.search_action)
 
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About Commonplace", self)
@@ -281,6 +303,86 @@ class MainWindow(QMainWindow):
             self.thread_view.reply_box.start_edit(post.post_id, post.body)
         self.thread_view.reply_box.editor.setFocus()
 
+    def show_search(self) -> SearchDialog:
+        if self._search_dialog is None:
+            self._search_dialog = SearchDialog(self.store, self)
+            self._search_dialog.hit_chosen.connect(self.open_search_hit)
+        self._search_dialog.start()
+        return self._search_dialog
+
+    def open_search_hit(self, hit: SearchHit) -> None:
+        """Show what a search result points to, where the user would find it."""
+        if hit.kind == "person":
+            self.show_profile(hit.ref)
+        elif hit.kind == "space":
+            if not self.space_pane.select_space(hit.ref):
+                self._show_action_failure("This space is no longer in your list.")
+        elif hit.kind == "file":
+            self._open_file(hit.room_id, hit.ref)
+        elif hit.discussion_id is not None:
+            self.open_discussion(hit.room_id, hit.discussion_id)
+
+    def open_discussion(self, room_id: str | None, event_id: str) -> None:
+        """Select the discussion's space and board, then open it from the list.
+
+        A discussion the list cannot show still opens in the reading pane.
+        """
+        if room_id is not None:
+            self._show_room(room_id)
+        pane = self.discussion_pane
+        if pane.discussions.row_of(event_id) is None and room_id is not None:
+            pane.choose_board(room_id)
+        model = pane.discussions
+        for _ in range(MAX_PAGES_TO_FIND):
+            if model.row_of(event_id) is not None or not model.canFetchMore():
+                break
+            model.fetchMore()
+        if pane.select_discussion(event_id):
+            pane.list_view.scrollTo(
+                pane.list_view.currentIndex(),
+                QAbstractItemView.ScrollHint.PositionAtCenter,
+            )
+        else:
+            self.thread_view.show_discussion(event_id)
+
+    def _open_file(self, room_id: str | None, event_id: str) -> None:
+        """Open the files area of room_id with the file event_id selected."""
+        if room_id is None or not self._show_room(room_id):
+            self._show_action_failure("The room of this file is not in your spaces.")
+            return
+        pane = self.discussion_pane
+        pane.choose_board(room_id)
+        entry = pane.current_entry()
+        if entry is None or entry.kind != "files":
+            return
+        files = pane.files
+        for row in range(files.rowCount()):
+            index = files.index(row, 0)
+            if index.data(ID_ROLE) == event_id:
+                pane.file_view.selectRow(row)
+                pane.file_view.scrollTo(index)
+                return
+
+    def _show_room(self, room_id: str) -> bool:
+        """Select the space that room_id belongs to; return False if none does."""
+        conn = self.store.reader()
+        model = self.space_pane.model
+        spaces = [model.room_id_at(row) for row in range(model.rowCount())]
+        # The selected space first, so a room in two spaces keeps the one in view.
+        selected = self.space_pane.selected_space()
+        if selected in spaces:
+            spaces.remove(selected)
+            spaces.insert(0, selected)
+        for space_id in spaces:
+            if space_id is None:
+                continue
+            room_ids = [room.room_id for room in list_space_rooms(conn, space_id)]
+            if room_id in room_ids:
+                if space_id != selected:
+                    self.space_pane.select_space(space_id)
+                return True
+        return False
+
     def show_profile(self, user_id: str) -> ProfileDialog:
         dialog = self._profiles.get(user_id)
         if dialog is None:
@@ -395,5 +497,7 @@ class MainWindow(QMainWindow):
         self.thread_view.stop()
         for dialog in list(self._profiles.values()):
             dialog.close()
+        if self._search_dialog is not None:
+            self._search_dialog.close()
         super().closeEvent(event)
         self.closed.emit()
