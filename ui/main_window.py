@@ -321,6 +321,8 @@ class MainWindow(QMainWindow):
             self._open_file(hit.room_id, hit.ref)
         elif hit.discussion_id is not None:
             self.open_discussion(hit.room_id, hit.discussion_id)
+            if hit.kind == "reply":
+                self.thread_view.scroll_to_post(hit.ref)
 
     def open_discussion(self, room_id: str | None, event_id: str) -> None:
         """Select the discussion's space and board, then open it from the list.

@@ -98,7 +98,8 @@ class ThreadHtml:
     people: list[str] = field(default_factory=list)  # user id per cp-person:N
     avatars: list[tuple[str, str, str | None]] = field(default_factory=list)
     # (display name, user id, mxc URI or None) per cp-avatar:N
-    posts: list[str] = field(default_factory=list)  # post id per cp-post:ACTION/N
+    # post id per cp-post:ACTION/N link and per post_anchor(N) anchor
+    posts: list[str] = field(default_factory=list)
 
     @property
     def section_html(self) -> str:
@@ -107,6 +108,11 @@ class ThreadHtml:
     @property
     def html(self) -> str:
         return "".join([self.head, self.section_html, *self.replies, self.more])
+
+
+def post_anchor(index: int) -> str:
+    """Return the anchor name of the post at index in ThreadHtml.posts."""
+    return f"post-{index}"
 
 
 class _Builder:
@@ -119,12 +125,20 @@ class _Builder:
         self.posts: list[str] = []
         self._post_index: dict[str, int] = {}
 
-    def action_link(self, post_id: str, action: str, label: str) -> str:
+    def _index_of_post(self, post_id: str) -> int:
         index = self._post_index.get(post_id)
         if index is None:
             index = self._post_index[post_id] = len(self.posts)
             self.posts.append(post_id)
+        return index
+
+    def action_link(self, post_id: str, action: str, label: str) -> str:
+        index = self._index_of_post(post_id)
         return f'<a href="{POST_SCHEME}:{action}/{index}">{html.escape(label)}</a>'
+
+    def anchor(self, post_id: str) -> str:
+        """Return an empty anchor named post_anchor(N), N as in cp-post links."""
+        return f'<a name="{post_anchor(self._index_of_post(post_id))}"></a>'
 
     def person_link(self, user_id: str, name: str) -> str:
         index = self._person_index.get(user_id)
@@ -262,7 +276,7 @@ def _post_html(
     actions: str = "",
 ) -> str:
     name = person_name(post.sender_name, post.sender)
-    meta = f"{builder.person_link(post.sender, name)}"
+    meta = builder.anchor(post.event_id) + builder.person_link(post.sender, name)
     meta += f'&nbsp;&nbsp;<span class="muted">{html.escape(full_time(post.ts))}'
     if post.edited:
         meta += " · edited"

@@ -9,7 +9,14 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QImage, QTextCursor, QTextDocument
+from PySide6.QtGui import (
+    QColor,
+    QDesktopServices,
+    QImage,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QMessageBox,
@@ -46,12 +53,18 @@ from ui.thread_html import (
     ThreadHtml,
     ThreadOptions,
     build_thread_html,
+    post_anchor,
 )
 from ui.widgets import plain_label
 
 log = logging.getLogger(__name__)
 
 REPLY_PAGE = 100
+# How long a post that scroll_to_post found stays marked (ms), and its colour.
+POST_MARK_MS = 2500
+POST_MARK_COLOUR = QColor("#fff3c4")
+# Pages of replies scroll_to_post loads, at most, to find a post.
+MAX_PAGES_TO_FIND = 20
 # Maximum width of a discussion's text in pixels, margins included, because
 # longer lines are hard to follow on a wide window.
 MAX_READING_WIDTH = 860
@@ -224,6 +237,8 @@ class ThreadView(QWidget):
         self._shown_thread: ThreadHtml | None = None
         self._rerender = QTimer(self, singleShot=True, interval=150)
         self._rerender.timeout.connect(self._render_keeping_scroll)
+        # The post that scroll_to_post marked last, until its mark is cleared.
+        self._marked_post: str | None = None
 
         self.browser = SafeTextBrowser()
         self.browser.setObjectName("threadBrowser")
@@ -441,6 +456,75 @@ class ThreadView(QWidget):
         # rather than append, to show the image in every post.
         self._shown_thread = None
         self._rerender.start()
+
+    def scroll_to_post(self, event_id: str) -> bool:
+        """Scroll the open discussion to post event_id and mark it for a moment.
+
+        Loads more pages of replies while the post is not among those shown.
+        Returns False if the open discussion has no such post.
+        """
+        for _ in range(MAX_PAGES_TO_FIND):
+            thread = self._shown_thread
+            if self._event_id is None or event_id in self._post_ids:
+                break
+            if thread is None or not thread.more:
+                return False
+            self._reply_limit += REPLY_PAGE
+            self._render()
+        if self._event_id is None or event_id not in self._post_ids:
+            return False
+        name = post_anchor(self._post_ids.index(event_id))
+        # The scroll bar's range is final only once the layout has finished.
+        self.browser.document().pageCount()
+        self.browser.scrollToAnchor(name)
+        self._mark_post(name)
+        return True
+
+    def _mark_post(self, name: str) -> None:
+        """Give the post with anchor name a background until POST_MARK_MS pass."""
+        cursor = self._anchor_cursor(name)
+        table = cursor.currentTable() if cursor is not None else None
+        if table is None:
+            return
+        selection = QTextEdit.ExtraSelection()
+        selection.cursor = QTextCursor(self.browser.document())
+        selection.cursor.setPosition(table.firstPosition())
+        selection.cursor.setPosition(
+            table.lastPosition(), QTextCursor.MoveMode.KeepAnchor
+        )
+        selection.format = QTextCharFormat()
+        selection.format.setBackground(POST_MARK_COLOUR)
+        self.browser.setExtraSelections([selection])
+        self._marked_post = name
+        QTimer.singleShot(POST_MARK_MS, self, lambda: self._clear_mark(name))
+
+    def _clear_mark(self, name: str) -> None:
+        if self._marked_post == name:
+            self._marked_post = None
+            self.browser.setExtraSelections([])
+
+    def marked_text(self) -> str:
+        """Return the text that scroll_to_post marks now, or "" if none."""
+        return "".join(
+            selection.cursor.selectedText()
+            for selection in self.browser.extraSelections()
+        )
+
+    def _anchor_cursor(self, name: str) -> QTextCursor | None:
+        """Return a cursor at the text with anchor name, or None if none has it."""
+        document = self.browser.document()
+        block = document.begin()
+        while block.isValid():
+            fragments = block.begin()
+            while not fragments.atEnd():
+                fragment = fragments.fragment()
+                if name in fragment.charFormat().anchorNames():
+                    cursor = QTextCursor(document)
+                    cursor.setPosition(fragment.position())
+                    return cursor
+                fragments += 1
+            block = block.next()
+        return None
 
     def _anchor_clicked(self, url: QUrl) -> None:
         scheme = url.scheme()

@@ -9,6 +9,7 @@ from tests.ui.builders import BASE_TS
 from ui.main_window import MainWindow
 from ui.models.search import HEADING_ROLE, HIT_ROLE
 from ui.search_dialog import SYNTAX_HINT, fit_layout
+from ui.thread_view import REPLY_PAGE
 
 ANA = "@ana:example.org"
 BEN = "@ben:example.org"
@@ -161,6 +162,39 @@ def test_reply_result_opens_its_discussion(window, cache, qtbot):
     assert window.thread_view.current_discussion() == root
     text = window.thread_view.document().toPlainText()
     assert "Try the materialized view instead." in text
+
+
+def test_reply_result_scrolls_to_reply(window, cache, qtbot):
+    root = cache.discussion("!help:x", "Long thread", sender=ANA)
+    for number in range(40):
+        cache.reply("!help:x", root, f"Filler reply number {number}.", sender=ANA)
+    cache.reply("!help:x", root, "The zeppelin answer is here.", sender=BEN)
+    cache.commit()
+    window.resize(1000, 500)
+
+    dialog = _search(qtbot, window, "zeppelin")
+    qtbot.keyClick(dialog.search_edit, Qt.Key.Key_Return)
+
+    view = window.thread_view
+    assert view.current_discussion() == root
+    assert view.browser.verticalScrollBar().value() > 0
+    assert "The zeppelin answer is here." in view.marked_text()
+    assert "Filler reply number 39." not in view.marked_text()
+
+
+def test_scroll_to_post_loads_later_pages(window, cache):
+    root = cache.discussion("!help:x", "Very long thread", sender=ANA)
+    for number in range(REPLY_PAGE + 5):
+        last = cache.reply("!help:x", root, f"Reply {number}.", ts=BASE_TS + number)
+    cache.commit()
+    window.open_discussion("!help:x", root)
+    view = window.thread_view
+    assert f"Reply {REPLY_PAGE + 4}." not in view.document().toPlainText()
+
+    assert view.scroll_to_post(last)
+
+    assert f"Reply {REPLY_PAGE + 4}." in view.marked_text()
+    assert not view.scroll_to_post("$not-in-this-thread")
 
 
 def test_person_result_opens_profile(window, qtbot):
