@@ -111,7 +111,8 @@ def _unquote(value: str) -> str:
 
 def _add_term(query: ParsedQuery, text: str, *, prefix: bool) -> None:
     tokens = tuple(tokens_of(text))
-    if tokens:
+    # A repeated term matches nothing more, and only slows the query.
+    if tokens and Term(tokens, prefix) not in query.terms:
         query.terms.append(Term(tokens, prefix))
 
 

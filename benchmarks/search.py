@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from app.store.database import open_reader
-from app.store.schema import LATEST_VERSION
+from app.store.schema import MIGRATIONS
 from app.store.search import search
 from benchmarks.corpus import RARE_WORD, Corpus
 from benchmarks.generate_cache import generate
@@ -70,7 +70,10 @@ ROUNDS = 30
 
 def cache_path() -> Path:
     """Return the generated cache for SHAPE, generating it when missing."""
-    key = json.dumps({**SHAPE, "schema": LATEST_VERSION}, sort_keys=True)
+    # The schema's text, not only its version, so that a changed migration
+    # makes a new cache.
+    schema = [migration.statements for migration in MIGRATIONS]
+    key = json.dumps({**SHAPE, "schema": schema}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     path = OUT / f"search-cache-{digest}.sqlite3"
     info = path.with_suffix(".json")

@@ -99,6 +99,25 @@ _SEARCH_SOURCES_V4 = (
 )
 
 
+def search_table(kind: str) -> str:
+    """Return the name of the full-text table of one kind of document."""
+    return f"search_{kind}"
+
+
+def _search_tables_v4() -> list[str]:
+    # One table per kind, so a query can take the newest matches of a kind
+    # straight from the index. Prefix indexes make prefixes of up to three
+    # letters, typed first in a search box, as fast as whole words. The
+    # tables are contentless: results and snippets come from the cached rows,
+    # so a second copy of the text would only double the index's size.
+    return [
+        f"""CREATE VIRTUAL TABLE {search_table(source.kind)} USING fts5(
+            title, body, tokenize = "{TOKENIZER}", prefix = '1 2 3', content = ''
+        )"""
+        for source in _SEARCH_SOURCES_V4
+    ]
+
+
 def _search_inserts(source: _SearchSource, row: str, rows: str) -> tuple[str, str]:
     """Statements adding the documents of the rows named row, found by rows.
 
@@ -119,7 +138,7 @@ def _search_inserts(source: _SearchSource, row: str, rows: str) -> tuple[str, st
         documents = f"{rows} JOIN search_docs d ON {link} WHERE"
     else:
         documents = f"FROM search_docs d WHERE {link} AND"
-    text = f"""INSERT INTO search_index (rowid, title, body)
+    text = f"""INSERT INTO {search_table(source.kind)} (rowid, title, body)
         SELECT d.id, search_fold({on(source.title)}), search_fold({on(source.body)})
         {documents} {condition}"""
     return docs, text
@@ -128,21 +147,27 @@ def _search_inserts(source: _SearchSource, row: str, rows: str) -> tuple[str, st
 def _search_triggers_v4() -> list[str]:
     statements = []
     for source in _SEARCH_SOURCES_V4:
+        # A contentless table forgets a row only when given the indexed text
+        # again; old holds it, as every change to that text runs this trigger.
         old_doc = f"kind = '{source.kind}' AND ref = old.{source.key}"
+        old_title = source.title.replace("{row}", "old")
+        old_body = source.body.replace("{row}", "old")
+        table = search_table(source.kind)
         remove = (
-            f"DELETE FROM search_index WHERE rowid = "
-            f"(SELECT id FROM search_docs WHERE {old_doc});\n"
+            f"INSERT INTO {table} ({table}, rowid, title, body) "
+            f"SELECT 'delete', id, search_fold({old_title}), search_fold({old_body}) "
+            f"FROM search_docs WHERE {old_doc};\n"
             f"DELETE FROM search_docs WHERE {old_doc};"
         )
         docs, text = _search_inserts(source, "new", "")
         add = f"{docs};\n{text};"
-        table = source.table
+        rows = source.table
         statements += [
-            f"CREATE TRIGGER search_{table}_insert AFTER INSERT ON {table} "
+            f"CREATE TRIGGER search_{rows}_insert AFTER INSERT ON {rows} "
             + f"BEGIN\n{add}\nEND",
-            f"CREATE TRIGGER search_{table}_update AFTER UPDATE OF {source.watched} "
-            + f"ON {table} BEGIN\n{remove}\n{add}\nEND",
-            f"CREATE TRIGGER search_{table}_delete AFTER DELETE ON {table} "
+            f"CREATE TRIGGER search_{rows}_update AFTER UPDATE OF {source.watched} "
+            + f"ON {rows} BEGIN\n{remove}\n{add}\nEND",
+            f"CREATE TRIGGER search_{rows}_delete AFTER DELETE ON {rows} "
             + f"BEGIN\n{remove}\nEND",
         ]
     return statements
@@ -385,8 +410,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "search index",
         (
             # One row per searchable thing; its id is the rowid of its text in
-            # search_index. kind is discussion, reply, file, person or space;
-            # ref is its event id, user id or room id. Triggers keep both
+            # the full-text table of its kind (search_discussion, search_reply,
+            # search_file, search_person, search_space). kind is one of those;
+            # ref is its event id, user id or room id. Triggers keep the
             # tables in step with the rows they cover, in the same
             # transaction; search_fold is registered on every connection.
             """CREATE TABLE search_docs (
@@ -399,9 +425,9 @@ MIGRATIONS: tuple[Migration, ...] = (
                 UNIQUE (kind, ref)
             )""",
             "CREATE INDEX search_docs_kind_ts ON search_docs (kind, ts DESC)",
-            f"""CREATE VIRTUAL TABLE search_index USING fts5(
-                title, body, tokenize = "{TOKENIZER}"
-            )""",
+            """CREATE INDEX search_docs_sender
+                ON search_docs (sender, kind, ts DESC)""",
+            *_search_tables_v4(),
             *_search_triggers_v4(),
             *_search_fill_v4(),
         ),

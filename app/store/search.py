@@ -1,9 +1,9 @@
 """Search over the cache's full-text index, grouped by kind, with snippets.
 
-The index (search_docs and search_index) is kept by triggers in the same
-transaction as the rows it covers; see the search index migration. Queries
-are parsed by app.search_query; this module turns them into SQL and loads
-what a result list shows.
+The index (search_docs and a full-text table per kind) is kept by triggers
+in the same transaction as the rows it covers; see the search index
+migration. Queries are parsed by app.search_query; this module turns them
+into SQL and loads what a result list shows.
 """
 
 import json
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from app.search_query import ParsedQuery, Term, parse_query
 from app.store.answers import accepted_answers
-from app.store.schema import SEARCH_FILL_STATEMENTS
+from app.store.schema import SEARCH_FILL_STATEMENTS, search_table
 from app.store.search_text import fold_with_offsets
 from app.text import clean_name, clean_text, display_name
 
@@ -29,7 +29,12 @@ DEFAULT_LIMIT = 20
 SNIPPET_CHARS = 160
 
 # Titles weigh more than bodies: a word in a title is what the post is about.
-_RANK = "bm25(search_index, 4.0, 1.0)"
+TITLE_WEIGHT = 4.0
+# Relevance ranks the newest RANK_WINDOW matches of each kind. A word such
+# as "the" matches nearly everything, and scoring every match would take
+# hundreds of milliseconds on a large cache; with the window, a search is as
+# fast for a common word as for a rare one.
+RANK_WINDOW = 1000
 
 
 # Text with the parts that matched the query marked: (text, matched) pairs.
@@ -41,7 +46,9 @@ class SearchHit:
     """One result. ref is its event id, user id or room id.
 
     discussion_id is the discussion to open (the post itself, or the
-    discussion a reply belongs to); detail says what and where in plain text.
+    discussion a reply belongs to); detail says what and where in plain
+    text, joined from its parts: what it is, place (the space, else the
+    room) and sender_name.
     """
 
     kind: str
@@ -53,6 +60,8 @@ class SearchHit:
     discussion_id: str | None = None
     sender: str | None = None
     ts: int | None = None
+    place: str | None = None
+    sender_name: str | None = None
 
 
 @dataclass(slots=True)
@@ -96,7 +105,9 @@ def search(
 
 def rebuild_index(conn: sqlite3.Connection) -> None:
     """Empty the index and fill it again from the cached rows."""
-    conn.execute("DELETE FROM search_index")
+    for kind in KINDS:
+        table = search_table(kind)
+        conn.execute(f"INSERT INTO {table} ({table}) VALUES ('delete-all')")
     conn.execute("DELETE FROM search_docs")
     for statement in SEARCH_FILL_STATEMENTS:
         conn.execute(statement)
@@ -154,10 +165,13 @@ def _name_match(conn: sqlite3.Connection, kind: str, text: str) -> list[str]:
     named = parse_query(f'"{text}"')
     if not named.terms:
         return []
+    table = search_table(kind)
+    # CROSS JOIN makes SQLite search the index first rather than run the
+    # full-text match once per document of the kind.
     rows = conn.execute(
-        "SELECT d.ref FROM search_index JOIN search_docs d ON d.id = search_index.rowid "
-        "WHERE search_index MATCH ? AND d.kind = ? LIMIT 200",
-        ("title : " + _prefix_terms(named.terms), kind),
+        f"SELECT d.ref FROM {table} CROSS JOIN search_docs d ON d.id = {table}.rowid "
+        f"WHERE {table} MATCH ? LIMIT 200",
+        ("title : " + _prefix_terms(named.terms),),
     ).fetchall()
     return [row[0] for row in rows]
 
@@ -197,48 +211,82 @@ def _people_called(conn: sqlite3.Connection, text: str) -> list[str]:
 def _matching_docs(
     conn: sqlite3.Connection, query: ParsedQuery, scope: _Scope, limit: int
 ) -> list[sqlite3.Row]:
-    """Return up to limit documents per kind, best first.
+    """Return up to limit documents of each kind in scope, best first.
 
     Unanswered questions are filtered after this query, so it returns more of
     them to filter from.
     """
-    where = [f"d.kind IN ({_marks(scope.kinds)})"]
-    params: list = list(scope.kinds)
+    wanted = limit * 10 if query.unanswered_only else limit
+    rows: list[sqlite3.Row] = []
+    for kind in scope.kinds:
+        conditions, params = _filters(query, scope, kind)
+        if query.terms:
+            rows += _ranked(
+                conn, kind, query.match_expression(), conditions, params, wanted
+            )
+        else:
+            rows += conn.execute(
+                "SELECT d.kind, d.ref, d.room_id, d.sender, d.ts FROM search_docs d "
+                f"WHERE {' AND '.join(['d.kind = ?', *conditions])} "
+                "ORDER BY d.ts DESC LIMIT ?",
+                [kind, *params, wanted],
+            ).fetchall()
+    return rows
+
+
+def _filters(query: ParsedQuery, scope: _Scope, kind: str) -> tuple[list[str], list]:
+    """Return SQL conditions on the document d for the query's filters."""
+    conditions: list[str] = []
+    params: list = []
     if scope.room_ids is not None:
-        where.append(
-            f"(d.room_id IN ({_marks(scope.room_ids)}) OR (d.kind = 'person' AND "
-            "d.ref IN (SELECT user_id FROM members WHERE membership = 'join' "
-            f"AND room_id IN ({_marks(scope.room_ids)}))))"
-        )
-        params += scope.room_ids * 2
+        marks = _marks(scope.room_ids)
+        if kind == "person":
+            conditions.append(
+                "d.ref IN (SELECT user_id FROM members WHERE membership = 'join' "
+                f"AND room_id IN ({marks}))"
+            )
+        else:
+            conditions.append(f"d.room_id IN ({marks})")
+        params += scope.room_ids
     if scope.senders is not None:
-        where.append(f"d.sender IN ({_marks(scope.senders)})")
+        conditions.append(f"d.sender IN ({_marks(scope.senders)})")
         params += scope.senders
     if query.before_ms is not None:
-        where.append("d.ts < ?")
+        conditions.append("d.ts < ?")
         params.append(query.before_ms)
     if query.after_ms is not None:
-        where.append("d.ts >= ?")
+        conditions.append("d.ts >= ?")
         params.append(query.after_ms)
     if query.questions_only:
-        where.append(
+        conditions.append(
             "d.ref IN (SELECT event_id FROM discussions WHERE kind = 'question')"
         )
-    if query.terms:
-        source = "search_index JOIN search_docs d ON d.id = search_index.rowid"
-        where.insert(0, "search_index MATCH ?")
-        params.insert(0, query.match_expression())
-        order = f"{_RANK}, d.ts DESC"
-    else:
-        source = "search_docs d"
-        order = "d.ts DESC"
-    per_kind = limit * 10 if query.unanswered_only else limit
-    sql = f"""SELECT * FROM (
-            SELECT d.kind, d.ref, d.room_id, d.sender, d.ts,
-                ROW_NUMBER() OVER (PARTITION BY d.kind ORDER BY {order}) AS number
-            FROM {source} WHERE {" AND ".join(where)}
-        ) WHERE number <= ? ORDER BY kind, number"""
-    return conn.execute(sql, [*params, per_kind]).fetchall()
+    return conditions, params
+
+
+def _ranked(
+    conn: sqlite3.Connection,
+    kind: str,
+    match: str,
+    conditions: list[str],
+    params: list,
+    limit: int,
+) -> list[sqlite3.Row]:
+    """Return the best limit matches among the kind's newest RANK_WINDOW."""
+    table = search_table(kind)
+    source = f"{table} CROSS JOIN search_docs d ON d.id = {table}.rowid"
+    where = " AND ".join([f"{table} MATCH ?", *conditions])
+    oldest = conn.execute(
+        f"SELECT {table}.rowid FROM {source} WHERE {where} "
+        f"ORDER BY {table}.rowid DESC LIMIT 1 OFFSET ?",
+        [match, *params, RANK_WINDOW - 1],
+    ).fetchone()
+    return conn.execute(
+        f"SELECT d.kind, d.ref, d.room_id, d.sender, d.ts FROM {source} "
+        f"WHERE {where} AND {table}.rowid >= ? "
+        f"ORDER BY bm25({table}, {TITLE_WEIGHT}, 1.0), d.ts DESC LIMIT ?",
+        [match, *params, oldest[0] if oldest else 0, limit],
+    ).fetchall()
 
 
 def _unanswered(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> list[sqlite3.Row]:
@@ -291,7 +339,7 @@ _KIND_NAMES = {"question": "Question", "announcement": "Announcement"}
 
 def _load_discussions(conn, refs, terms) -> dict[str, SearchHit]:
     rows = conn.execute(
-        f"SELECT event_id, room_id, sender, ts, title, kind, body FROM discussions "
+        f"SELECT event_id, room_id, sender, ts, title, kind, body, tags FROM discussions "
         f"WHERE event_id IN ({_marks(refs)})",
         refs,
     ).fetchall()
@@ -304,18 +352,33 @@ def _load_discussions(conn, refs, terms) -> dict[str, SearchHit]:
         kind = _KIND_NAMES.get(row["kind"], "Discussion")
         if row["kind"] == "question":
             kind += ", answered" if row["event_id"] in answered else ", unanswered"
+        place = places.get(row["room_id"], "")
         hits[row["event_id"]] = SearchHit(
             "discussion",
             row["event_id"],
             highlight(clean_name(row["title"], "(untitled)"), terms, whole=True),
-            highlight(_without_title(row["body"], row["title"]), terms),
-            f"{kind} · {places.get(row['room_id'], '')} · {names[row['sender']]}",
+            _discussion_snippet(row, terms),
+            f"{kind} · {place} · {names[row['sender']]}",
             row["room_id"],
             row["event_id"],
             row["sender"],
             row["ts"],
+            place,
+            names[row["sender"]],
         )
     return hits
+
+
+def _discussion_snippet(row: sqlite3.Row, terms: list[Term]) -> Highlighted:
+    """Return the body's snippet, led by the tags when only a tag matched."""
+    body = _without_title(row["body"], row["title"])
+    snippet = highlight(body, terms)
+    tags = [clean_name(tag) for tag in _json_list(row["tags"])]
+    if tags and not any(matched for _, matched in snippet):
+        tagged = highlight(" ".join(f"#{tag}" for tag in tags), terms, whole=True)
+        if any(matched for _, matched in tagged):
+            return (*tagged, (" · ", False), *snippet) if snippet else tagged
+    return snippet
 
 
 def _without_title(body: str, title: str) -> str:
@@ -347,6 +410,8 @@ def _load_replies(conn, refs, terms) -> dict[str, SearchHit]:
             row["root_id"],
             row["sender"],
             row["ts"],
+            places.get(row["room_id"], ""),
+            names[row["sender"]],
         )
         for row in rows
     }
@@ -371,6 +436,8 @@ def _load_files(conn, refs, terms) -> dict[str, SearchHit]:
             None,
             row["sender"],
             row["ts"],
+            places.get(row["room_id"], ""),
+            names[row["sender"]],
         )
         for row in rows
     }

@@ -73,12 +73,16 @@ def test_unknown_prefixes_are_searched_as_text():
 
 
 def test_long_input_is_cut_with_a_notice():
-    query = parse_query("word " * 1000)
+    query = parse_query(" ".join(f"word{number}" for number in range(100)))
     assert len(query.terms) == MAX_TERMS
     assert query.notices[-1] == f"Only the first {MAX_TERMS} words were searched."
     assert parse_query("x" * 5000).notices == [
         "The search was cut to its first 1000 characters."
     ]
+
+
+def test_repeated_terms_count_once():
+    assert parse_query("cache Cache CACHE cache*").terms == [Term(("cache",), True)]
 
 
 def test_punctuation_alone_is_an_empty_query():

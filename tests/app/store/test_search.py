@@ -4,7 +4,7 @@ import pytest
 
 from app.records import Profile
 from app.store import Store
-from app.store.search import rebuild_index, search
+from app.store.search import KINDS, rebuild_index, search
 from app.store.writes import apply_sync, save_profiles
 from tests.factories import (
     discussion,
@@ -406,12 +406,24 @@ def test_long_text_gives_a_snippet_around_the_match(store):
 
 
 def _index_contents(conn):
-    return sorted(
-        tuple(row)
+    """Return every document with every token the index holds for it."""
+    documents = {
+        row["id"]: tuple(row)[1:]
         for row in conn.execute(
-            "SELECT d.kind, d.ref, d.room_id, d.sender, d.ts, i.title, i.body "
-            "FROM search_docs d JOIN search_index i ON i.rowid = d.id"
+            "SELECT id, kind, ref, room_id, sender, ts FROM search_docs"
         )
+    }
+    tokens = {}
+    for kind in KINDS:
+        conn.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab_{kind} "
+            f"USING fts5vocab(main, search_{kind}, instance)"
+        )
+        for row in conn.execute(f"SELECT doc, col, offset, term FROM vocab_{kind}"):
+            tokens.setdefault(row[0], []).append(tuple(row)[1:])
+    assert set(tokens) <= set(documents)
+    return sorted(
+        (documents[doc_id], sorted(tokens.get(doc_id, []))) for doc_id in documents
     )
 
 
@@ -431,11 +443,11 @@ def test_index_kept_by_triggers_equals_a_rebuild(store):
         [room_batch(GUILD, [state("m.room.topic", {"topic": "Data people"})])],
         None,
     )
-    kept = _index_contents(store.reader())
+    kept = store.write_blocking(_index_contents)
 
     store.write_blocking(rebuild_index)
 
-    assert _index_contents(store.reader()) == kept
+    assert store.write_blocking(_index_contents) == kept
     assert len(kept) == 8  # a discussion, a reply, a file, 3 people, 2 spaces
 
 
@@ -457,6 +469,44 @@ def _drop_search_tables(conn):
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'search_%'"
     ).fetchall():
         conn.execute(f"DROP TRIGGER {name}")
-    conn.execute("DROP TABLE search_index")
+    for kind in KINDS:
+        conn.execute(f"DROP TABLE search_{kind}")
     conn.execute("DROP TABLE search_docs")
     conn.execute("DELETE FROM _migrations WHERE number = 4")
+
+
+def test_a_tag_match_shows_the_tags(store):
+    write(
+        store,
+        GUILD_BOARD,
+        discussion("@ann:test", "Versioning models", "How do you do it?", tags=["dbt"]),
+    )
+
+    snippet = find(store, "dbt").groups["discussion"][0].snippet
+
+    assert "".join(part for part, _ in snippet) == "#dbt · How do you do it?"
+    assert marked(snippet) == ["dbt"]
+
+
+def test_filters_apply_before_the_rank_window(store, monkeypatch):
+    monkeypatch.setattr("app.store.search.RANK_WINDOW", 2)
+    old_question = discussion("@ann:test", "Deploy question", kind="question")
+    newer = [discussion("@bob:test", f"Deploy note {n}") for n in range(4)]
+    write(store, GUILD_BOARD, old_question, *newer)
+
+    assert titles(find(store, "deploy is:question")) == ["Deploy question"]
+    assert titles(find(store, "deploy from:ann")) == ["Deploy question"]
+    assert len(titles(find(store, "deploy"))) == 2
+
+
+def test_title_matches_outrank_within_the_window(store, monkeypatch):
+    monkeypatch.setattr("app.store.search.RANK_WINDOW", 3)
+    write(
+        store,
+        GUILD_BOARD,
+        discussion("@ann:test", "Notes", "about latency"),
+        discussion("@ann:test", "Latency budget"),
+        discussion("@ann:test", "More notes", "latency again"),
+    )
+
+    assert titles(find(store, "latency"))[0] == "Latency budget"
