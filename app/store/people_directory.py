@@ -1,0 +1,616 @@
+"""The people directory and "find an expert", read from the cache.
+
+Both read the search index (search_docs and the full-text tables search_person,
+search_discussion and search_reply), so names, titles,
+departments and skills match after the folding of app.store.search_text:
+case, accents and width are ignored, Chinese and Japanese text matches
+inside longer words, and emoji are words of their own.
+
+The directory lists everyone in the people table. People met in a joined
+room (shares_space) come first, and the others were fetched from the
+server's user directory. Every word typed matches a word of the person's
+name, user id localpart, title, department, skills or "ask me about" topics
+that starts with it.
+
+find_experts ranks people for a topic by these rules, in order:
+
+1. Declared expertise. A skill or "ask me about" topic equal to the topic
+   after folding ranks above one that only contains it or a word starting
+   with it ("SQL tuning" or "PostgreSQL" for "postgres"). Anyone who declares
+   the topic ranks above everyone who does not.
+2. Contribution score: 5 per accepted answer, 2 per other reply and 1 per
+   discussion started. An accepted answer counts when the reply or its
+   question matches the topic, and the question's author or a moderator
+   accepted it (the rules of app.store.answers). A reply counted as an
+   accepted answer is not counted again as a reply.
+3. More accepted answers, then more replies, then more discussions, then
+   the user id.
+
+Contributions match the topic's words as one phrase of whole words, so "go"
+does not count every post containing "good". Plurals and other word forms
+do not match ("database" misses "databases"). Only the newest
+MAX_CONTRIBUTION_DOCS matching discussions and as many matching replies are
+counted, which keeps a topic as common as "the" fast.
+"""
+
+import heapq
+import json
+import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from app.search_query import MAX_QUERY_CHARS, MAX_TERMS, ParsedQuery, Term
+from app.store.answers import accepted_answers
+from app.store.search_text import fold_text, tokens_of
+from app.text import clean_name
+
+DEFAULT_DIRECTORY_LIMIT = 50
+DEFAULT_EXPERT_LIMIT = 20
+
+# Newest matching discussions, and newest matching replies, counted as
+# contributions, so a word found in nearly every post is counted in bounded
+# time.
+# TODO: measure this limit over the cache of benchmarks/search.py.
+MAX_CONTRIBUTION_DOCS = 20_000
+
+ACCEPTED_ANSWER_WEIGHT = 5
+REPLY_WEIGHT = 2
+DISCUSSION_WEIGHT = 1
+
+# Declared expertise levels, from the strongest.
+WHOLE_MATCH = 2
+PARTIAL_MATCH = 1
+NO_MATCH = 0
+
+# User-provided text quoted in a reason is cut to this many characters.
+REASON_ITEM_CHARS = 60
+
+# SQLite's default limit of bound parameters is 32,766; chunks stay far below.
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryEntry:
+    """A person as the directory lists them, with profile text as stored.
+
+    display_name is the profile's name, else the name of a member event, else
+    None. shares_space is true for people met in a joined room.
+    """
+
+    user_id: str
+    display_name: str | None
+    title: str | None
+    department: str | None
+    avatar_url: str | None
+    skills: tuple[str, ...]
+    shares_space: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Expert:
+    """A person ranked for a topic, with the counts behind the rank.
+
+    declared is WHOLE_MATCH, PARTIAL_MATCH or NO_MATCH. matched_skills and
+    matched_topics are the skills and "ask me about" topics that matched, as
+    stored. place is the name of the space (or room outside any space) with
+    most of the contributions. reason explains the rank in one plain line.
+    """
+
+    user_id: str
+    display_name: str | None
+    title: str | None
+    department: str | None
+    avatar_url: str | None
+    shares_space: bool
+    declared: int
+    matched_skills: tuple[str, ...]
+    matched_topics: tuple[str, ...]
+    accepted_answers: int
+    replies: int
+    discussions: int
+    place: str | None
+    reason: str
+
+    @property
+    def score(self) -> int:
+        return contribution_score(self.accepted_answers, self.replies, self.discussions)
+
+
+def contribution_score(accepted: int, replies: int, discussions: int) -> int:
+    return (
+        ACCEPTED_ANSWER_WEIGHT * accepted
+        + REPLY_WEIGHT * replies
+        + DISCUSSION_WEIGHT * discussions
+    )
+
+
+# People met in a joined room, as in app.store.queries.list_people.
+_SHARES_SPACE_SQL = """EXISTS (SELECT 1 FROM members m
+    JOIN rooms r ON r.room_id = m.room_id AND r.membership = 'join'
+    WHERE m.user_id = p.user_id AND m.membership = 'join')"""
+
+_NAME_SQL = """COALESCE(p.display_name, (SELECT m.display_name FROM members m
+    WHERE m.user_id = p.user_id AND m.display_name IS NOT NULL LIMIT 1))"""
+
+
+def _marks(values: Sequence) -> str:
+    return ",".join("?" for _ in values)
+
+
+def _chunks(values: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _json_list(value: str | None) -> tuple[str, ...]:
+    """Return the strings of a JSON list column; anything malformed is empty."""
+    try:
+        items = json.loads(value or "[]")
+    except ValueError:
+        return ()
+    if not isinstance(items, list):
+        return ()
+    return tuple(item for item in items if isinstance(item, str))
+
+
+def _word_terms(text: str) -> list[Term]:
+    """Return one prefix term per whitespace-separated word of text.
+
+    Quotes and filter words such as "in:" are plain text here, because the
+    directory's box searches people, not posts.
+    """
+    terms = []
+    for word in text[:MAX_QUERY_CHARS].split():
+        tokens = tuple(tokens_of(word))
+        if tokens:
+            terms.append(Term(tokens, prefix=True))
+    return terms[:MAX_TERMS]
+
+
+def _match_expression(terms: list[Term]) -> str:
+    return ParsedQuery(terms=terms).match_expression()
+
+
+# ---------------------------------------------------------------- directory
+
+
+def directory(
+    conn: sqlite3.Connection,
+    text: str = "",
+    *,
+    department: str | None = None,
+    space_id: str | None = None,
+    limit: int = DEFAULT_DIRECTORY_LIMIT,
+    offset: int = 0,
+) -> list[DirectoryEntry]:
+    """Return one page of people matching text and the filters.
+
+    People who share a joined room come first. Without text the rest are in
+    order of name; with text, name matches rank above matches of other
+    fields, then the order is by name.
+    department matches case-insensitively; space_id keeps joined members of
+    that space and of its child rooms.
+    """
+    where: list[str] = []
+    params: list = []
+    terms = _word_terms(text)
+    if terms:
+        source = """search_person
+            CROSS JOIN search_docs d ON d.id = search_person.rowid
+            CROSS JOIN people p ON p.user_id = d.ref"""
+        where.append("search_person MATCH ?")
+        params.append(_match_expression(terms))
+        # Name and user id (the title column) weigh four times the rest.
+        order = "bm25(search_person, 4.0, 1.0), sort_key, p.user_id"
+    else:
+        source = "people p"
+        order = "sort_key, p.user_id"
+
+    if department is not None:
+        spellings = _department_spellings(conn, department)
+        if not spellings:
+            return []
+        where.append(f"p.department IN ({_marks(spellings)})")
+        params += spellings
+    if space_id is not None:
+        where.append(
+            """p.user_id IN (SELECT m.user_id FROM members m
+                WHERE m.membership = 'join' AND (m.room_id = ? OR m.room_id IN
+                    (SELECT child_id FROM space_children WHERE space_id = ?)))"""
+        )
+        params += [space_id, space_id]
+
+    condition = " AND ".join(where) if where else "1"
+    # NOTE: LOWER() folds ASCII letters only, so "Ángel" sorts after "Zoë".
+    # Sorting by search_fold() doubled the time of a 20,000-person page.
+    rows = conn.execute(
+        f"""SELECT p.user_id, {_NAME_SQL} AS name, p.title, p.department,
+                p.avatar_url, p.skills, {_SHARES_SPACE_SQL} AS shares_space,
+                LOWER(COALESCE(p.display_name, p.user_id)) AS sort_key
+            FROM {source} WHERE {condition}
+            ORDER BY shares_space DESC, {order} LIMIT ? OFFSET ?""",
+        [*params, max(limit, 0), max(offset, 0)],
+    ).fetchall()
+    return [
+        DirectoryEntry(
+            row["user_id"],
+            row["name"],
+            row["title"],
+            row["department"],
+            row["avatar_url"],
+            _json_list(row["skills"]),
+            bool(row["shares_space"]),
+        )
+        for row in rows
+    ]
+
+
+def _department_key(value: str | None) -> str:
+    return clean_name(value).casefold()
+
+
+def _department_spellings(conn: sqlite3.Connection, department: str) -> list[str]:
+    """Return the stored spellings of department, compared case-insensitively.
+
+    SQLite's NOCASE and LOWER() fold ASCII letters only, so "ÉTUDES" would
+    miss "Études"; the few distinct departments are compared here instead.
+    """
+    wanted = _department_key(department)
+    if not wanted:
+        return []
+    rows = conn.execute(
+        "SELECT DISTINCT department FROM people WHERE department IS NOT NULL"
+    ).fetchall()
+    return [row[0] for row in rows if _department_key(row[0]) == wanted]
+
+
+def departments(conn: sqlite3.Connection) -> list[str]:
+    """Return the distinct departments for a filter list, sorted case-insensitively.
+
+    Spellings that differ only in case or spacing are one department, shown
+    in its most common spelling as stored.
+    """
+    rows = conn.execute(
+        """SELECT department, COUNT(*) AS people FROM people
+        WHERE department IS NOT NULL GROUP BY department"""
+    ).fetchall()
+    spellings: dict[str, Counter] = defaultdict(Counter)
+    for row in rows:
+        key = _department_key(row["department"])
+        if key:
+            spellings[key][row["department"]] += row["people"]
+    chosen = []
+    for key, counts in spellings.items():
+        # The most common spelling; among equals, the first in sort order.
+        spelling = min(counts, key=lambda value: (-counts[value], value))
+        chosen.append((key, spelling))
+    return [spelling for _, spelling in sorted(chosen)]
+
+
+# ---------------------------------------------------------------- experts
+
+
+@dataclass(slots=True)
+class _Candidate:
+    user_id: str
+    declared: int = NO_MATCH
+    matched_skills: list[str] = field(default_factory=list)
+    matched_topics: list[str] = field(default_factory=list)
+    accepted: int = 0
+    replies: int = 0
+    discussions: int = 0
+    # Contributions per room id, for naming where most of them are.
+    rooms: Counter = field(default_factory=Counter)
+
+    def rank_key(self) -> tuple:
+        score = contribution_score(self.accepted, self.replies, self.discussions)
+        return (
+            -self.declared,
+            -score,
+            -self.accepted,
+            -self.replies,
+            -self.discussions,
+            self.user_id,
+        )
+
+
+def find_experts(
+    conn: sqlite3.Connection, topic: str, *, limit: int = DEFAULT_EXPERT_LIMIT
+) -> list[Expert]:
+    """Return up to limit people ranked for topic by the rules of the module doc.
+
+    A topic with no words (only punctuation or operators) returns [].
+    """
+    topic = topic[:MAX_QUERY_CHARS]
+    tokens = tuple(tokens_of(topic))[:MAX_TERMS]
+    if not tokens or limit <= 0:
+        return []
+    candidates: dict[str, _Candidate] = {}
+    _add_declared(conn, tokens, candidates)
+    _add_contributions(conn, tokens, candidates)
+    best = heapq.nsmallest(limit, candidates.values(), key=_Candidate.rank_key)
+    return _load_experts(conn, best, topic)
+
+
+def _candidate(candidates: dict[str, _Candidate], user_id: str) -> _Candidate:
+    found = candidates.get(user_id)
+    if found is None:
+        found = candidates[user_id] = _Candidate(user_id)
+    return found
+
+
+def declared_match(item: str, topic_tokens: Sequence[str]) -> int:
+    """Return how closely one skill or "ask me about" topic matches the topic.
+
+    WHOLE_MATCH when they fold to the same words; PARTIAL_MATCH when the
+    topic's words appear in order inside item, the last as the start of a
+    word; NO_MATCH otherwise.
+    """
+    folded = fold_text(item)
+    topic = " ".join(topic_tokens)
+    if folded == topic:
+        return WHOLE_MATCH
+    # Folded text has single spaces between tokens, so a match of " " + topic
+    # starts at a token and ends inside or at the end of one.
+    if f" {topic}" in f" {folded}":
+        return PARTIAL_MATCH
+    return NO_MATCH
+
+
+def _add_declared(
+    conn: sqlite3.Connection,
+    tokens: tuple[str, ...],
+    candidates: dict[str, _Candidate],
+) -> None:
+    """Add people whose skills or "ask me about" topics match the topic.
+
+    The index finds profiles whose body (title, department, skills, topics)
+    has the topic's words, and each skill and topic is then compared alone.
+    """
+    phrase = _match_expression([Term(tokens, prefix=True)])
+    rows = conn.execute(
+        """SELECT p.user_id, p.skills, p.ask_me_about
+        FROM search_person CROSS JOIN search_docs d ON d.id = search_person.rowid
+        CROSS JOIN people p ON p.user_id = d.ref
+        WHERE search_person MATCH ?""",
+        (f"body : {phrase}",),
+    ).fetchall()
+    for row in rows:
+        skills = _matching_items(_json_list(row["skills"]), tokens)
+        topics = _matching_items(_json_list(row["ask_me_about"]), tokens)
+        if not skills and not topics:
+            continue
+        person = _candidate(candidates, row["user_id"])
+        person.declared = max(level for level, _ in skills + topics)
+        person.matched_skills = [item for _, item in skills]
+        person.matched_topics = [item for _, item in topics]
+
+
+def _matching_items(
+    items: tuple[str, ...], tokens: tuple[str, ...]
+) -> list[tuple[int, str]]:
+    """Return (level, item) for the items that match, whole matches first."""
+    matches = []
+    for item in items:
+        level = declared_match(item, tokens)
+        if level != NO_MATCH:
+            matches.append((level, item))
+    matches.sort(key=lambda match: -match[0])
+    return matches
+
+
+# The newest matching posts and replies, counted per sender, kind and room,
+# then the accepted answers whose question or reply is among them. The
+# third column of an "accepted" row is 1 when the reply itself matched.
+_CONTRIBUTIONS_SQL = """
+WITH hits AS MATERIALIZED (
+    SELECT d.kind, d.ref, d.sender, d.room_id
+    FROM (SELECT * FROM (SELECT rowid AS id FROM search_discussion
+            WHERE search_discussion MATCH :match ORDER BY rowid DESC LIMIT :cap)
+        UNION ALL
+        SELECT * FROM (SELECT rowid AS id FROM search_reply
+            WHERE search_reply MATCH :match ORDER BY rowid DESC LIMIT :cap)) h
+    JOIN search_docs d ON d.id = h.id
+    WHERE d.sender IS NOT NULL
+)
+SELECT 'posts' AS part, sender AS a, kind AS b, room_id AS c, COUNT(*) AS n
+FROM hits GROUP BY sender, kind, room_id
+UNION ALL
+SELECT 'accepted', question_id, reply_id,
+    reply_id IN (SELECT ref FROM hits WHERE kind = 'reply'), NULL
+FROM accepted_answers
+WHERE question_id IN (SELECT ref FROM hits WHERE kind = 'discussion')
+    OR reply_id IN (SELECT ref FROM hits WHERE kind = 'reply')
+"""
+
+
+def _add_contributions(
+    conn: sqlite3.Connection,
+    tokens: tuple[str, ...],
+    candidates: dict[str, _Candidate],
+) -> None:
+    phrase = _match_expression([Term(tokens, prefix=False)])
+    rows = conn.execute(
+        _CONTRIBUTIONS_SQL, {"match": phrase, "cap": MAX_CONTRIBUTION_DOCS}
+    ).fetchall()
+    question_ids: set[str] = set()
+    reply_matched: dict[str, bool] = {}
+    for part, first, second, third, count in rows:
+        if part == "accepted":
+            question_ids.add(first)
+            if second is not None:
+                reply_matched[second] = bool(third)
+            continue
+        person = _candidate(candidates, first)
+        if second == "reply":
+            person.replies += count
+        else:
+            person.discussions += count
+        person.rooms[third] += count
+    if question_ids:
+        _add_accepted_answers(conn, sorted(question_ids), reply_matched, candidates)
+
+
+def _add_accepted_answers(
+    conn: sqlite3.Connection,
+    question_ids: list[str],
+    reply_matched: dict[str, bool],
+    candidates: dict[str, _Candidate],
+) -> None:
+    """Count the valid accepted answers among the questions, per reply sender."""
+    reply_ids: list[str] = []
+    for chunk in _chunks(question_ids):
+        answers = accepted_answers(conn, list(chunk))
+        reply_ids += [answer.reply_id for answer in answers.values() if answer.reply_id]
+    for chunk in _chunks(sorted(set(reply_ids))):
+        rows = conn.execute(
+            f"""SELECT event_id, sender, room_id FROM replies
+            WHERE redacted = 0 AND event_id IN ({_marks(chunk)})""",
+            list(chunk),
+        ).fetchall()
+        for row in rows:
+            person = _candidate(candidates, row["sender"])
+            person.accepted += 1
+            if reply_matched.get(row["event_id"]):
+                # Already counted as a matching reply; it moves to accepted.
+                person.replies -= 1
+            else:
+                person.rooms[row["room_id"]] += 1
+
+
+def _load_experts(
+    conn: sqlite3.Connection, best: list[_Candidate], topic: str
+) -> list[Expert]:
+    if not best:
+        return []
+    user_ids = [person.user_id for person in best]
+    rows = conn.execute(
+        f"""SELECT p.user_id, {_NAME_SQL} AS name, p.title, p.department,
+            p.avatar_url, {_SHARES_SPACE_SQL} AS shares_space
+        FROM people p WHERE p.user_id IN ({_marks(user_ids)})""",
+        user_ids,
+    ).fetchall()
+    profiles = {row["user_id"]: row for row in rows}
+    rooms = {room for person in best for room in person.rooms}
+    places = _places(conn, rooms)
+    label = _short(clean_name(topic))
+    experts = []
+    for person in best:
+        profile = profiles.get(person.user_id)
+        place, everywhere = _main_place(person.rooms, places)
+        experts.append(
+            Expert(
+                person.user_id,
+                profile["name"] if profile else None,
+                profile["title"] if profile else None,
+                profile["department"] if profile else None,
+                profile["avatar_url"] if profile else None,
+                bool(profile["shares_space"]) if profile else False,
+                person.declared,
+                tuple(person.matched_skills),
+                tuple(person.matched_topics),
+                person.accepted,
+                person.replies,
+                person.discussions,
+                place,
+                _reason(person, label, place, everywhere),
+            )
+        )
+    return experts
+
+
+def _places(conn: sqlite3.Connection, room_ids: set[str]) -> dict[str, tuple[str, str]]:
+    """Return (place id, place name) per room: its joined space, else itself."""
+    ids = sorted(room_ids)
+    places: dict[str, tuple[str, str]] = {}
+    for chunk in _chunks(ids):
+        rows = conn.execute(
+            f"""SELECT r.room_id, r.name,
+                (SELECT s.room_id FROM space_children c
+                    JOIN rooms s ON s.room_id = c.space_id AND s.membership = 'join'
+                    WHERE c.child_id = r.room_id ORDER BY s.room_id LIMIT 1) AS space_id
+            FROM rooms r WHERE r.room_id IN ({_marks(chunk)})""",
+            list(chunk),
+        ).fetchall()
+        space_ids = {row["space_id"] for row in rows if row["space_id"]}
+        space_names = {
+            row[0]: row[1]
+            for row in conn.execute(
+                f"SELECT room_id, name FROM rooms WHERE room_id IN ({_marks(space_ids)})",
+                sorted(space_ids),
+            )
+        }
+        for row in rows:
+            if row["space_id"]:
+                name = space_names.get(row["space_id"])
+                places[row["room_id"]] = (row["space_id"], name or "")
+            else:
+                places[row["room_id"]] = (row["room_id"], row["name"] or "")
+    return places
+
+
+def _main_place(
+    rooms: Counter, places: dict[str, tuple[str, str]]
+) -> tuple[str | None, bool]:
+    """Return the name of the place with most contributions, and if it has all."""
+    counts: Counter = Counter()
+    names: dict[str, str] = {}
+    for room_id, count in rooms.items():
+        if count <= 0:
+            continue
+        place_id, name = places.get(room_id, (room_id, ""))
+        counts[place_id] += count
+        names[place_id] = clean_name(name, "an unnamed room")
+    if not counts:
+        return None, False
+    place_id = min(counts, key=lambda key: (-counts[key], names[key], key))
+    return names[place_id], len(counts) == 1
+
+
+def _short(text: str) -> str:
+    if len(text) <= REASON_ITEM_CHARS:
+        return text
+    return text[: REASON_ITEM_CHARS - 1].rstrip() + "…"
+
+
+def _plural(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count == 1 else plural}"
+
+
+def _and_list(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _reason(
+    person: _Candidate, topic_label: str, place: str | None, everywhere: bool
+) -> str:
+    """Explain the rank in words, for example
+    "Lists SQL as a skill; 3 accepted answers and 7 replies about SQL in Data Guild".
+    """
+    parts = []
+    if person.matched_skills:
+        skills = [_short(clean_name(item)) for item in person.matched_skills]
+        noun = "as a skill" if len(skills) == 1 else "as skills"
+        parts.append(f"Lists {_and_list(skills)} {noun}")
+    if person.matched_topics:
+        topics = [_short(clean_name(item)) for item in person.matched_topics]
+        parts.append(f"Invites questions about {_and_list(topics)}")
+    counts = []
+    if person.accepted:
+        counts.append(_plural(person.accepted, "accepted answer", "accepted answers"))
+    if person.replies:
+        counts.append(_plural(person.replies, "reply", "replies"))
+    if person.discussions:
+        counts.append(
+            _plural(person.discussions, "discussion started", "discussions started")
+        )
+    if counts:
+        text = f"{_and_list(counts)} about {topic_label}"
+        if place:
+            text += f" {'in' if everywhere else 'mostly in'} {place}"
+        parts.append(text)
+    reason = "; ".join(parts)
+    return reason[:1].upper() + reason[1:]
