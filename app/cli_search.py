@@ -3,6 +3,7 @@
 import sys
 
 from app.cli_format import format_time, positive_int
+from app.search_query import FILTER_KEYS
 
 # Exit codes as in app.cli, which imports this module.
 EXIT_OK = 0
@@ -37,7 +38,9 @@ def command_search(args) -> int:
     session = _load_session()
     store = _open_store(session)
     try:
-        results = search(store.reader(), " ".join(args.query), limit=args.limit)
+        results = search(
+            store.reader(), query_from_arguments(args.query), limit=args.limit
+        )
     finally:
         store.close()
     for notice in results.notices:
@@ -60,6 +63,26 @@ def command_search(args) -> int:
             else:
                 print(f"    {hit.ref}")
     return EXIT_OK if results.groups else EXIT_NOT_FOUND
+
+
+def query_from_arguments(arguments: list[str]) -> str:
+    """Join command-line arguments into one query, keeping each one whole.
+
+    The shell removes the quotes of in:"Data Guild" and "release notes", so
+    an argument with a space in it gets them back: as a filter's value, or
+    as a phrase.
+    """
+    parts = []
+    for argument in arguments:
+        if not any(char.isspace() for char in argument) or '"' in argument:
+            parts.append(argument)
+            continue
+        key, colon, value = argument.partition(":")
+        if colon and key.lower() in FILTER_KEYS:
+            parts.append(f'{key}:"{value}"')
+        else:
+            parts.append(f'"{argument}"')
+    return " ".join(parts)
 
 
 def _marked(parts, bold: bool) -> str:

@@ -26,6 +26,8 @@ from app.store.search_text import tokens_of
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
 
+FILTER_KEYS = ("in", "from", "is", "has", "before", "after")
+
 _PART = re.compile(
     r"""(?P<key>in|from|is|has|before|after):(?P<value>"[^"]*"?|\S*)
         | "(?P<phrase>[^"]*)(?P<closed>"?)

@@ -526,10 +526,10 @@ def highlight(
         text = " ".join(text.split())
     if not text:
         return ()
-    spans = _match_spans(text, terms)
+    spans, anchor = _match_spans(text, terms)
     start, end = 0, len(text)
     if not whole and len(text) > SNIPPET_CHARS:
-        first = spans[0][0] if spans else 0
+        first = anchor
         start = max(0, first - SNIPPET_CHARS // 3)
         if start > 0:
             space = text.find(" ", start)
@@ -557,10 +557,15 @@ def highlight(
     return tuple(parts)
 
 
-def _match_spans(text: str, terms: list[Term]) -> list[tuple[int, int]]:
-    """Return the character ranges of text that the terms match, in order."""
+def _match_spans(text: str, terms: list[Term]) -> tuple[list[tuple[int, int]], int]:
+    """Return the character ranges of text that the terms match, in order.
+
+    Also return where a snippet should show: the first match of the longest
+    matching term, which says more than a short word such as "de" that the
+    start of "desk" matches too.
+    """
     if not terms:
-        return []
+        return [], 0
     folded, offsets = fold_with_offsets(text)
     # Tokens of the folded text, as (token, first folded index, end index).
     tokens = []
@@ -571,8 +576,10 @@ def _match_spans(text: str, terms: list[Term]) -> list[tuple[int, int]]:
         index += len(piece) + 1
 
     spans = []
+    anchor, anchor_length = 0, -1
     for term in terms:
         size = len(term.tokens)
+        length = sum(len(token) for token in term.tokens)
         for at in range(len(tokens) - size + 1):
             window = tokens[at : at + size]
             if not _term_matches(term, [token for token, _, _ in window]):
@@ -581,7 +588,10 @@ def _match_spans(text: str, terms: list[Term]) -> list[tuple[int, int]]:
             end_in_folded = last[1] + (
                 len(term.tokens[-1]) if term.prefix else len(last[0])
             )
-            spans.append((offsets[window[0][1]], offsets[end_in_folded - 1] + 1))
+            span = (offsets[window[0][1]], offsets[end_in_folded - 1] + 1)
+            if length > anchor_length:
+                anchor, anchor_length = span[0], length
+            spans.append(span)
 
     spans.sort()
     merged: list[tuple[int, int]] = []
@@ -590,7 +600,7 @@ def _match_spans(text: str, terms: list[Term]) -> list[tuple[int, int]]:
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))
-    return merged
+    return merged, anchor
 
 
 def _term_matches(term: Term, window: list[str]) -> bool:

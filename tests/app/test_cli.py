@@ -197,3 +197,11 @@ def test_search_finds_synced_posts_offline(signed_in, capsys, monkeypatch):
 
     assert cli.main(["search", "is:cake"]) == cli.EXIT_NOT_FOUND
     assert "is:cake is not a filter" in capsys.readouterr().err
+
+
+def test_search_arguments_keep_their_spaces():
+    from app.cli_search import query_from_arguments
+
+    assert query_from_arguments(["in:Data Guild", "sql"]) == 'in:"Data Guild" sql'
+    assert query_from_arguments(["release notes"]) == '"release notes"'
+    assert query_from_arguments(['in:"Data Guild"', "a"]) == 'in:"Data Guild" a'

@@ -510,3 +510,13 @@ def test_title_matches_outrank_within_the_window(store, monkeypatch):
     )
 
     assert titles(find(store, "latency"))[0] == "Latency budget"
+
+
+def test_snippet_shows_the_longest_matching_word(store):
+    body = "Any hot desk will do. " + "filler " * 40 + "Try the pastéis de nata."
+    root = discussion("@ann:test", "Lisbon office")
+    write(store, GUILD_BOARD, root, reply("@bob:test", root["event_id"], body))
+
+    snippet = find(store, "pastéis de").groups["reply"][0].snippet
+
+    assert "pastéis" in marked(snippet)
