@@ -204,21 +204,19 @@ class SearchResultDelegate(QStyledItemDelegate):
                 QRect(left, top, width, metrics.height()),
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                 metrics.elidedText(
-                    isolated_detail(hit.detail), Qt.TextElideMode.ElideRight, width
+                    isolated_detail(hit.detail_parts),
+                    Qt.TextElideMode.ElideRight,
+                    width,
                 ),
             )
 
 
-def isolated_detail(detail: str) -> str:
-    """Return a detail line with each " · "-separated part in its own isolate.
+def isolated_detail(parts: tuple[str, ...]) -> str:
+    """Return the detail line with each part in its own directional isolate.
 
     The parts are a kind, a place and a person's name, and a right-to-left
-    name must not reorder its neighbours. A name that itself contains " · "
-    makes the split unreliable, so such a line is isolated as a whole.
+    name must not reorder its neighbours.
     """
-    parts = detail.split(" · ")
-    if len(parts) > 3:
-        return isolate(detail)
     return " · ".join(isolate(part) for part in parts)
 
 

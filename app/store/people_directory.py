@@ -1,9 +1,9 @@
 """The people directory and "find an expert", read from the cache.
 
-Both read the search index (search_docs and the full-text tables search_person,
-search_discussion and search_reply), so names, titles,
-departments and skills match after the folding of app.store.search_text:
-case, accents and width are ignored, Chinese and Japanese text matches
+Both read the search index: search_docs and the full-text tables
+search_person, search_discussion and search_reply. So names, titles,
+departments and skills match after the folding of app.store.search_text.
+Case, accents and width are ignored, Chinese and Japanese text matches
 inside longer words, and emoji are words of their own.
 
 The directory lists everyone in the people table. People met in a joined
@@ -34,14 +34,20 @@ counted, which keeps a topic as common as "the" fast.
 """
 
 import heapq
-import json
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.search_query import MAX_QUERY_CHARS, MAX_TERMS, ParsedQuery, Term
 from app.store.answers import accepted_answers
+from app.store.lookups import (
+    PERSON_NAME_SQL,
+    chunks,
+    json_strings,
+    placeholders,
+    room_places,
+)
 from app.store.search_text import fold_text, tokens_of
 from app.text import clean_name
 
@@ -51,7 +57,8 @@ DEFAULT_EXPERT_LIMIT = 20
 # Newest matching discussions, and newest matching replies, counted as
 # contributions, so a word found in nearly every post is counted in bounded
 # time.
-# TODO: measure this limit over the cache of benchmarks/search.py.
+# NOTE: on the search benchmark's cache (200,000 posts) a topic as common as
+# "the" still takes about 170 ms with this limit, above the 50 ms target.
 MAX_CONTRIBUTION_DOCS = 20_000
 
 ACCEPTED_ANSWER_WEIGHT = 5
@@ -65,9 +72,6 @@ NO_MATCH = 0
 
 # User-provided text quoted in a reason is cut to this many characters.
 REASON_ITEM_CHARS = 60
-
-# SQLite's default limit of bound parameters is 32,766; chunks stay far below.
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,29 +134,6 @@ _SHARES_SPACE_SQL = """EXISTS (SELECT 1 FROM members m
     JOIN rooms r ON r.room_id = m.room_id AND r.membership = 'join'
     WHERE m.user_id = p.user_id AND m.membership = 'join')"""
 
-_NAME_SQL = """COALESCE(p.display_name, (SELECT m.display_name FROM members m
-    WHERE m.user_id = p.user_id AND m.display_name IS NOT NULL LIMIT 1))"""
-
-
-def _marks(values: Sequence) -> str:
-    return ",".join("?" for _ in values)
-
-
-def _chunks(values: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def _json_list(value: str | None) -> tuple[str, ...]:
-    """Return the strings of a JSON list column; anything malformed is empty."""
-    try:
-        items = json.loads(value or "[]")
-    except ValueError:
-        return ()
-    if not isinstance(items, list):
-        return ()
-    return tuple(item for item in items if isinstance(item, str))
-
 
 def _word_terms(text: str) -> list[Term]:
     """Return one prefix term per whitespace-separated word of text.
@@ -211,7 +192,7 @@ def directory(
         spellings = _department_spellings(conn, department)
         if not spellings:
             return []
-        where.append(f"p.department IN ({_marks(spellings)})")
+        where.append(f"p.department IN ({placeholders(spellings)})")
         params += spellings
     if space_id is not None:
         where.append(
@@ -225,7 +206,7 @@ def directory(
     # NOTE: LOWER() folds ASCII letters only, so "Ángel" sorts after "Zoë".
     # Sorting by search_fold() doubled the time of a 20,000-person page.
     rows = conn.execute(
-        f"""SELECT p.user_id, {_NAME_SQL} AS name, p.title, p.department,
+        f"""SELECT p.user_id, {PERSON_NAME_SQL} AS name, p.title, p.department,
                 p.avatar_url, p.skills, {_SHARES_SPACE_SQL} AS shares_space,
                 LOWER(COALESCE(p.display_name, p.user_id)) AS sort_key
             FROM {source} WHERE {condition}
@@ -239,7 +220,7 @@ def directory(
             row["title"],
             row["department"],
             row["avatar_url"],
-            _json_list(row["skills"]),
+            json_strings(row["skills"]),
             bool(row["shares_space"]),
         )
         for row in rows
@@ -256,13 +237,13 @@ def _department_spellings(conn: sqlite3.Connection, department: str) -> list[str
     SQLite's NOCASE and LOWER() fold ASCII letters only, so "ÉTUDES" would
     miss "Études"; the few distinct departments are compared here instead.
     """
-    wanted = _department_key(department)
-    if not wanted:
+    key = _department_key(department)
+    if not key:
         return []
     rows = conn.execute(
         "SELECT DISTINCT department FROM people WHERE department IS NOT NULL"
     ).fetchall()
-    return [row[0] for row in rows if _department_key(row[0]) == wanted]
+    return [row[0] for row in rows if _department_key(row[0]) == key]
 
 
 def departments(conn: sqlite3.Connection) -> list[str]:
@@ -377,8 +358,8 @@ def _add_declared(
         (f"body : {phrase}",),
     ).fetchall()
     for row in rows:
-        skills = _matching_items(_json_list(row["skills"]), tokens)
-        topics = _matching_items(_json_list(row["ask_me_about"]), tokens)
+        skills = _matching_items(json_strings(row["skills"]), tokens)
+        topics = _matching_items(json_strings(row["ask_me_about"]), tokens)
         if not skills and not topics:
             continue
         person = _candidate(candidates, row["user_id"])
@@ -460,13 +441,13 @@ def _add_accepted_answers(
 ) -> None:
     """Count the valid accepted answers among the questions, per reply sender."""
     reply_ids: list[str] = []
-    for chunk in _chunks(question_ids):
+    for chunk in chunks(question_ids):
         answers = accepted_answers(conn, list(chunk))
         reply_ids += [answer.reply_id for answer in answers.values() if answer.reply_id]
-    for chunk in _chunks(sorted(set(reply_ids))):
+    for chunk in chunks(sorted(set(reply_ids))):
         rows = conn.execute(
             f"""SELECT event_id, sender, room_id FROM replies
-            WHERE redacted = 0 AND event_id IN ({_marks(chunk)})""",
+            WHERE redacted = 0 AND event_id IN ({placeholders(chunk)})""",
             list(chunk),
         ).fetchall()
         for row in rows:
@@ -486,14 +467,14 @@ def _load_experts(
         return []
     user_ids = [person.user_id for person in best]
     rows = conn.execute(
-        f"""SELECT p.user_id, {_NAME_SQL} AS name, p.title, p.department,
+        f"""SELECT p.user_id, {PERSON_NAME_SQL} AS name, p.title, p.department,
             p.avatar_url, {_SHARES_SPACE_SQL} AS shares_space
-        FROM people p WHERE p.user_id IN ({_marks(user_ids)})""",
+        FROM people p WHERE p.user_id IN ({placeholders(user_ids)})""",
         user_ids,
     ).fetchall()
     profiles = {row["user_id"]: row for row in rows}
     rooms = {room for person in best for room in person.rooms}
-    places = _places(conn, rooms)
+    places = room_places(conn, rooms)
     label = _short(clean_name(topic))
     experts = []
     for person in best:
@@ -518,36 +499,6 @@ def _load_experts(
             )
         )
     return experts
-
-
-def _places(conn: sqlite3.Connection, room_ids: set[str]) -> dict[str, tuple[str, str]]:
-    """Return (place id, place name) per room: its joined space, else itself."""
-    ids = sorted(room_ids)
-    places: dict[str, tuple[str, str]] = {}
-    for chunk in _chunks(ids):
-        rows = conn.execute(
-            f"""SELECT r.room_id, r.name,
-                (SELECT s.room_id FROM space_children c
-                    JOIN rooms s ON s.room_id = c.space_id AND s.membership = 'join'
-                    WHERE c.child_id = r.room_id ORDER BY s.room_id LIMIT 1) AS space_id
-            FROM rooms r WHERE r.room_id IN ({_marks(chunk)})""",
-            list(chunk),
-        ).fetchall()
-        space_ids = {row["space_id"] for row in rows if row["space_id"]}
-        space_names = {
-            row[0]: row[1]
-            for row in conn.execute(
-                f"SELECT room_id, name FROM rooms WHERE room_id IN ({_marks(space_ids)})",
-                sorted(space_ids),
-            )
-        }
-        for row in rows:
-            if row["space_id"]:
-                name = space_names.get(row["space_id"])
-                places[row["room_id"]] = (row["space_id"], name or "")
-            else:
-                places[row["room_id"]] = (row["room_id"], row["name"] or "")
-    return places
 
 
 def _main_place(

@@ -1,17 +1,22 @@
 """Search over the cache's full-text index, grouped by kind, with snippets.
 
-The index (search_docs and a full-text table per kind) is kept by triggers
-in the same transaction as the rows it covers; see the search index
-migration. Queries are parsed by app.search_query; this module turns them
-into SQL and loads what a result list shows.
+The index is search_docs and a full-text table per kind. Triggers keep it in
+the same transaction as the rows it covers (see the search index migration).
+app.search_query parses the query, and this module turns it into SQL and
+loads what a result list shows.
 """
 
-import json
 import sqlite3
 from dataclasses import dataclass, field
 
 from app.search_query import ParsedQuery, Term, parse_query
 from app.store.answers import accepted_answers
+from app.store.lookups import (
+    PERSON_NAME_SQL,
+    json_strings,
+    placeholders,
+    room_places,
+)
 from app.store.schema import SEARCH_FILL_STATEMENTS, search_table
 from app.store.search_text import fold_with_offsets
 from app.text import clean_name, clean_text, display_name
@@ -30,10 +35,10 @@ SNIPPET_CHARS = 160
 
 # Titles weigh more than bodies: a word in a title is what the post is about.
 TITLE_WEIGHT = 4.0
-# Relevance ranks the newest RANK_WINDOW matches of each kind. A word such
-# as "the" matches nearly everything, and scoring every match would take
-# hundreds of milliseconds on a large cache; with the window, a search is as
-# fast for a common word as for a rare one.
+# Relevance ranks only the newest RANK_WINDOW matches of each kind. A word
+# such as "the" matches nearly everything, and scoring every match took
+# about half a second on the benchmark's cache of 200,000 posts. With the
+# window, a common word is about as fast as a rare one.
 RANK_WINDOW = 1000
 
 
@@ -45,23 +50,25 @@ Highlighted = tuple[tuple[str, bool], ...]
 class SearchHit:
     """One result. ref is its event id, user id or room id.
 
-    discussion_id is the discussion to open (the post itself, or the
-    discussion a reply belongs to); detail says what and where in plain
-    text, joined from its parts: what it is, place (the space, else the
-    room) and sender_name.
+    discussion_id is the discussion to open: the post itself, or the
+    discussion a reply belongs to. detail_parts describe the result in plain
+    text, for example what it is, where (its space, else its room) and who
+    wrote it.
     """
 
     kind: str
     ref: str
     title: Highlighted
     snippet: Highlighted
-    detail: str
+    detail_parts: tuple[str, ...]
     room_id: str | None = None
     discussion_id: str | None = None
     sender: str | None = None
     ts: int | None = None
-    place: str | None = None
-    sender_name: str | None = None
+
+    @property
+    def detail(self) -> str:
+        return " · ".join(self.detail_parts)
 
 
 @dataclass(slots=True)
@@ -78,7 +85,10 @@ class SearchResults:
 def search(
     conn: sqlite3.Connection, text: str, *, limit: int = DEFAULT_LIMIT
 ) -> SearchResults:
-    """Search the cache for what the user typed; never raises for any text."""
+    """Search the cache for what the user typed.
+
+    Problems with the text become notices in the results, not exceptions.
+    """
     query = parse_query(text)
     results = SearchResults(query, notices=list(query.notices))
     if query.is_empty:
@@ -115,7 +125,7 @@ def rebuild_index(conn: sqlite3.Connection) -> None:
 
 @dataclass(slots=True)
 class _Scope:
-    """Which kinds a query covers, and the rooms and senders it is limited to."""
+    """The kinds a query covers, and the rooms and senders it is limited to."""
 
     kinds: tuple[str, ...]
     room_ids: list[str] | None = None
@@ -156,10 +166,6 @@ class _Scope:
         return scope
 
 
-def _marks(values) -> str:
-    return ",".join("?" for _ in values)
-
-
 def _name_match(conn: sqlite3.Connection, kind: str, text: str) -> list[str]:
     """Return refs of documents of kind whose title has every word of text."""
     named = parse_query(f'"{text}"')
@@ -188,7 +194,7 @@ def _rooms_of_spaces(conn: sqlite3.Connection, text: str) -> list[str]:
     joined = [
         row[0]
         for row in conn.execute(
-            f"SELECT room_id FROM rooms WHERE room_id IN ({_marks(spaces)}) "
+            f"SELECT room_id FROM rooms WHERE room_id IN ({placeholders(spaces)}) "
             "AND membership = 'join'",
             spaces,
         )
@@ -196,7 +202,7 @@ def _rooms_of_spaces(conn: sqlite3.Connection, text: str) -> list[str]:
     if not joined:
         return []
     children = conn.execute(
-        f"SELECT child_id FROM space_children WHERE space_id IN ({_marks(joined)})",
+        f"SELECT child_id FROM space_children WHERE space_id IN ({placeholders(joined)})",
         joined,
     ).fetchall()
     return joined + [row[0] for row in children]
@@ -216,20 +222,20 @@ def _matching_docs(
     Unanswered questions are filtered after this query, so it returns more of
     them to filter from.
     """
-    wanted = limit * 10 if query.unanswered_only else limit
+    per_kind_limit = limit * 10 if query.unanswered_only else limit
     rows: list[sqlite3.Row] = []
     for kind in scope.kinds:
         conditions, params = _filters(query, scope, kind)
         if query.terms:
             rows += _ranked(
-                conn, kind, query.match_expression(), conditions, params, wanted
+                conn, kind, query.match_expression(), conditions, params, per_kind_limit
             )
         else:
             rows += conn.execute(
                 "SELECT d.kind, d.ref, d.room_id, d.sender, d.ts FROM search_docs d "
                 f"WHERE {' AND '.join(['d.kind = ?', *conditions])} "
                 "ORDER BY d.ts DESC LIMIT ?",
-                [kind, *params, wanted],
+                [kind, *params, per_kind_limit],
             ).fetchall()
     return rows
 
@@ -239,7 +245,7 @@ def _filters(query: ParsedQuery, scope: _Scope, kind: str) -> tuple[list[str], l
     conditions: list[str] = []
     params: list = []
     if scope.room_ids is not None:
-        marks = _marks(scope.room_ids)
+        marks = placeholders(scope.room_ids)
         if kind == "person":
             conditions.append(
                 "d.ref IN (SELECT user_id FROM members WHERE membership = 'join' "
@@ -249,7 +255,7 @@ def _filters(query: ParsedQuery, scope: _Scope, kind: str) -> tuple[list[str], l
             conditions.append(f"d.room_id IN ({marks})")
         params += scope.room_ids
     if scope.senders is not None:
-        conditions.append(f"d.sender IN ({_marks(scope.senders)})")
+        conditions.append(f"d.sender IN ({placeholders(scope.senders)})")
         params += scope.senders
     if query.before_ms is not None:
         conditions.append("d.ts < ?")
@@ -307,31 +313,35 @@ def _load_hits(
 
 def _place_names(conn: sqlite3.Connection, room_ids: set[str]) -> dict[str, str]:
     """Return where each room is, in words: its space's name, else its own."""
-    ids = list(room_ids)
-    rows = conn.execute(
-        f"""SELECT r.room_id, r.name, (SELECT s.name FROM space_children c
-                JOIN rooms s ON s.room_id = c.space_id
-                WHERE c.child_id = r.room_id AND s.membership = 'join' LIMIT 1) AS space
-            FROM rooms r WHERE r.room_id IN ({_marks(ids)})""",
-        ids,
-    ).fetchall()
     return {
-        row["room_id"]: clean_name(row["space"] or row["name"], "Unnamed room")
-        for row in rows
+        room_id: clean_name(name, "Unnamed room")
+        for room_id, (_, name) in room_places(conn, room_ids).items()
     }
 
 
 def _person_names(conn: sqlite3.Connection, user_ids: set[str]) -> dict[str, str]:
     ids = list(user_ids)
     rows = conn.execute(
-        f"""SELECT p.user_id, COALESCE(p.display_name, (SELECT m.display_name
-                FROM members m WHERE m.user_id = p.user_id
-                AND m.display_name IS NOT NULL LIMIT 1)) AS name
-            FROM people p WHERE p.user_id IN ({_marks(ids)})""",
+        f"""SELECT p.user_id, {PERSON_NAME_SQL} AS name
+            FROM people p WHERE p.user_id IN ({placeholders(ids)})""",
         ids,
     ).fetchall()
     names = {row["user_id"]: display_name(row["name"], row["user_id"]) for row in rows}
     return {user_id: names.get(user_id, user_id) for user_id in ids}
+
+
+def _post_hits(
+    conn: sqlite3.Connection, rows: list[sqlite3.Row], build
+) -> dict[str, SearchHit]:
+    """Return a hit per post row, from build(row, place, sender name)."""
+    places = _place_names(conn, {row["room_id"] for row in rows})
+    names = _person_names(conn, {row["sender"] for row in rows})
+    return {
+        row["event_id"]: build(
+            row, places.get(row["room_id"], ""), names[row["sender"]]
+        )
+        for row in rows
+    }
 
 
 _KIND_NAMES = {"question": "Question", "announcement": "Announcement"}
@@ -339,41 +349,37 @@ _KIND_NAMES = {"question": "Question", "announcement": "Announcement"}
 
 def _load_discussions(conn, refs, terms) -> dict[str, SearchHit]:
     rows = conn.execute(
-        f"SELECT event_id, room_id, sender, ts, title, kind, body, tags FROM discussions "
-        f"WHERE event_id IN ({_marks(refs)})",
+        "SELECT event_id, room_id, sender, ts, title, kind, body, tags "
+        f"FROM discussions WHERE event_id IN ({placeholders(refs)})",
         refs,
     ).fetchall()
-    places = _place_names(conn, {row["room_id"] for row in rows})
-    names = _person_names(conn, {row["sender"] for row in rows})
     questions = [row["event_id"] for row in rows if row["kind"] == "question"]
     answered = accepted_answers(conn, questions)
-    hits = {}
-    for row in rows:
+
+    def build(row, place: str, name: str) -> SearchHit:
         kind = _KIND_NAMES.get(row["kind"], "Discussion")
         if row["kind"] == "question":
             kind += ", answered" if row["event_id"] in answered else ", unanswered"
-        place = places.get(row["room_id"], "")
-        hits[row["event_id"]] = SearchHit(
+        return SearchHit(
             "discussion",
             row["event_id"],
             highlight(clean_name(row["title"], "(untitled)"), terms, whole=True),
             _discussion_snippet(row, terms),
-            f"{kind} · {place} · {names[row['sender']]}",
+            (kind, place, name),
             row["room_id"],
             row["event_id"],
             row["sender"],
             row["ts"],
-            place,
-            names[row["sender"]],
         )
-    return hits
+
+    return _post_hits(conn, rows, build)
 
 
 def _discussion_snippet(row: sqlite3.Row, terms: list[Term]) -> Highlighted:
     """Return the body's snippet, led by the tags when only a tag matched."""
     body = _without_title(row["body"], row["title"])
     snippet = highlight(body, terms)
-    tags = [clean_name(tag) for tag in _json_list(row["tags"])]
+    tags = [clean_name(tag) for tag in json_strings(row["tags"])]
     if tags and not any(matched for _, matched in snippet):
         tagged = highlight(" ".join(f"#{tag}" for tag in tags), terms, whole=True)
         if any(matched for _, matched in tagged):
@@ -394,68 +400,60 @@ def _load_replies(conn, refs, terms) -> dict[str, SearchHit]:
         f"""SELECT r.event_id, r.room_id, r.root_id, r.sender, r.ts, r.body,
                 d.title AS root_title
             FROM replies r LEFT JOIN discussions d ON d.event_id = r.root_id
-            WHERE r.event_id IN ({_marks(refs)})""",
+            WHERE r.event_id IN ({placeholders(refs)})""",
         refs,
     ).fetchall()
-    places = _place_names(conn, {row["room_id"] for row in rows})
-    names = _person_names(conn, {row["sender"] for row in rows})
-    return {
-        row["event_id"]: SearchHit(
+
+    def build(row, place: str, name: str) -> SearchHit:
+        return SearchHit(
             "reply",
             row["event_id"],
             _plain(f"Re: {clean_name(row['root_title'], '(untitled)')}"),
             highlight(row["body"], terms),
-            f"Reply · {places.get(row['room_id'], '')} · {names[row['sender']]}",
+            ("Reply", place, name),
             row["room_id"],
             row["root_id"],
             row["sender"],
             row["ts"],
-            places.get(row["room_id"], ""),
-            names[row["sender"]],
         )
-        for row in rows
-    }
+
+    return _post_hits(conn, rows, build)
 
 
 def _load_files(conn, refs, terms) -> dict[str, SearchHit]:
     rows = conn.execute(
-        f"SELECT event_id, room_id, sender, ts, name FROM files "
-        f"WHERE event_id IN ({_marks(refs)})",
+        "SELECT event_id, room_id, sender, ts, name FROM files "
+        f"WHERE event_id IN ({placeholders(refs)})",
         refs,
     ).fetchall()
-    places = _place_names(conn, {row["room_id"] for row in rows})
-    names = _person_names(conn, {row["sender"] for row in rows})
-    return {
-        row["event_id"]: SearchHit(
+
+    def build(row, place: str, name: str) -> SearchHit:
+        return SearchHit(
             "file",
             row["event_id"],
             highlight(clean_name(row["name"], "(unnamed file)"), terms, whole=True),
             (),
-            f"File · {places.get(row['room_id'], '')} · {names[row['sender']]}",
+            ("File", place, name),
             row["room_id"],
             None,
             row["sender"],
             row["ts"],
-            places.get(row["room_id"], ""),
-            names[row["sender"]],
         )
-        for row in rows
-    }
+
+    return _post_hits(conn, rows, build)
 
 
 def _load_people(conn, refs, terms) -> dict[str, SearchHit]:
     rows = conn.execute(
         f"""SELECT p.user_id, p.title, p.department, p.skills,
-                COALESCE(p.display_name, (SELECT m.display_name FROM members m
-                    WHERE m.user_id = p.user_id AND m.display_name IS NOT NULL
-                    LIMIT 1)) AS name
-            FROM people p WHERE p.user_id IN ({_marks(refs)})""",
+                {PERSON_NAME_SQL} AS name
+            FROM people p WHERE p.user_id IN ({placeholders(refs)})""",
         refs,
     ).fetchall()
     hits = {}
     for row in rows:
         about = [clean_name(row["title"]), clean_name(row["department"])]
-        skills = _json_list(row["skills"])
+        skills = json_strings(row["skills"])
         if skills:
             about.append("Skills: " + ", ".join(clean_name(skill) for skill in skills))
         hits[row["user_id"]] = SearchHit(
@@ -463,7 +461,7 @@ def _load_people(conn, refs, terms) -> dict[str, SearchHit]:
             row["user_id"],
             highlight(display_name(row["name"], row["user_id"]), terms, whole=True),
             highlight(" · ".join(part for part in about if part), terms),
-            row["user_id"],
+            (row["user_id"],),
         )
     return hits
 
@@ -471,7 +469,7 @@ def _load_people(conn, refs, terms) -> dict[str, SearchHit]:
 def _load_spaces(conn, refs, terms) -> dict[str, SearchHit]:
     rows = conn.execute(
         f"SELECT room_id, name, topic, membership FROM rooms "
-        f"WHERE room_id IN ({_marks(refs)}) AND membership = 'join'",
+        f"WHERE room_id IN ({placeholders(refs)}) AND membership = 'join'",
         refs,
     ).fetchall()
     return {
@@ -480,7 +478,7 @@ def _load_spaces(conn, refs, terms) -> dict[str, SearchHit]:
             row["room_id"],
             highlight(clean_name(row["name"], "Unnamed space"), terms, whole=True),
             highlight(row["topic"], terms),
-            "Space",
+            ("Space",),
             row["room_id"],
         )
         for row in rows
@@ -496,18 +494,6 @@ _LOADERS = {
 }
 
 
-def _json_list(value: str | None) -> list[str]:
-    try:
-        items = json.loads(value or "[]")
-    except ValueError:
-        return []
-    return (
-        [item for item in items if isinstance(item, str)]
-        if isinstance(items, list)
-        else []
-    )
-
-
 def _plain(text: str) -> Highlighted:
     return ((text, False),) if text else ()
 
@@ -515,11 +501,11 @@ def _plain(text: str) -> Highlighted:
 def highlight(
     text: str | None, terms: list[Term], *, whole: bool = False
 ) -> Highlighted:
-    """Return text, or a snippet of it around the first match, with matches marked.
+    """Return text, or a snippet of it around a match, with matches marked.
 
-    whole keeps all of text (for titles and names); otherwise the snippet is
-    about SNIPPET_CHARS long, on one line, cut at spaces, with "…" where
-    text goes on.
+    whole keeps all of text, for titles and names. Otherwise the snippet is
+    one line of about SNIPPET_CHARS, cut at spaces, with "…" where text
+    goes on.
     """
     text = clean_text(text or "")
     if not whole:
@@ -560,9 +546,9 @@ def highlight(
 def _match_spans(text: str, terms: list[Term]) -> tuple[list[tuple[int, int]], int]:
     """Return the character ranges of text that the terms match, in order.
 
-    Also return where a snippet should show: the first match of the longest
-    matching term, which says more than a short word such as "de" that the
-    start of "desk" matches too.
+    Also return where a snippet should start: at the first match of the
+    longest matching term. A short term such as "de" also matches the start
+    of "desk", so its match may not be why the result was found.
     """
     if not terms:
         return [], 0

@@ -341,3 +341,12 @@ def test_long_title_cut_to_two_lines(window):
     assert layout.lineCount() == 2
     assert layout.text().rstrip("\u2069").endswith("…")
     assert _bold_texts(layout) == ["Kubernetes"]
+
+
+def test_detail_isolates_each_part():
+    from app.text import FSI, PDI
+    from ui.search_dialog import isolated_detail
+
+    line = isolated_detail(("Reply", "فريق الدعم", "Ann · Lee"))
+
+    assert line == f"{FSI}Reply{PDI} · {FSI}فريق الدعم{PDI} · {FSI}Ann · Lee{PDI}"
