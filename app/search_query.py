@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 from app.store.search_text import tokens_of
 
-# Longer input is cut: nobody types it, and it would only slow the query.
+# Longer input is cut, because typed queries are far shorter and the rest
+# would only slow the query.
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
 
@@ -86,7 +87,7 @@ class ParsedQuery:
 
 
 def parse_query(text: str) -> ParsedQuery:
-    """Parse what the user typed; never raises for any input."""
+    """Parse what the user typed; mistakes become notices, so any text parses."""
     query = ParsedQuery()
     if len(text) > MAX_QUERY_CHARS:
         text = text[:MAX_QUERY_CHARS]

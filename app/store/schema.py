@@ -147,8 +147,9 @@ def _search_inserts(source: _SearchSource, row: str, rows: str) -> tuple[str, st
 def _search_triggers_v4() -> list[str]:
     statements = []
     for source in _SEARCH_SOURCES_V4:
-        # A contentless table forgets a row only when given the indexed text
-        # again; old holds it, as every change to that text runs this trigger.
+        # FTS5 removes a row from a contentless table only when given the
+        # indexed text again. The old row contains it, because every change
+        # to that text runs this trigger.
         old_doc = f"kind = '{source.kind}' AND ref = old.{source.key}"
         old_title = source.title.replace("{row}", "old")
         old_body = source.body.replace("{row}", "old")

@@ -1,7 +1,7 @@
 """Text folding shared by the search index and search queries.
 
 SQLite's tokenizers cannot fold accents everywhere, split Chinese or Japanese
-text into words, or keep emoji, so text is folded here before SQLite sees it,
+text into words, or keep emoji, so text is folded here before SQLite indexes it,
 with the same function for indexed text and for queries:
 
 - compatibility forms become plain ones (full-width "ＡＢＣ" is "abc") and case

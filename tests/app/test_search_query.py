@@ -11,7 +11,7 @@ def test_words_match_by_prefix_and_phrases_exactly():
     assert query.match_expression() == '"kube"* "query plan"'
 
 
-def test_a_phrase_still_being_typed_matches_by_prefix():
+def test_unclosed_phrase_matches_by_prefix():
     assert parse_query('"query pl').terms == [Term(("query", "pl"), True)]
 
 
@@ -38,7 +38,7 @@ def test_filter_names_ignore_case():
     assert parse_query("IS:Question").questions_only
 
 
-def test_dates_are_local_starts_of_day_month_or_year():
+def test_dates_start_in_local_time():
     query = parse_query("before:2026-03-31 after:2025-02")
     assert query.before_ms == _local_ms(2026, 3, 31)
     assert query.after_ms == _local_ms(2025, 2, 1)
