@@ -19,6 +19,9 @@ actions can aim at it at once and are sent after it, with its event id.
 
 Invalid text raises ``app.compose.ContentRejected`` instead; nothing is
 queued and the draft stays.
+
+Changes of the user's own profile go to the same outbox through
+``app.profile_edit.ProfileEditor``.
 """
 
 import logging

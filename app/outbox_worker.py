@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app import namespace as ns
+from app import profile_edit
 from app.matrix import room_events
 from app.matrix.errors import (
     AuthExpired,
@@ -35,8 +36,15 @@ from app.matrix.errors import (
     TooLarge,
 )
 from app.records import Changes
-from app.store import Store, outbox_queries, outbox_store
-from app.store.outbox_store import ACCEPT, DELETE, UNLIKE, ClaimedItem
+from app.store import Store, outbox_queries, outbox_store, profile_store
+from app.store.outbox_store import (
+    ACCEPT,
+    AVATAR,
+    DELETE,
+    PROFILE_ACTIONS,
+    UNLIKE,
+    ClaimedItem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +124,8 @@ class _Offline(Exception):
 
 def failure_reason(error: MatrixError, action: str) -> str:
     """Return a plain sentence saying why the server rejected an item."""
+    if action in PROFILE_ACTIONS:
+        return _profile_failure_reason(error, action)
     item_name = {
         outbox_store.DISCUSSION: "post",
         outbox_store.REPLY: "reply",
@@ -141,6 +151,28 @@ def failure_reason(error: MatrixError, action: str) -> str:
             f"The server could not send the {item_name} because the room or the "
             "post it refers to no longer exists. Discard it."
         )
+    return f"The server rejected the {item_name}. {error.message}"
+
+
+def _profile_failure_reason(error: MatrixError, action: str) -> str:
+    if error.errcode == "M_PROFILE_TOO_LARGE":
+        return (
+            "The server rejected the profile change because your whole profile "
+            "would be over its size limit of 64 KiB. Edit your profile to make "
+            "the bio or the lists shorter, and save it again: that replaces "
+            "this change."
+        )
+    if isinstance(error, TooLarge) and action == AVATAR:
+        return (
+            "The server rejected the new profile picture as too large. Choose "
+            "a smaller picture."
+        )
+    if isinstance(error, Forbidden):
+        return (
+            "The server does not allow this change to your profile. Ask your "
+            "administrator, or discard the change."
+        )
+    item_name = "new profile picture" if action == AVATAR else "profile change"
     return f"The server rejected the {item_name}. {error.message}"
 
 
@@ -259,6 +291,7 @@ class OutboxWorker:
         await self.store.write(
             outbox_store.prune_done, self.clock() - KEEP_SENT_SECONDS
         )
+        profile_edit.remove_unused_files(self.store.reader())
 
     def _report_signed_out(self) -> None:
         if self._signed_out is not None:
@@ -333,22 +366,38 @@ class OutboxWorker:
                 failed += 1
                 await self._fail(item, error)
                 continue
+            except profile_edit.AvatarFileMissing as error:
+                failed += 1
+                await self._mark_failed(item, error.message, None, "file missing")
+                continue
             sent += 1
-            changes = await self.store.write(outbox_store.mark_sent, item.id, event_id)
+            if item.action in PROFILE_ACTIONS:
+                changes = await self.store.write(profile_store.mark_sent, item.id)
+                profile_edit.delete_sent_file(self.store, item)
+            else:
+                changes = await self.store.write(
+                    outbox_store.mark_sent, item.id, event_id
+                )
             log.debug("Sent item %d as %s", item.id, event_id)
             self.on_changes(changes)
         return sent, failed
 
     async def _fail(self, item: ClaimedItem, error: MatrixError) -> None:
-        reason = failure_reason(error, item.action)
         details = error.details or error.message
+        await self._mark_failed(
+            item, failure_reason(error, item.action), details, type(error).__name__
+        )
+
+    async def _mark_failed(
+        self, item: ClaimedItem, reason: str, details: str | None, cause: str
+    ) -> None:
         log.warning(
             "Item %d (%s in %s) failed: %s %s",
             item.id,
             item.action,
             item.room_id,
-            type(error).__name__,
-            details,
+            cause,
+            details or reason,
         )
         changes = await self.store.write(
             outbox_store.mark_failed, item.id, reason, details
@@ -356,8 +405,12 @@ class OutboxWorker:
         self.on_changes(changes)
 
     def _needs_lookup(self, item: ClaimedItem) -> bool:
-        """Return whether the server may have the item without deduplicating it."""
-        if item.action == ACCEPT or item.first_attempt_at is None:
+        """Return whether the server may have the item without deduplicating it.
+
+        Accepted answers and profile fields are set, not appended, so sending
+        them again is harmless.
+        """
+        if item.action in (ACCEPT, *PROFILE_ACTIONS) or item.first_attempt_at is None:
             return False
         if self.clock() - item.first_attempt_at > LOOKUP_AFTER_SECONDS:
             return True
@@ -366,6 +419,9 @@ class OutboxWorker:
     async def _deliver(self, item: ClaimedItem, max_attempts: int | None) -> str | None:
         """Send one item, or find it on the server; return its event id."""
         retry = {"max_attempts": max_attempts, "on_retry": self._on_retry}
+        if item.action in PROFILE_ACTIONS:
+            await profile_edit.send_profile_item(self.client, self.store, item, **retry)
+            return None
         if self._needs_lookup(item):
             found = await room_events.find_own_event(
                 self.client,

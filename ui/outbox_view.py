@@ -29,6 +29,9 @@ ACTION_LABELS = {
     "edit": "Edit",
     "delete": "Deletion",
     "accept_answer": "Accepted answer",
+    # Profile items carry a title such as "Job title: Data engineer".
+    "profile": "Profile",
+    "avatar": "Profile picture",
 }
 STATE_LABELS = {"queued": "waiting", "sending": "sending…", "failed": "not sent"}
 EMPTY_OUTBOX = "Everything you wrote has been sent."

@@ -180,10 +180,36 @@ class MatrixClient(HttpClient):
             authenticated=bool(self.access_token),
         )
 
-    async def set_profile_field(self, user_id: str, key: str, value: Any) -> None:
+    async def set_profile_field(
+        self,
+        user_id: str,
+        key: str,
+        value: Any,
+        *,
+        max_attempts: int | None = 4,
+        on_retry: RetryCallback | None = None,
+    ) -> None:
         """Set one profile field (``displayname``, ``avatar_url`` or a custom key)."""
         path = f"{_CLIENT_API}/v3/profile/{path_segment(user_id)}/{path_segment(key)}"
-        await self.request("PUT", path, json={key: value})
+        await self.request(
+            "PUT", path, json={key: value}, max_attempts=max_attempts, on_retry=on_retry
+        )
+
+    async def delete_profile_field(
+        self,
+        user_id: str,
+        key: str,
+        *,
+        max_attempts: int | None = 4,
+        on_retry: RetryCallback | None = None,
+    ) -> None:
+        """Remove a custom profile field; Synapse 1.163 serves this request.
+
+        Removing a field that is not set succeeds. For ``displayname`` and
+        ``avatar_url``, set the empty string instead.
+        """
+        path = f"{_CLIENT_API}/v3/profile/{path_segment(user_id)}/{path_segment(key)}"
+        await self.request("DELETE", path, max_attempts=max_attempts, on_retry=on_retry)
 
     # Media
 
@@ -192,7 +218,13 @@ class MatrixClient(HttpClient):
         return await self.request("GET", f"{_CLIENT_API}/v1/media/config")
 
     async def upload_media(
-        self, data: bytes, content_type: str, filename: str | None = None
+        self,
+        data: bytes,
+        content_type: str,
+        filename: str | None = None,
+        *,
+        max_attempts: int | None = 4,
+        on_retry: RetryCallback | None = None,
     ) -> str:
         """Upload a file and return its mxc:// URI."""
         params = {"filename": filename} if filename else None
@@ -202,6 +234,8 @@ class MatrixClient(HttpClient):
             content=data,
             params=params,
             headers={"Content-Type": content_type},
+            max_attempts=max_attempts,
+            on_retry=on_retry,
         )
         uri = response.get("content_uri")
         try:

@@ -35,6 +35,12 @@ EDIT = "edit"
 DELETE = "delete"
 ACCEPT = "accept_answer"
 POST_ACTIONS = (DISCUSSION, REPLY)
+# Changes of the user's own profile. Their room_id is the user's id, so they
+# are sent in order in a queue of their own, and event_type and target_id
+# are the profile key (app.store.profile_store describes their content).
+PROFILE = "profile"
+AVATAR = "avatar"
+PROFILE_ACTIONS = (PROFILE, AVATAR)
 
 
 def local_id(client_id: str) -> str:
@@ -345,6 +351,9 @@ def _repoint_replies(
 
 
 def _note_change(conn: sqlite3.Connection, row: sqlite3.Row, changes: Changes):
+    if row["action"] in PROFILE_ACTIONS:
+        changes.people.add(row["sender"])
+        return
     changes.rooms.add(row["room_id"])
     if row["action"] == DISCUSSION:
         changes.discussions.add(row["event_id"] or local_id(row["client_id"]))
