@@ -176,6 +176,26 @@ class PowerLevels:
 
 
 @dataclass(frozen=True, slots=True)
+class DirectRooms:
+    """The user's m.direct account data: each person's direct rooms, validated.
+
+    ``rooms`` maps a user id to the room ids that the user's clients marked
+    as direct rooms with that person, in the order the server gave them.
+    """
+
+    rooms: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class DirectInvite:
+    """An invitation marked ``is_direct``, from inviter to invitee, to a direct room."""
+
+    room_id: str
+    invitee: str
+    inviter: str
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     user_id: str
     display_name: str | None

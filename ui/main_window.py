@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from app import paths
 from app.records import Changes
 from app.store import outbox_queries
-from app.store.queries import get_room, list_space_rooms
+from app.store.queries import DIRECT_SPACE_ID, get_room, list_space_rooms
 from app.store.search import SearchHit
 from app.store.writes import LAST_SYNC_KEY, get_meta
 from app.sync import SyncState, SyncStatus
@@ -346,6 +346,22 @@ class MainWindow(QMainWindow):
             )
         else:
             self.thread_view.show_discussion(event_id)
+
+    def open_direct_room(self, room_id: str) -> bool:
+        """Select the Direct messages entry and, in it, the direct room room_id.
+
+        The cache is re-read first, because a room just created or accepted is
+        cached before any sync announces it. Returns False, with a status bar
+        message, when the room is not a cached direct room.
+        """
+        self.apply_changes(Changes(rooms={room_id}, spaces=True))
+        if not self.space_pane.select_space(DIRECT_SPACE_ID):
+            self._show_action_failure("This conversation is not in the cache yet.")
+            return False
+        if not self.discussion_pane.choose_board(room_id):
+            self._show_action_failure("This conversation is not in the cache yet.")
+            return False
+        return True
 
     def _open_file(self, room_id: str | None, event_id: str) -> None:
         """Open the files area of room_id with the file event_id selected."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from app.namespace import LIKE_KEY
 from app.store import outbox_queries as pending
+from app.store.direct_store import direct_room_people
 from app.store.writes import LAST_SYNC_KEY, SYNC_TOKEN_KEY, get_meta
 
 
@@ -115,13 +116,19 @@ _AVATAR_SQL = "(SELECT avatar_url FROM people WHERE user_id = {col})"
 
 # Rooms not linked from any space are listed under this pseudo-space id.
 UNGROUPED_SPACE_ID = ""
+# Direct rooms (m.direct account data) are listed under this pseudo-space id,
+# and kept out of the ungrouped rooms. No room id can equal it, because room
+# ids start with "!".
+DIRECT_SPACE_ID = "direct"
+DIRECT_SPACE_NAME = "Direct messages"
 
 
 def list_spaces(conn: sqlite3.Connection) -> list[SpaceSummary]:
     """Return the spaces the user is in or invited to, with their unread counts.
 
     A space's counts are the server's counts of its rooms added up. Joined
-    rooms that no space links to come last, under UNGROUPED_SPACE_ID.
+    direct rooms follow under DIRECT_SPACE_ID, then the other joined rooms
+    that no space links to, under UNGROUPED_SPACE_ID.
     """
     rows = conn.execute(
         """SELECT s.room_id, s.name, s.topic, s.avatar_url, s.membership, s.join_rule,
@@ -151,29 +158,37 @@ def list_spaces(conn: sqlite3.Connection) -> list[SpaceSummary]:
         )
         for row in rows
     ]
+    direct_ids = json.dumps(list(direct_room_people(conn)))
+    direct = conn.execute(
+        """SELECT COUNT(*), COALESCE(SUM(unread_count), 0),
+            COALESCE(SUM(highlight_count), 0)
+        FROM rooms r WHERE r.kind != 'space' AND r.membership = 'join'
+        AND r.room_id IN (SELECT value FROM json_each(?))""",
+        (direct_ids,),
+    ).fetchone()
+    if direct[0]:
+        spaces.append(_pseudo_space(DIRECT_SPACE_ID, DIRECT_SPACE_NAME, direct))
     ungrouped = conn.execute(
         """SELECT COUNT(*), COALESCE(SUM(unread_count), 0),
             COALESCE(SUM(highlight_count), 0)
         FROM rooms r WHERE r.kind != 'space' AND r.membership = 'join'
+        AND r.room_id NOT IN (SELECT value FROM json_each(?))
         AND NOT EXISTS (SELECT 1 FROM space_children c
             JOIN rooms s ON s.room_id = c.space_id AND s.membership = 'join'
-            WHERE c.child_id = r.room_id)"""
+            WHERE c.child_id = r.room_id)""",
+        (direct_ids,),
     ).fetchone()
     if ungrouped[0]:
-        spaces.append(
-            SpaceSummary(
-                UNGROUPED_SPACE_ID,
-                None,
-                None,
-                None,
-                "join",
-                None,
-                ungrouped[1],
-                ungrouped[2],
-                False,
-            )
-        )
+        spaces.append(_pseudo_space(UNGROUPED_SPACE_ID, None, ungrouped))
     return spaces
+
+
+def _pseudo_space(space_id: str, name: str | None, counts) -> SpaceSummary:
+    """Return the summary of a list of rooms that is not a Matrix space."""
+    _count, unread, highlight = counts
+    return SpaceSummary(
+        space_id, name, None, None, "join", None, unread, highlight, False
+    )
 
 
 def get_space(conn: sqlite3.Connection, room_id: str) -> SpaceSummary | None:
@@ -184,14 +199,22 @@ def get_space(conn: sqlite3.Connection, room_id: str) -> SpaceSummary | None:
 
 
 def list_space_rooms(conn: sqlite3.Connection, space_id: str) -> list[RoomSummary]:
-    """Return a space's rooms, including ones the user has not joined."""
+    """Return a space's rooms, including ones the user has not joined.
+
+    The direct rooms under DIRECT_SPACE_ID are named after the other person.
+    """
+    if space_id == DIRECT_SPACE_ID:
+        return list_direct_rooms(conn)
     if space_id == UNGROUPED_SPACE_ID:
+        direct_ids = json.dumps(list(direct_room_people(conn)))
         rows = conn.execute(
             """SELECT r.* FROM rooms r WHERE r.kind != 'space' AND r.membership = 'join'
+            AND r.room_id NOT IN (SELECT value FROM json_each(?))
             AND NOT EXISTS (SELECT 1 FROM space_children c
                 JOIN rooms s ON s.room_id = c.space_id AND s.membership = 'join'
                 WHERE c.child_id = r.room_id)
-            ORDER BY LOWER(COALESCE(r.name, r.room_id))"""
+            ORDER BY LOWER(COALESCE(r.name, r.room_id))""",
+            (direct_ids,),
         ).fetchall()
     else:
         rows = conn.execute(
@@ -205,6 +228,38 @@ def list_space_rooms(conn: sqlite3.Connection, space_id: str) -> list[RoomSummar
             (space_id,),
         ).fetchall()
     return [_room_summary(row) for row in rows]
+
+
+def list_direct_rooms(conn: sqlite3.Connection) -> list[RoomSummary]:
+    """Return the joined direct rooms, each named after the other person, by name."""
+    people = direct_room_people(conn)
+    if not people:
+        return []
+    rows = conn.execute(
+        """SELECT r.* FROM rooms r WHERE r.kind != 'space' AND r.membership = 'join'
+        AND r.room_id IN (SELECT value FROM json_each(?))""",
+        (json.dumps(list(people)),),
+    ).fetchall()
+    rooms = [
+        replace(
+            _room_summary(row), name=_direct_room_name(conn, people[row["room_id"]])
+        )
+        for row in rows
+    ]
+    return sorted(rooms, key=lambda room: (room.name.casefold(), room.room_id))
+
+
+def _direct_room_name(conn: sqlite3.Connection, user_ids: tuple[str, ...]) -> str:
+    """Return the names of a direct room's people, a user id where a name is missing."""
+    names = []
+    for user_id in user_ids:
+        name = conn.execute(
+            f"SELECT {_NAME_SQL.format(col='?')}", (user_id, user_id)
+        ).fetchone()[0]
+        names.append(
+            name.strip() if isinstance(name, str) and name.strip() else user_id
+        )
+    return ", ".join(names)
 
 
 def _room_summary(row: sqlite3.Row) -> RoomSummary:
@@ -510,8 +565,15 @@ def _with_pending_like(reactions: list[Reactions], liked: bool) -> list[Reaction
 
 
 def get_room(conn: sqlite3.Connection, room_id: str) -> RoomSummary | None:
+    """Return a cached room. A direct room is named after the other person."""
     row = conn.execute("SELECT * FROM rooms WHERE room_id = ?", (room_id,)).fetchone()
-    return _room_summary(row) if row is not None else None
+    if row is None:
+        return None
+    room = _room_summary(row)
+    people = direct_room_people(conn).get(room_id)
+    if people and room.kind != "space":
+        room = replace(room, name=_direct_room_name(conn, people))
+    return room
 
 
 def _person(row: sqlite3.Row) -> Person:

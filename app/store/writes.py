@@ -12,6 +12,8 @@ import time
 from app.records import (
     AcceptedAnswer,
     Changes,
+    DirectInvite,
+    DirectRooms,
     Discussion,
     Edit,
     Membership,
@@ -26,6 +28,11 @@ from app.records import (
     RoomState,
     SharedFile,
     SpaceChild,
+)
+from app.store.direct_store import (
+    prune_direct_invites,
+    save_direct_invite,
+    save_direct_rooms,
 )
 from app.store.outbox_store import match_echo, match_state_echo
 from app.text import derive_title
@@ -60,8 +67,12 @@ def apply_sync(
     batches: list[RoomBatch],
     sync_token: str | None,
     left_rooms: list[str] = (),
+    direct_rooms: DirectRooms | None = None,
 ) -> Changes:
-    """Write one sync response's rooms and, with them, its sync token."""
+    """Write one sync response's rooms and, with them, its sync token.
+
+    direct_rooms is the m.direct account data when the response carries it.
+    """
     changes = Changes()
     for batch in batches:
         _apply_room_batch(conn, batch, changes)
@@ -71,6 +82,10 @@ def apply_sync(
         )
         changes.rooms.add(room_id)
         changes.spaces = True
+    if direct_rooms is not None:
+        save_direct_rooms(conn, direct_rooms, changes)
+    if batches or left_rooms:
+        prune_direct_invites(conn)
     if sync_token is not None:
         set_meta(conn, SYNC_TOKEN_KEY, sync_token)
         set_meta(conn, LAST_SYNC_KEY, str(time.time()))
@@ -157,6 +172,8 @@ def _apply_record(conn, record, position: int | None, changes: Changes) -> None:
                 [(record.room_id, user_id) for user_id in record.user_ids],
             )
             changes.rooms.add(record.room_id)
+        case DirectInvite():
+            save_direct_invite(conn, record)
         case AcceptedAnswer():
             if _insert_accepted_answer(conn, record):
                 changes.discussions.add(record.question_id)
@@ -528,3 +545,26 @@ def mark_profile_fetch_failed(
             "stale = 0",
             (user_id, fetched_at),
         )
+
+
+def save_directory_people(
+    conn: sqlite3.Connection, people: list[tuple[str, str | None, str | None]]
+) -> Changes:
+    """Cache people found in the server's user directory: (user id, name, avatar).
+
+    A new person is stored as stale, so the profile fetcher fetches the rest
+    of their profile. A cached name or avatar is never replaced, because a
+    fetched profile or a member event is at least as good as the directory.
+    """
+    changes = Changes()
+    for user_id, display_name, avatar_url in people:
+        conn.execute(
+            """INSERT INTO people (user_id, display_name, avatar_url, stale)
+            VALUES (?, ?, ?, 1)
+            ON CONFLICT (user_id) DO UPDATE SET
+                display_name = COALESCE(people.display_name, excluded.display_name),
+                avatar_url = COALESCE(people.avatar_url, excluded.avatar_url)""",
+            (user_id, display_name, avatar_url),
+        )
+        changes.people.add(user_id)
+    return changes

@@ -17,7 +17,13 @@ from app.matrix.errors import AuthExpired, MatrixError
 from app.records import Changes, RoomBatch
 from app.store import Store
 from app.store.writes import SYNC_TOKEN_KEY, apply_sync, get_meta
-from app.sync.translate import MAX_SAFE_INTEGER, translate_events, valid_room_id
+from app.sync.translate import (
+    MAX_SAFE_INTEGER,
+    direct_invites,
+    parse_direct_rooms,
+    translate_events,
+    valid_room_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +105,8 @@ class SyncLoop:
         if not isinstance(next_batch, str):
             raise MatrixError("The server's sync response has no next_batch token.")
         batches, left = await self._room_batches(response, since)
-        changes = await self.store.write(apply_sync, batches, next_batch, left)
+        direct = _direct_rooms(response)
+        changes = await self.store.write(apply_sync, batches, next_batch, left, direct)
         self._last_sync_finished = time.time()
         self._report(SyncState.ONLINE)
         if changes:
@@ -163,6 +170,7 @@ class SyncLoop:
             events = _events(room.get("invite_state"))
             batch = RoomBatch(room_id, "invite")
             batch.items = translate_events(room_id, events, state=True)
+            batch.items.extend(direct_invites(room_id, events))
             batches.append(batch)
         for room_id, room in _sections(rooms, "knock"):
             events = _events(room.get("knock_state"))
@@ -224,6 +232,18 @@ class SyncLoop:
             )
         collected.reverse()
         return collected
+
+
+def _direct_rooms(response: dict):
+    """Return the m.direct account data of a sync response, or None without it.
+
+    The server sends global account data on the first sync and then only when
+    it changes, so None means "unchanged".
+    """
+    for event in _events(response.get("account_data")):
+        if isinstance(event, dict) and event.get("type") == "m.direct":
+            return parse_direct_rooms(event.get("content"))
+    return None
 
 
 def _sections(rooms: dict, name: str):

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from app import namespace as ns
 from app.records import (
     AcceptedAnswer,
+    DirectInvite,
+    DirectRooms,
     Discussion,
     Edit,
     Membership,
@@ -46,6 +48,11 @@ MAX_BODY_LENGTH = 65_536
 # formatting can show. Integers in Matrix JSON fit in 53 bits anyway.
 MAX_TIMESTAMP_MS = 253_402_300_799_999
 MAX_SAFE_INTEGER = 2**53 - 1
+# Bounds on m.direct account data, which only the user's own clients write.
+# They are estimates, far above real use and low enough that a broken client
+# cannot bloat the cache.
+MAX_DIRECT_PEOPLE = 10_000
+MAX_DIRECT_ROOMS_PER_PERSON = 100
 
 # Event ids, room ids and user ids: a sigil and printable ASCII without spaces.
 _ID_PATTERN = re.compile(r"^[$!@#][\x21-\x7e]{1,254}$")
@@ -463,6 +470,61 @@ def valid_room_id(value: object) -> bool:
         and value.startswith("!")
         and bool(_ID_PATTERN.match(value))
     )
+
+
+def valid_user_id(value: object) -> bool:
+    """Return whether value looks like a Matrix user id: "@localpart:server"."""
+    return (
+        isinstance(value, str)
+        and value.startswith("@")
+        and ":" in value
+        and bool(_ID_PATTERN.match(value))
+    )
+
+
+def parse_direct_rooms(content: object) -> DirectRooms:
+    """Return the valid part of m.direct content: {user id: [room id, ...]}.
+
+    Entries with an invalid user id, and room ids that are not room ids, are
+    left out. A content that is not an object gives no direct rooms.
+    """
+    rooms: dict[str, tuple[str, ...]] = {}
+    if not isinstance(content, dict):
+        return DirectRooms(rooms)
+    for user_id, room_ids in content.items():
+        if len(rooms) >= MAX_DIRECT_PEOPLE:
+            log.warning(
+                "m.direct lists more than %d people, so the rest are ignored",
+                MAX_DIRECT_PEOPLE,
+            )
+            break
+        if not valid_user_id(user_id) or not isinstance(room_ids, list):
+            continue
+        valid = [room_id for room_id in room_ids if valid_room_id(room_id)]
+        valid = list(dict.fromkeys(valid))[:MAX_DIRECT_ROOMS_PER_PERSON]
+        if valid:
+            rooms[user_id] = tuple(valid)
+    return DirectRooms(rooms)
+
+
+def direct_invites(room_id: str, events: Iterable) -> list[DirectInvite]:
+    """Return the invitations marked is_direct in an invited room's stripped state."""
+    invites = []
+    for event in events:
+        if not isinstance(event, dict) or event.get("type") != "m.room.member":
+            continue
+        content = event.get("content")
+        if not isinstance(content, dict):
+            continue
+        if content.get("membership") != "invite":
+            continue
+        if content.get("is_direct") is not True:
+            continue
+        invitee = event.get("state_key")
+        inviter = event.get("sender")
+        if valid_user_id(invitee) and valid_user_id(inviter):
+            invites.append(DirectInvite(room_id, invitee, inviter))
+    return invites
 
 
 def translate_events(room_id: str, events: Iterable, *, state: bool = False) -> list:

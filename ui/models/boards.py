@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
-from app.store.queries import RoomSummary, get_space, list_space_rooms
+from app.store.queries import DIRECT_SPACE_ID, RoomSummary, get_space, list_space_rooms
 from ui.models.roles import ENCRYPTED_ROLE, ID_ROLE, KIND_ROLE, NO_PARENT, ROOM_IDS_ROLE
 from ui.text_format import board_label, board_name
 
@@ -97,7 +97,10 @@ class BoardListModel(QAbstractListModel):
             rooms = list_space_rooms(conn, self._space_id)
             space = get_space(conn, self._space_id)
             space_name = space.name if space is not None else None
-        entries = _entries_for(rooms, space_name)
+        all_label = (
+            "All conversations" if self._space_id == DIRECT_SPACE_ID else "All boards"
+        )
+        entries = _entries_for(rooms, space_name, all_label)
         if [e.entry_id for e in entries] == [e.entry_id for e in self._entries]:
             self._entries = entries
             if entries:
@@ -108,7 +111,9 @@ class BoardListModel(QAbstractListModel):
         self.endResetModel()
 
 
-def _entries_for(rooms: list[RoomSummary], space_name: str | None) -> list[BoardEntry]:
+def _entries_for(
+    rooms: list[RoomSummary], space_name: str | None, all_label: str = "All boards"
+) -> list[BoardEntry]:
     joined = [room for room in rooms if room.membership == "join"]
     others = [room for room in rooms if room.membership != "join"]
     boards = [room for room in joined if room.kind == "board"]
@@ -120,13 +125,13 @@ def _entries_for(rooms: list[RoomSummary], space_name: str | None) -> list[Board
         entries.append(
             BoardEntry(
                 ALL_BOARDS_ID,
-                "All boards",
+                all_label,
                 "board",
                 readable,
                 True,
                 not readable,
                 None,
-                "All boards",
+                all_label,
             )
         )
     for room in boards + files + others:

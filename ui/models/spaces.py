@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
-from app.store.queries import UNGROUPED_SPACE_ID, SpaceSummary, list_spaces
+from app.store.queries import (
+    DIRECT_SPACE_ID,
+    UNGROUPED_SPACE_ID,
+    SpaceSummary,
+    list_direct_rooms,
+    list_spaces,
+)
 from app.text import clean_name
 from ui.models.roles import (
     HIGHLIGHT_ROLE,
@@ -42,6 +48,8 @@ class SpaceListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return space_name(space.name, ungrouped=ungrouped)
         if role == Qt.ItemDataRole.ToolTipRole:
+            if space.room_id == DIRECT_SPACE_ID:
+                return f"Direct messages with {self._direct_names()}"
             return self._tooltip(space, ungrouped)
         if role == ID_ROLE:
             return space.room_id
@@ -52,8 +60,15 @@ class SpaceListModel(QAbstractListModel):
         if role == INVITED_ROLE:
             return space.membership == "invite"
         if role == SUBTITLE_ROLE:
+            if space.room_id == DIRECT_SPACE_ID:
+                return self._direct_names()
             return clean_name(space.topic)
         return None
+
+    def _direct_names(self) -> str:
+        """Return the names of the people in direct rooms, as one line."""
+        rooms = list_direct_rooms(self._store.reader())
+        return ", ".join(clean_name(room.name) for room in rooms)
 
     @staticmethod
     def _tooltip(space: SpaceSummary, ungrouped: bool) -> str:
