@@ -95,17 +95,19 @@ async def _open(
     if room_id is None:
         room_id = await _accept_invite(client, store, own_user_id, other_user_id)
 
-    server_direct = await get_account_data(client, own_user_id, DIRECT_EVENT_TYPE)
-    server_direct = server_direct if isinstance(server_direct, dict) else {}
     if room_id is None:
+        server_direct = await _server_direct(client, own_user_id)
         room_id = await _listed_on_server(client, store, server_direct, other_user_id)
     if room_id is None:
         room_id = await _create(client, store, other_user_id, client_id)
 
-    await _mark_direct(
-        client, store, own_user_id, other_user_id, room_id, server_direct
-    )
+    await _mark_direct(client, store, own_user_id, other_user_id, room_id)
     return room_id
+
+
+async def _server_direct(client: MatrixClient, own_user_id: str) -> dict:
+    content = await get_account_data(client, own_user_id, DIRECT_EVENT_TYPE)
+    return content if isinstance(content, dict) else {}
 
 
 def _rooms_without(store: Store, other_user_id: str):
@@ -190,10 +192,12 @@ async def _mark_direct(
     own_user_id: str,
     other_user_id: str,
     room_id: str,
-    server_direct: dict,
 ) -> None:
     """Add room_id to m.direct on the server unless listed, then cache the room."""
+    server_direct = await _server_direct(client, own_user_id)
     merged = merge_direct(server_direct, other_user_id, room_id)
+    # NOTE: account data has no compare-and-swap, so an m.direct change that
+    # another client makes between the read above and this write is lost.
     if merged != server_direct:
         await set_account_data(client, own_user_id, DIRECT_EVENT_TYPE, merged)
     await store.write(

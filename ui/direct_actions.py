@@ -53,12 +53,12 @@ class DirectActions(QObject):
             return
         session = self.app_session
         work = open_direct_room(session.client, session.store, session.user_id, user_id)
-        self._opening.add(user_id)
         self._runner.run(
             work,
             lambda room_id: self._done(user_id, room_id),
             lambda error: self._failed(user_id, error),
         )
+        self._opening.add(user_id)
 
     def _done(self, user_id: str, room_id: str) -> None:
         self._opening.discard(user_id)

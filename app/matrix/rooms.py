@@ -98,6 +98,9 @@ async def find_room_by_marker(
     exclude(room_ids) names joined rooms that cannot be the one sought, so
     their m.room.create is not fetched. Raises ConnectionFailed when the
     server cannot be reached.
+
+    NOTE: this sends one request per joined room that exclude does not name,
+    which on a cache that has not synced yet is every joined room.
     """
     rooms = await joined_rooms(client)
     skipped = set(exclude(rooms))
@@ -131,7 +134,10 @@ async def create_room_once(
     """
     creation = body.get("creation_content")
     if not isinstance(creation, dict) or creation.get(marker_key) != marker_value:
-        raise ValueError("body['creation_content'] must contain the marker.")
+        raise ValueError(
+            f"body['creation_content'] must contain {marker_key!r}: {marker_value!r}, "
+            "so that the room can be found after a lost response."
+        )
     path = f"{_CLIENT_API}/createRoom"
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
