@@ -54,11 +54,14 @@ class LosingTransport(httpx.AsyncBaseTransport):
     createRoom is read and then lost, as when a connection drops.
 
     With offline_after_loss, every later request fails too until online().
+    With bad_gateway, the lost response is replaced by a 502, as a reverse
+    proxy in front of the server would send.
     """
 
-    def __init__(self, *, offline_after_loss: bool = False):
+    def __init__(self, *, offline_after_loss: bool = False, bad_gateway=False):
         self._real = httpx.AsyncHTTPTransport()
         self.offline_after_loss = offline_after_loss
+        self.bad_gateway = bad_gateway
         self.lost: dict | None = None
         self.creates = 0
         self._offline = False
@@ -80,6 +83,8 @@ class LosingTransport(httpx.AsyncBaseTransport):
         self.lost = response.json() if response.status_code == 200 else {}
         await response.aclose()
         self._offline = self.offline_after_loss
+        if self.bad_gateway:
+            return httpx.Response(502, text="Bad gateway", request=request)
         raise httpx.ReadError("connection reset after the request", request=request)
 
     async def aclose(self):
@@ -186,6 +191,16 @@ def test_lost_create_response_makes_one_room(synapse, me, bob, store):
     assert transport.creates == 1
     assert joined_rooms(synapse, me) == [room_id]
     assert account_direct(synapse, me) == {bob.user_id: [room_id]}
+
+
+def test_bad_gateway_on_create_makes_one_room(synapse, me, bob, store):
+    transport = LosingTransport(bad_gateway=True)
+
+    room_id = run(open_room(synapse, me, store, bob.user_id, transport))
+
+    assert transport.lost["room_id"] == room_id
+    assert transport.creates == 1
+    assert joined_rooms(synapse, me) == [room_id]
 
 
 def test_lost_response_then_offline_resumes(synapse, me, bob, store):
