@@ -18,6 +18,7 @@ from app.profiles import ProfileFetcher
 from app.records import Changes
 from app.store import Store
 from app.sync import SyncLoop, SyncStatus
+from app.user_directory import search_user_directory
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,17 @@ class AppSession:
         self._task: asyncio.Task | None = None
         self._outbox_task: asyncio.Task | None = None
         self.last_status: SyncStatus | None = None
+
+    async def search_user_directory(self, term: str) -> list[str]:
+        """Find people on the server by name or id and cache them with their profiles.
+
+        The user directory has names and avatars only, so the profiles of the
+        people found are fetched too, within the fetcher's limits, for their
+        titles and departments.
+        """
+        found = await search_user_directory(self.client, self.store, term)
+        await self.profiles.refresh(found)
+        return found
 
     def add_changes_listener(self, listener: Callable[[Changes], None]) -> None:
         self._change_listeners.append(listener)

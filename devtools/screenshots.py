@@ -37,6 +37,7 @@ QUESTION = "How do I get a running total per customer with window functions?"
 # The search screen's query. In the sample content it finds discussions, a
 # person and a space.
 SEARCH_QUERY = "data"
+EXPERT_QUERY = "sql"
 # PNG files larger than this are saved with a 256-colour palette instead, so
 # that every committed screenshot stays well under 300 kB.
 MAX_PNG_BYTES = 250_000
@@ -126,9 +127,13 @@ async def open_demo(server, accounts) -> Scene:
 async def cache_avatars(app_session) -> None:
     """Download everyone's avatar at the sizes the thread and profile show."""
     from app.store.queries import list_people
-    from ui import profile_dialog, thread_html
+    from ui import people_view, profile_dialog, thread_html
 
-    sizes = (thread_html.AVATAR_SIZE * 2, profile_dialog.AVATAR_SIZE * 2)
+    sizes = (
+        thread_html.AVATAR_SIZE * 2,
+        profile_dialog.AVATAR_SIZE * 2,
+        people_view.AVATAR_SIZE * 2,
+    )
     people = list_people(app_session.store.reader())
     fetches = [
         app_session.thumbnails.fetch(person.avatar_url, size)
@@ -212,11 +217,13 @@ def open_sample(home: Path) -> Scene:
 
 
 async def _settle(rounds: int = 6) -> None:
-    """Let Qt lay out and paint, and finished downloads call back."""
-    from PySide6.QtWidgets import QApplication
+    """Let Qt lay out and paint, and finished downloads call back.
 
+    Sleeping hands control to the qasync loop, which is Qt's, so events are
+    processed there. Calling processEvents() here instead would run other
+    tasks inside this one, which asyncio refuses.
+    """
     for _ in range(rounds):
-        QApplication.processEvents()
         await asyncio.sleep(0.03)
 
 
@@ -321,6 +328,8 @@ async def shoot_screens(camera: Camera, scene: Scene, size: tuple[int, int]) -> 
     camera.save(_over_window(main, search), "search", size)
     search.close()
 
+    await shoot_people(camera, window, main, size)
+
     await shoot_sign_in_error(camera, scene, main, size)
 
     if scene.question is not None:
@@ -333,6 +342,26 @@ async def shoot_screens(camera: Camera, scene: Scene, size: tuple[int, int]) -> 
     camera.save(window.grab(), "offline", size)
     window.close()
     await _settle()
+
+
+async def shoot_people(camera: Camera, window, main, size) -> None:
+    """Save the directory, "find an expert" and the own profile's editor."""
+    from ui.people_view import DIRECTORY_TAB, EXPERT_TAB
+
+    people = window.show_people(DIRECTORY_TAB)
+    await _settle()
+    camera.save(_over_window(main, people), "people", size)
+    people = window.show_people(EXPERT_TAB)
+    people.search_box.setText(EXPERT_QUERY)
+    people._search_cache()
+    await _settle()
+    camera.save(_over_window(main, people), "expert", size)
+    people.close()
+
+    editor = window.show_profile_editor()
+    await _settle()
+    camera.save(_over_window(main, editor), "profile-editor", size)
+    editor.close()
 
 
 async def shoot_sign_in_error(camera: Camera, scene: Scene, main, size) -> None:

@@ -64,6 +64,11 @@ def round_image(path: Path, size: int, ratio: float = 1.0) -> QImage | None:
     source = QImage(str(path))
     if source.isNull():
         return None
+    return round_image_from(source, size, ratio)
+
+
+def round_image_from(source: QImage, size: int, ratio: float = 1.0) -> QImage:
+    """Return source scaled to cover a circle of size, cut to that circle."""
     pixels = int(size * ratio)
     scaled = source.scaled(
         pixels,

@@ -27,12 +27,15 @@ from app.store.writes import LAST_SYNC_KEY, get_meta
 from app.sync import SyncState, SyncStatus
 from app.text import clean_name
 from ui.composer import DiscussionComposer
+from ui.direct_actions import DirectActions
 from ui.discussion_pane import DiscussionPane
 from ui.drafts_view import DraftsDialog
 from ui.models.roles import ID_ROLE
 from ui.outbox_actions import OutboxActions
 from ui.outbox_view import OutboxDialog, OutboxIndicator, outbox_counts
+from ui.people_view import DIRECTORY_TAB, EXPERT_TAB, PeopleWindow
 from ui.profile_dialog import ProfileDialog
+from ui.profile_editor import ProfileEditorDialog
 from ui.resources import app_icon
 from ui.search_dialog import SearchDialog
 from ui.session_events import SessionEvents
@@ -87,10 +90,13 @@ class MainWindow(QMainWindow):
         self._drafts_dialog: DraftsDialog | None = None
         self._outbox_dialog: OutboxDialog | None = None
         self._search_dialog: SearchDialog | None = None
+        self._people_window: PeopleWindow | None = None
+        self._profile_editor: ProfileEditorDialog | None = None
 
         self.space_pane = SpacePane(self.store)
         self.discussion_pane = DiscussionPane(self.store)
         self.outbox_actions = OutboxActions(app_session.outbox, self)
+        self.direct_actions = DirectActions(app_session, self)
         self.thread_view = ThreadView(
             self.store,
             app_session.user_id,
@@ -129,6 +135,8 @@ class MainWindow(QMainWindow):
         self.discussion_pane.retry_requested.connect(self.outbox_actions.retry_post)
         self.discussion_pane.discard_requested.connect(self.outbox_actions.discard_post)
         self.outbox_actions.action_failed.connect(self._show_action_failure)
+        self.direct_actions.room_ready.connect(self.open_direct_room)
+        self.direct_actions.failed.connect(self._show_action_failure)
         self.thread_view.edit_discussion_requested.connect(self.edit_discussion)
 
         self.events = SessionEvents(app_session, self)
@@ -185,6 +193,14 @@ class MainWindow(QMainWindow):
         self.search_action.setToolTip("Search posts, files, people and spaces")
         self.search_action.triggered.connect(self.show_search)
         go_menu.addAction(self.search_action)
+        self.people_action = QAction("&People…", self)
+        self.people_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.people_action.triggered.connect(lambda: self.show_people(DIRECTORY_TAB))
+        go_menu.addAction(self.people_action)
+        self.expert_action = QAction("Find an &expert…", self)
+        self.expert_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
+        self.expert_action.triggered.connect(lambda: self.show_people(EXPERT_TAB))
+        go_menu.addAction(self.expert_action)
 
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About Commonplace", self)
@@ -249,6 +265,8 @@ class MainWindow(QMainWindow):
             self._drafts_dialog.apply_changes(changes)
         for dialog in list(self._profiles.values()):
             dialog.apply_changes(changes)
+        if self._people_window is not None:
+            self._people_window.apply_changes(changes)
 
     def set_status(self, status: SyncStatus) -> None:
         if status.last_sync_finished is None and self._cached_sync_time is not None:
@@ -361,6 +379,9 @@ class MainWindow(QMainWindow):
         if not self.discussion_pane.choose_board(room_id):
             self._show_action_failure("This conversation is not in the cache yet.")
             return False
+        # The profile that asked for it may be in front; the conversation is here.
+        self.raise_()
+        self.activateWindow()
         return True
 
     def _open_file(self, room_id: str | None, event_id: str) -> None:
@@ -409,14 +430,61 @@ class MainWindow(QMainWindow):
                 user_id,
                 getattr(self.app_session, "thumbnails", None),
                 self,
+                own_user_id=self.app_session.user_id,
+                profiles=getattr(self.app_session, "profiles", None),
             )
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dialog.destroyed.connect(lambda: self._profiles.pop(user_id, None))
+            dialog.discussion_requested.connect(self._open_post)
+            dialog.file_requested.connect(self._open_file)
+            dialog.space_requested.connect(self.space_pane.select_space)
+            dialog.edit_requested.connect(self.show_profile_editor)
+            dialog.message_requested.connect(self.message_person)
             self._profiles[user_id] = dialog
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
         return dialog
+
+    def show_people(self, mode: int = DIRECTORY_TAB) -> PeopleWindow:
+        if self._people_window is None:
+            session = self.app_session
+            self._people_window = PeopleWindow(
+                self.store,
+                session.user_id,
+                getattr(session, "thumbnails", None),
+                getattr(session, "search_user_directory", None),
+                self,
+            )
+            self._people_window.person_activated.connect(self.show_profile)
+        self._people_window.start(mode)
+        return self._people_window
+
+    def show_profile_editor(self) -> ProfileEditorDialog:
+        if self._profile_editor is None:
+            editor = ProfileEditorDialog(
+                self.store,
+                self.app_session.outbox,
+                self.app_session.user_id,
+                getattr(self.app_session, "thumbnails", None),
+                self,
+            )
+            editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            editor.destroyed.connect(lambda: setattr(self, "_profile_editor", None))
+            self._profile_editor = editor
+        self._profile_editor.show()
+        self._profile_editor.raise_()
+        self._profile_editor.activateWindow()
+        return self._profile_editor
+
+    def message_person(self, user_id: str) -> None:
+        """Open the direct conversation with user_id, starting one if needed."""
+        self.direct_actions.message(user_id)
+
+    def _open_post(self, room_id: str, discussion_id: str, event_id: str) -> None:
+        self.open_discussion(room_id, discussion_id)
+        if event_id != discussion_id:
+            self.thread_view.scroll_to_post(event_id)
 
     def edit_discussion(self, post_id: str, failed_item_id: int = 0) -> None:
         """Open the composer on the user's discussion post_id.

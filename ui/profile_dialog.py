@@ -1,28 +1,39 @@
-"""A person's profile: avatar, name, role, skills, what to ask them, and bio."""
+"""A person's profile: avatar, name, role, skills, what to ask them, and bio.
+
+Below the fields it lists, from the cache, the spaces the person shares with
+the user and their latest discussions, accepted answers and files; each one
+opens where it is. The dialog of someone else offers "Message", which opens
+a direct conversation; the user's own offers "Edit profile…".
+"""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
+from app.profile_edit import is_local_avatar, own_profile
 from app.records import Changes
-from app.store.queries import get_person
+from app.store.profile_activity import ActivityItem, person_activity
+from app.store.queries import Person, get_person
 from app.text import clean_name, clean_text
 from ui.avatars import avatar_pixmap
 from ui.tasks import TaskRunner
-from ui.text_format import person_name
-from ui.widgets import FlowLayout, chip, plain_label
+from ui.text_format import discussion_title, person_name, relative_time, space_name
+from ui.widgets import FlowLayout, LinkButton, chip, plain_label
 
 log = logging.getLogger(__name__)
 
@@ -69,18 +80,40 @@ class FittingScrollArea(QScrollArea):
 
 
 class ProfileDialog(QDialog):
+    """Emits what the user chose to open from the profile.
+
+    With profiles (an app.profiles.ProfileFetcher), opening the dialog
+    fetches the profile again when the cached copy is due for a refresh.
+
+    discussion_requested(room_id, discussion_id, event_id): event_id is the
+    reply to scroll to, or the discussion itself. file_requested(room_id,
+    event_id), space_requested(room_id), message_requested(user_id) and
+    edit_requested() for the user's own profile.
+    """
+
+    discussion_requested = Signal(str, str, str)
+    file_requested = Signal(str, str)
+    space_requested = Signal(str)
+    message_requested = Signal(str)
+    edit_requested = Signal()
+
     def __init__(
         self,
         store,
         user_id: str,
         thumbnails=None,
         parent: QWidget | None = None,
+        *,
+        own_user_id: str | None = None,
+        profiles=None,
     ):
         super().__init__(parent)
         self.setObjectName("profileDialog")
         self._store = store
         self._thumbnails = thumbnails
         self.user_id = user_id
+        self.is_own = user_id == own_user_id
+        self.has_pending_edits = False
         self._runner = TaskRunner(self)
         self.setWindowTitle("Profile")
         self.setMinimumWidth(480)
@@ -120,10 +153,23 @@ class ProfileDialog(QDialog):
         scroll = self._scroll = FittingScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        # Long titles elide instead; a sideways scroll bar only hides text.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(details_widget)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
+        if self.is_own:
+            self.action_button = QPushButton("Edit profile…")
+            self.action_button.clicked.connect(self.edit_requested)
+        else:
+            self.action_button = QPushButton("Message")
+            self.action_button.setToolTip("Start or continue a direct conversation")
+            self.action_button.clicked.connect(
+                lambda: self.message_requested.emit(self.user_id)
+            )
+        self.action_button.setObjectName("primaryButton")
+        buttons.addButton(self.action_button, QDialogButtonBox.ButtonRole.ActionRole)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 24, 24, 16)
@@ -132,13 +178,28 @@ class ProfileDialog(QDialog):
         layout.addWidget(scroll, 1)
         layout.addWidget(buttons)
         self.refresh()
+        if profiles is not None:
+            # Fetched only if the cached copy is over an hour old; the
+            # dialog refreshes when the new one is stored.
+            self._runner.run(
+                profiles.refresh([user_id]),
+                on_failure=lambda error: log.info(
+                    "Profile of %s not refreshed: %s", user_id, error
+                ),
+                key="profile",
+            )
 
     def apply_changes(self, changes: Changes) -> None:
-        if self.user_id in changes.people:
+        if (
+            self.user_id in changes.people
+            or self.user_id in changes.senders
+            or changes.spaces
+            or (self.is_own and changes.outbox)
+        ):
             self.refresh()
 
     def refresh(self) -> None:
-        person = get_person(self._store.reader(), self.user_id)
+        person = self._person()
         name = person_name(person.display_name if person else None, self.user_id)
         self.setWindowTitle(f"Profile of {name}")
         self.name_label.setText(name)
@@ -159,10 +220,34 @@ class ProfileDialog(QDialog):
             # sets the height then.
             self._scroll.setMinimumHeight(self._scroll.content_height())
 
+    def _person(self) -> Person | None:
+        """Return the cached person; the user's own with unsent edits applied."""
+        conn = self._store.reader()
+        person = get_person(conn, self.user_id)
+        if not self.is_own:
+            return person
+        fields, avatar, self.has_pending_edits = own_profile(conn, self.user_id)
+        return Person(
+            self.user_id,
+            fields.display_name or None,
+            avatar,
+            fields.title or None,
+            fields.department or None,
+            fields.location or None,
+            fields.pronouns or None,
+            fields.skills,
+            fields.ask_me_about,
+            fields.bio or None,
+            person.fetched_at if person else None,
+        )
+
     def _show_avatar(self, name: str, mxc: str | None) -> None:
         ratio = self.devicePixelRatioF()
         path = None
-        if mxc and self._thumbnails is not None:
+        if is_local_avatar(mxc):
+            # A new picture still in the outbox.
+            path = Path(mxc)
+        elif mxc and self._thumbnails is not None:
             path = self._thumbnails.cached(mxc, AVATAR_SIZE * 2)
             if path is None:
                 self._runner.run(
@@ -220,12 +305,73 @@ class ProfileDialog(QDialog):
                 Qt.TextInteractionFlag.TextSelectableByMouse
             )
             self.details.addRow(_field_label("About"), bio_label)
+        self._fill_activity()
+
+    def _fill_activity(self) -> None:
+        activity = person_activity(self._store.reader(), self.user_id)
+        if activity.spaces:
+            spaces = QWidget()
+            flow = FlowLayout(spaces)
+            for space in activity.spaces:
+                button = _chip_button(space_name(space.name))
+                button.clicked.connect(
+                    lambda _=False, room=space.room_id: self.space_requested.emit(room)
+                )
+                flow.addWidget(button)
+            label = "Spaces" if self.is_own else "Spaces in common"
+            self.details.addRow(_field_label(label), spaces)
+        for label, items in (
+            ("Discussions", activity.discussions),
+            ("Accepted answers", activity.answers),
+            ("Files", activity.files),
+        ):
+            if items:
+                self.details.addRow(_field_label(label), self._item_list(items))
+
+    def _item_list(self, items: tuple[ActivityItem, ...]) -> QWidget:
+        container = QWidget()
+        column = QVBoxLayout(container)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        for item in items:
+            title = (
+                clean_name(item.title) or "Unnamed file"
+                if item.kind == "file"
+                else discussion_title(item.title)
+            )
+            button = LinkButton(title)
+            where = " · ".join(
+                part
+                for part in (clean_name(item.place), relative_time(item.ts))
+                if part
+            )
+            button.setToolTip(f"{title}\n{where}")
+            button.clicked.connect(lambda _=False, item=item: self._open(item))
+            column.addWidget(button)
+        return container
+
+    def _open(self, item: ActivityItem) -> None:
+        if item.discussion_id is None:
+            self.file_requested.emit(item.room_id, item.event_id)
+        else:
+            self.discussion_requested.emit(
+                item.room_id, item.discussion_id, item.event_id
+            )
 
 
 def _has_fields(person) -> bool:
     return any(
         (person.title, person.department, person.location, person.bio, person.skills)
     )
+
+
+def _chip_button(text: str) -> QPushButton:
+    """A chip that opens something; "&" is doubled so it is not a shortcut."""
+    button = QPushButton(text.replace("&", "&&"))
+    button.setObjectName("chipButton")
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+    return button
 
 
 def _field_label(text: str) -> QLabel:

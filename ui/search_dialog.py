@@ -103,7 +103,7 @@ class SearchResultDelegate(QStyledItemDelegate):
     SNIPPET_LINES = 2
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
-        width = _row_width(option)
+        width = row_width(option)
         if index.data(HEADING_ROLE):
             height = QFontMetrics(_heading_font(option.font)).height()
             return QSize(width, self.HEADING_TOP + height + self.HEADING_BOTTOM)
@@ -115,12 +115,12 @@ class SearchResultDelegate(QStyledItemDelegate):
         title = fit_layout(
             hit.title, _title_font(option.font), text_width, self.TITLE_LINES
         )
-        height += _layout_height(title)
+        height += layout_height(title)
         if hit.snippet:
             snippet = fit_layout(
                 hit.snippet, option.font, text_width, self.SNIPPET_LINES
             )
-            height += self.LINE_GAP + _layout_height(snippet)
+            height += self.LINE_GAP + layout_height(snippet)
         if hit.detail:
             height += self.LINE_GAP + QFontMetrics(_small_font(option.font)).height()
         return QSize(width, height)
@@ -179,7 +179,7 @@ class SearchResultDelegate(QStyledItemDelegate):
         painter.setPen(theme.TEXT)
         title = fit_layout(hit.title, _title_font(option.font), width, self.TITLE_LINES)
         title.draw(painter, QPointF(left, top))
-        top += _layout_height(title)
+        top += layout_height(title)
 
         if hit.snippet:
             top += self.LINE_GAP
@@ -192,7 +192,7 @@ class SearchResultDelegate(QStyledItemDelegate):
                 match_colour=theme.TEXT,
             )
             snippet.draw(painter, QPointF(left, top))
-            top += _layout_height(snippet)
+            top += layout_height(snippet)
 
         if hit.detail:
             top += self.LINE_GAP
@@ -220,7 +220,7 @@ def isolated_detail(parts: tuple[str, ...]) -> str:
     return " · ".join(isolate(part) for part in parts)
 
 
-def _row_width(option: QStyleOptionViewItem) -> int:
+def row_width(option: QStyleOptionViewItem) -> int:
     if option.rect.width() > 0:
         return option.rect.width()
     widget = option.widget
@@ -347,7 +347,7 @@ def fit_layout(
     return layout
 
 
-def _layout_height(layout: QTextLayout) -> int:
+def layout_height(layout: QTextLayout) -> int:
     if layout.lineCount() == 0:
         return 0
     last = layout.lineAt(layout.lineCount() - 1)

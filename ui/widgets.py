@@ -1,4 +1,4 @@
-"""Small reusable widgets: an eliding label and combo box, a flow layout, chips."""
+"""Small reusable widgets: eliding label, combo box and link, a flow layout, chips."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QLabel,
     QLayout,
+    QPushButton,
     QSizePolicy,
     QStyle,
     QStyledItemDelegate,
@@ -155,6 +156,44 @@ def plain_label(text: str = "", object_name: str | None = None) -> QLabel:
     if object_name:
         label.setObjectName(object_name)
     return label
+
+
+class LinkButton(QPushButton):
+    """A flat button that reads as a link and elides its text to fit its width.
+
+    The text is shown as given: "&" is not taken as a shortcut marker.
+    """
+
+    def __init__(self, text: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("linkButton")
+        self.setFlat(True)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        hint.setWidth(self.fontMetrics().horizontalAdvance(self.full_text) + 4)
+        return hint
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        hint.setWidth(min(hint.width(), 40))
+        return hint
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.width() - 4, 0) if self.isVisible() else 10_000
+        elided = self.fontMetrics().elidedText(
+            self.full_text, Qt.TextElideMode.ElideRight, width
+        )
+        super().setText(elided.replace("&", "&&"))
 
 
 def chip(text: str) -> QLabel:

@@ -10,8 +10,10 @@ import itertools
 import json
 from dataclasses import dataclass, field
 
+from app import namespace as ns
 from app.outbox import Outbox
 from app.records import (
+    AcceptedAnswer,
     Changes,
     Discussion,
     Membership,
@@ -233,6 +235,13 @@ class CacheBuilder:
                 "mxc://example.org/file",
                 None,
             )
+        )
+
+    def accept(self, room_id: str, question_id: str, reply_id: str, *, sender: str):
+        """Mark reply_id as the accepted answer of question_id, set by sender."""
+        event_id = self._event(room_id, sender, BASE_TS, ns.ACCEPTED_ANSWER_EVENT)
+        self._batch(room_id).items.append(
+            AcceptedAnswer(event_id, room_id, question_id, reply_id, sender, BASE_TS)
         )
 
     def profile(self, profile: Profile) -> None:

@@ -19,6 +19,9 @@ SUBTITLE_ROLE = _BASE + 12  # str: a space's topic, cleaned to one line
 SEND_STATE_ROLE = _BASE + 13  # str or None: "pending" or "failed" while in the outbox
 SEND_ERROR_ROLE = _BASE + 14  # str or None: why the outbox could not send it
 ANSWERED_ROLE = _BASE + 15  # bool or None: a question has an accepted answer
+PERSON_ROLE = _BASE + 16  # DirectoryEntry or Expert of a people list
+ROLE_LINE_ROLE = _BASE + 17  # str: a person's job title and department, cleaned
+REASON_ROLE = _BASE + 18  # str or None: why an expert is listed
 
 # The invalid index that stands for "no parent" in a list model's methods.
 NO_PARENT = QModelIndex()

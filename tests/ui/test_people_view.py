@@ -1,0 +1,215 @@
+"""The People window and the profile page, over a cache written through apply_sync."""
+
+import asyncio
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
+
+from app.matrix.errors import ConnectionFailed
+from app.records import Profile
+from app.store.writes import save_profiles
+from tests.ui.builders import BASE_TS, ME
+from ui.main_window import MainWindow
+from ui.models.roles import ID_ROLE, REASON_ROLE, ROLE_LINE_ROLE
+from ui.people_view import (
+    ALL_DEPARTMENTS,
+    EXPERT_INTRO,
+    EXPERT_TAB,
+    NO_EXPERTS,
+    SERVER_SEARCHED,
+    SERVER_UNREACHABLE,
+    PeopleWindow,
+)
+from ui.widgets import LinkButton
+
+ANA = "@ana:example.org"
+BEN = "@ben:example.org"
+JOSE = "@jose:example.org"
+ZED = "@zed:example.org"
+
+
+@pytest.fixture
+def window(qtbot, qasync_loop, app_session, cache):
+    cache.space("!guild:x", "Data Guild")
+    cache.board("!help:x", "Help", "!guild:x")
+    cache.board("!guild-files:x", "Files", "!guild:x", kind="files")
+    cache.space("!design:x", "Design Practice")
+    cache.board("!studio:x", "Studio", "!design:x")
+    for user_id, name in ((ANA, "Ana Lima"), (JOSE, "José Núñez"), (ME, "Me")):
+        cache.member("!help:x", user_id, name)
+    cache.member("!studio:x", BEN, "Ben Okafor")
+    cache.profile(
+        Profile(
+            ANA,
+            "Ana Lima",
+            None,
+            title="Data engineer",
+            department="Platform",
+            skills=("SQL", "Kubernetes"),
+        )
+    )
+    cache.profile(
+        Profile(JOSE, "José Núñez", None, title="Analyst", department="Finance")
+    )
+    cache.profile(
+        Profile(BEN, "Ben Okafor", None, title="Designer", department="Design")
+    )
+    cache.profile(Profile(ME, "Me", None, title="Engineer", department="Platform"))
+    question = cache.discussion(
+        "!help:x", "Slow query on orders", sender=JOSE, kind="question", ts=BASE_TS
+    )
+    answer = cache.reply(
+        "!help:x", question, "Add an index on SQL orders(customer).", sender=ANA
+    )
+    cache.discussion("!help:x", "SQL style guide", sender=ANA, ts=BASE_TS + 1000)
+    cache.file("!guild-files:x", "schema & notes.pdf", 2048, sender=ANA)
+    cache.accept("!help:x", question, answer, sender=JOSE)
+    cache.commit()
+    main = MainWindow(app_session)
+    qtbot.addWidget(main)
+    main.show()
+    main.answer_id = answer
+    main.question_id = question
+    return main
+
+
+def _names(view):
+    model = view.list_view.model()
+    return [
+        model.index(row).data(Qt.ItemDataRole.DisplayRole)
+        for row in range(model.rowCount())
+    ]
+
+
+def _search(qtbot, people, text):
+    people.search_box.clear()
+    qtbot.keyClicks(people.search_box, text)
+    people._search_cache()
+
+
+def test_directory_lists_colleagues_without_the_user(qtbot, window):
+    people = window.show_people()
+    qtbot.waitExposed(people)
+
+    assert _names(people) == ["Ana Lima", "Ben Okafor", "José Núñez"]
+    first = people.list_view.model().index(0)
+    assert first.data(ROLE_LINE_ROLE) == "Data engineer · Platform"
+
+
+def test_directory_search_ignores_accents_and_finds_skills(qtbot, window):
+    people = window.show_people()
+
+    _search(qtbot, people, "jose")
+    assert _names(people) == ["José Núñez"]
+    _search(qtbot, people, "kube")
+    assert _names(people) == ["Ana Lima"]
+
+
+def test_directory_filters_by_department_and_space(qtbot, window):
+    people = window.show_people()
+
+    assert people.department_box.itemText(0) == ALL_DEPARTMENTS
+    people.department_box.setCurrentIndex(people.department_box.findData("Finance"))
+    assert _names(people) == ["José Núñez"]
+    people.department_box.setCurrentIndex(0)
+    people.space_box.setCurrentIndex(people.space_box.findText("Design Practice"))
+    assert _names(people) == ["Ben Okafor"]
+
+
+def test_enter_opens_the_profile_of_the_chosen_person(qtbot, window):
+    people = window.show_people()
+    _search(qtbot, people, "ben")
+
+    qtbot.keyClick(people.search_box, Qt.Key.Key_Return)
+
+    assert BEN in window._profiles
+    assert window._profiles[BEN].windowTitle() == "Profile of Ben Okafor"
+
+
+def test_server_directory_results_join_the_list(qtbot, window, app_session):
+    async def search(term):
+        await asyncio.sleep(0)
+        await app_session.store.write(
+            save_profiles, [Profile(ZED, "Zed Outsider", None)], 5.0
+        )
+        return [ZED]
+
+    people = PeopleWindow(app_session.store, ME, None, search)
+    qtbot.addWidget(people)
+    people.start()
+
+    qtbot.keyClicks(people.search_box, "zed")
+    qtbot.waitUntil(lambda: people.status_label.text() == SERVER_SEARCHED)
+
+    assert _names(people) == ["Zed Outsider"]
+
+
+def test_unreachable_server_directory_keeps_the_cached_list(qtbot, window, app_session):
+    async def search(term):
+        raise ConnectionFailed("The server is unreachable.")
+
+    people = PeopleWindow(app_session.store, ME, None, search)
+    qtbot.addWidget(people)
+    people.start()
+
+    qtbot.keyClicks(people.search_box, "lima")
+    qtbot.waitUntil(lambda: people.status_label.text() == SERVER_UNREACHABLE)
+
+    assert _names(people) == ["Ana Lima"]
+
+
+def test_expert_tab_ranks_people_with_a_reason(qtbot, window):
+    people = window.show_people(EXPERT_TAB)
+    assert people.empty_label.text() == EXPERT_INTRO
+    assert not people.filters.isVisible()
+
+    _search(qtbot, people, "sql")
+
+    assert _names(people) == ["Ana Lima"]
+    reason = people.list_view.model().index(0).data(REASON_ROLE)
+    assert "SQL" in reason
+    _search(qtbot, people, "underwater basket weaving")
+    assert people.empty_label.text() == NO_EXPERTS
+
+
+def test_profile_lists_contributions_that_open_where_they_are(qtbot, window):
+    profile = window.show_profile(ANA)
+    qtbot.waitExposed(profile)
+    texts = {button.full_text: button for button in _link_buttons(profile)}
+    spaces = [
+        button.text()
+        for button in profile.findChildren(QPushButton)
+        if button.objectName() == "chipButton"
+    ]
+
+    assert "SQL style guide" in texts
+    assert "Slow query on orders" in texts
+    assert "schema & notes.pdf" in texts
+    assert spaces == ["Data Guild"]
+
+    texts["Slow query on orders"].click()
+    assert window.thread_view.current_discussion() == window.question_id
+
+
+def test_profile_of_someone_else_offers_message_and_own_offers_edit(qtbot, window):
+    other = window.show_profile(ANA)
+    own = window.show_profile(ME)
+
+    assert other.action_button.text() == "Message"
+    assert own.action_button.text() == "Edit profile…"
+
+
+def _link_buttons(dialog):
+    return dialog.findChildren(LinkButton)
+
+
+def test_people_rows_carry_user_ids(qtbot, window):
+    people = window.show_people()
+    model = people.list_view.model()
+
+    assert {model.index(row).data(ID_ROLE) for row in range(model.rowCount())} == {
+        ANA,
+        BEN,
+        JOSE,
+    }
