@@ -172,7 +172,7 @@ class LinkButton(QPushButton):
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.full_text = text
         self.setToolTip(text)
-        self._elide()
+        super().setText(text.replace("&", "&&"))
 
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()
@@ -186,12 +186,8 @@ class LinkButton(QPushButton):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        width = max(self.width() - 4, 0) if self.isVisible() else 10_000
         elided = self.fontMetrics().elidedText(
-            self.full_text, Qt.TextElideMode.ElideRight, width
+            self.full_text, Qt.TextElideMode.ElideRight, max(self.width() - 4, 0)
         )
         super().setText(elided.replace("&", "&&"))
 

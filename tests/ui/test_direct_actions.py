@@ -168,3 +168,38 @@ def test_unknown_room_is_not_opened(qtbot, qasync_loop, cache, app_session):
 
     assert not window.open_direct_room("!missing:example.org")
     assert "not in the cache" in window.statusBar().currentMessage()
+
+
+@pytest.mark.synapse
+def test_message_button_on_a_profile_opens_the_conversation(
+    qtbot, qasync_loop, store, synapse, make_user, close_clients
+):
+    me = make_user("me", displayname="Mia Me")
+    bob = make_user("bob", displayname="Bob Builder")
+    store.write_blocking(save_profiles, [Profile(bob.user_id, "Bob Builder", None)], 1)
+    session = FakeAppSession(
+        store, Session(homeserver_url=synapse.base_url, user_id=me.user_id)
+    )
+    session.client = MatrixClient(synapse.base_url, me.access_token)
+    close_clients.append(session.client)
+    window = make_window(qtbot, session)
+    profile = window.show_profile(bob.user_id)
+
+    with qtbot.waitSignal(window.direct_actions.room_ready, timeout=20_000):
+        profile.action_button.click()
+
+    assert window.space_pane.selected_space() == DIRECT_SPACE_ID
+    assert window.discussion_pane.board_label.text() == "Bob Builder"
+
+
+def test_message_button_offline_explains_in_the_status_bar(
+    qtbot, qasync_loop, store, close_clients
+):
+    session = offline_session(store, close_clients)
+    window = make_window(qtbot, session)
+    profile = window.show_profile(BOB)
+
+    with qtbot.waitSignal(window.direct_actions.failed, timeout=20_000):
+        profile.action_button.click()
+
+    assert window.statusBar().currentMessage() == OFFLINE_MESSAGE

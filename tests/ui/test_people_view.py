@@ -213,3 +213,18 @@ def test_people_rows_carry_user_ids(qtbot, window):
         BEN,
         JOSE,
     }
+
+
+def test_long_titles_elide_instead_of_scrolling_sideways(qtbot, window, cache):
+    title = "Why " + "very " * 80 + "long titles matter"
+    cache.discussion("!help:x", title, sender=BEN, ts=BASE_TS + 5000)
+    cache.commit()
+    profile = window.show_profile(BEN)
+    qtbot.waitExposed(profile)
+
+    button = next(b for b in _link_buttons(profile) if b.full_text == title)
+
+    assert button.text().endswith("…")
+    assert button.width() < profile.width()
+    scroll = profile._scroll
+    assert scroll.widget().width() <= scroll.viewport().width()
