@@ -3,7 +3,7 @@
 import platform
 import sys
 
-from benchmarks import ingest, outbox, search, send_latency, startup
+from benchmarks import ingest, outbox, people, search, send_latency, startup
 
 
 def _machine() -> str:
@@ -27,6 +27,7 @@ BENCHMARKS = {
     "outbox": lambda: outbox.run(),
     "send_latency": lambda: send_latency.run(),
     "search": lambda: search.run(),
+    "people": lambda: people.run(),
 }
 
 

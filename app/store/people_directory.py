@@ -29,8 +29,13 @@ find_experts ranks people for a topic by these rules, in order:
 Contributions match the topic's words as one phrase of whole words, so "go"
 does not count every post containing "good". Plurals and other word forms
 do not match ("database" misses "databases"). Only the newest
-MAX_CONTRIBUTION_DOCS matching discussions and as many matching replies are
-counted, which keeps a topic as common as "the" fast.
+MAX_CONTRIBUTION_DOCS (3,000) matching discussions and as many matching
+replies are counted, which keeps a topic as common as "the" fast; an
+accepted answer counts when its question or reply is among them.
+
+Skills and topics are compared through the people.expertise column, which
+contains each of them folded, and names sort by the folded people.sort_name;
+triggers keep both in step with the row (migration 5 in app.store.schema).
 """
 
 import heapq
@@ -56,10 +61,10 @@ DEFAULT_EXPERT_LIMIT = 20
 
 # Newest matching discussions, and newest matching replies, counted as
 # contributions, so a word found in nearly every post is counted in bounded
-# time.
-# NOTE: on the search benchmark's cache (200,000 posts) a topic as common as
-# "the" still takes about 170 ms with this limit, above the 50 ms target.
-MAX_CONTRIBUTION_DOCS = 20_000
+# time. The cost grows with this number: on the cache of
+# benchmarks/people.py, common topics took about 35 ms with 3,000, 40 ms
+# with 5,000 and "the" 140 ms with 20,000 (2 cores, Intel Xeon, Python 3.11).
+MAX_CONTRIBUTION_DOCS = 3_000
 
 ACCEPTED_ANSWER_WEIGHT = 5
 REPLY_WEIGHT = 2
@@ -164,14 +169,17 @@ def directory(
     space_id: str | None = None,
     limit: int = DEFAULT_DIRECTORY_LIMIT,
     offset: int = 0,
+    exclude: str | None = None,
 ) -> list[DirectoryEntry]:
     """Return one page of people matching text and the filters.
 
     People who share a joined room come first. Without text the rest are in
     order of name; with text, name matches rank above matches of other
-    fields, then the order is by name.
+    fields, then the order is by name. Names are compared folded, as search
+    folds them, so "Ángel" sorts with "Angel".
     department matches case-insensitively; space_id keeps joined members of
-    that space and of its child rooms.
+    that space and of its child rooms. exclude is a user id to leave out,
+    such as the signed-in user's.
     """
     where: list[str] = []
     params: list = []
@@ -183,10 +191,10 @@ def directory(
         where.append("search_person MATCH ?")
         params.append(_match_expression(terms))
         # Name and user id (the title column) weigh four times the rest.
-        order = "bm25(search_person, 4.0, 1.0), sort_key, p.user_id"
+        order = "bm25(search_person, 4.0, 1.0), p.sort_name, p.user_id"
     else:
         source = "people p"
-        order = "sort_key, p.user_id"
+        order = "p.sort_name, p.user_id"
 
     if department is not None:
         spellings = _department_spellings(conn, department)
@@ -201,14 +209,14 @@ def directory(
                     (SELECT child_id FROM space_children WHERE space_id = ?)))"""
         )
         params += [space_id, space_id]
+    if exclude is not None:
+        where.append("p.user_id != ?")
+        params.append(exclude)
 
     condition = " AND ".join(where) if where else "1"
-    # NOTE: LOWER() folds ASCII letters only, so "Ángel" sorts after "Zoë".
-    # Sorting by search_fold() doubled the time of a 20,000-person page.
     rows = conn.execute(
         f"""SELECT p.user_id, {PERSON_NAME_SQL} AS name, p.title, p.department,
-                p.avatar_url, p.skills, {_SHARES_SPACE_SQL} AS shares_space,
-                LOWER(COALESCE(p.display_name, p.user_id)) AS sort_key
+                p.avatar_url, p.skills, {_SHARES_SPACE_SQL} AS shares_space
             FROM {source} WHERE {condition}
             ORDER BY shares_space DESC, {order} LIMIT ? OFFSET ?""",
         [*params, max(limit, 0), max(offset, 0)],
@@ -284,41 +292,62 @@ class _Candidate:
     # Contributions per room id, for naming where most of them are.
     rooms: Counter = field(default_factory=Counter)
 
-    def rank_key(self) -> tuple:
-        score = contribution_score(self.accepted, self.replies, self.discussions)
-        return (
-            -self.declared,
-            -score,
-            -self.accepted,
-            -self.replies,
-            -self.discussions,
-            self.user_id,
-        )
+
+@dataclass(slots=True)
+class _Hits:
+    """The newest matching discussions and replies, counted by sender.
+
+    rooms is flat (sender, room id, posts, sender, ...), for naming the place
+    of the best few. questions are the questions with an accepted-answer
+    event whose question or reply is a hit; matched_questions and
+    matched_replies are those hits. Counts are in dicts and flat lists of
+    strings and ints, which the garbage collector does not track, so the
+    thousands of senders of a common topic do not set off collections.
+    Tuples per sender added pauses of about 10 ms to one call in ten.
+    """
+
+    replies: dict[str, int] = field(default_factory=dict)
+    discussions: dict[str, int] = field(default_factory=dict)
+    rooms: list[str | int] = field(default_factory=list)
+    questions: set[str] = field(default_factory=set)
+    matched_questions: set[str] = field(default_factory=set)
+    matched_replies: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _Answers:
+    """The valid accepted answers among the hits, by reply sender.
+
+    matched counts the answers whose reply is itself a hit, which the hits
+    already count as a reply. rooms counts the others by room.
+    """
+
+    accepted: Counter = field(default_factory=Counter)
+    matched: Counter = field(default_factory=Counter)
+    rooms: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
 
 
 def find_experts(
-    conn: sqlite3.Connection, topic: str, *, limit: int = DEFAULT_EXPERT_LIMIT
+    conn: sqlite3.Connection,
+    topic: str,
+    *,
+    limit: int = DEFAULT_EXPERT_LIMIT,
+    exclude: str | None = None,
 ) -> list[Expert]:
     """Return up to limit people ranked for topic by the rules of the module doc.
 
-    A topic with no words (only punctuation or operators) returns [].
+    exclude is a user id to leave out, such as the signed-in user's. A topic
+    with no words (only punctuation or operators) returns [].
     """
     topic = topic[:MAX_QUERY_CHARS]
     tokens = tuple(tokens_of(topic))[:MAX_TERMS]
     if not tokens or limit <= 0:
         return []
-    candidates: dict[str, _Candidate] = {}
-    _add_declared(conn, tokens, candidates)
-    _add_contributions(conn, tokens, candidates)
-    best = heapq.nsmallest(limit, candidates.values(), key=_Candidate.rank_key)
-    return _load_experts(conn, best, topic)
-
-
-def _candidate(candidates: dict[str, _Candidate], user_id: str) -> _Candidate:
-    found = candidates.get(user_id)
-    if found is None:
-        found = candidates[user_id] = _Candidate(user_id)
-    return found
+    hits = _load_hits(conn, tokens)
+    answers = _count_accepted_answers(conn, hits)
+    declared = _declared_levels(conn, tokens)
+    best = _best_candidates(hits, answers, declared, limit, exclude)
+    return _load_experts(conn, best, tokens, topic)
 
 
 def declared_match(item: str, topic_tokens: Sequence[str]) -> int:
@@ -326,7 +355,8 @@ def declared_match(item: str, topic_tokens: Sequence[str]) -> int:
 
     WHOLE_MATCH when they fold to the same words; PARTIAL_MATCH when the
     topic's words appear in order inside item, the last as the start of a
-    word; NO_MATCH otherwise.
+    word; NO_MATCH otherwise. _DECLARED_LEVEL_SQL applies the same rule to
+    the people.expertise column.
     """
     folded = fold_text(item)
     topic = " ".join(topic_tokens)
@@ -337,35 +367,6 @@ def declared_match(item: str, topic_tokens: Sequence[str]) -> int:
     if f" {topic}" in f" {folded}":
         return PARTIAL_MATCH
     return NO_MATCH
-
-
-def _add_declared(
-    conn: sqlite3.Connection,
-    tokens: tuple[str, ...],
-    candidates: dict[str, _Candidate],
-) -> None:
-    """Add people whose skills or "ask me about" topics match the topic.
-
-    The index finds profiles whose body (title, department, skills, topics)
-    has the topic's words, and each skill and topic is then compared alone.
-    """
-    phrase = _match_expression([Term(tokens, prefix=True)])
-    rows = conn.execute(
-        """SELECT p.user_id, p.skills, p.ask_me_about
-        FROM search_person CROSS JOIN search_docs d ON d.id = search_person.rowid
-        CROSS JOIN people p ON p.user_id = d.ref
-        WHERE search_person MATCH ?""",
-        (f"body : {phrase}",),
-    ).fetchall()
-    for row in rows:
-        skills = _matching_items(json_strings(row["skills"]), tokens)
-        topics = _matching_items(json_strings(row["ask_me_about"]), tokens)
-        if not skills and not topics:
-            continue
-        person = _candidate(candidates, row["user_id"])
-        person.declared = max(level for level, _ in skills + topics)
-        person.matched_skills = [item for _, item in skills]
-        person.matched_topics = [item for _, item in topics]
 
 
 def _matching_items(
@@ -381,10 +382,41 @@ def _matching_items(
     return matches
 
 
-# The newest matching posts and replies, counted per sender, kind and room,
-# then the accepted answers whose question or reply is among them. The
-# third column of an "accepted" row is 1 when the reply itself matched.
-_CONTRIBUTIONS_SQL = """
+# The declared level of person p for the folded topic :topic, by the rule of
+# declared_match: expertise has "\n" before and after each folded skill and
+# topic, and folded text separates tokens by single spaces.
+_DECLARED_LEVEL_SQL = f"""CASE
+    WHEN instr(p.expertise, char(10) || :topic || char(10)) THEN {WHOLE_MATCH}
+    WHEN instr(p.expertise, char(10) || :topic)
+        OR instr(p.expertise, ' ' || :topic) THEN {PARTIAL_MATCH}
+    ELSE {NO_MATCH} END"""
+
+
+def _declared_levels(
+    conn: sqlite3.Connection, tokens: tuple[str, ...]
+) -> dict[str, int]:
+    """Return the people whose skills or "ask me about" topics match, by level.
+
+    The index finds profiles whose body (title, department, skills, topics)
+    has the topic's words, and the expertise column then compares each skill
+    and topic alone.
+    """
+    phrase = _match_expression([Term(tokens, prefix=True)])
+    rows = conn.execute(
+        f"""SELECT user_id, level FROM (
+            SELECT p.user_id, {_DECLARED_LEVEL_SQL} AS level
+            FROM search_person CROSS JOIN search_docs d ON d.id = search_person.rowid
+            CROSS JOIN people p ON p.user_id = d.ref
+            WHERE search_person MATCH :match)
+        WHERE level != {NO_MATCH}""",
+        {"match": f"body : {phrase}", "topic": " ".join(tokens)},
+    )
+    return dict(rows)
+
+
+# The newest matching discussions and replies, counted per sender and room,
+# then the accepted-answer events whose question or reply is among them.
+_HITS_SQL = """
 WITH hits AS MATERIALIZED (
     SELECT d.kind, d.ref, d.sender, d.room_id
     FROM (SELECT * FROM (SELECT rowid AS id FROM search_discussion
@@ -392,83 +424,134 @@ WITH hits AS MATERIALIZED (
         UNION ALL
         SELECT * FROM (SELECT rowid AS id FROM search_reply
             WHERE search_reply MATCH :match ORDER BY rowid DESC LIMIT :cap)) h
-    JOIN search_docs d ON d.id = h.id
+    CROSS JOIN search_docs d ON d.id = h.id
     WHERE d.sender IS NOT NULL
 )
-SELECT 'posts' AS part, sender AS a, kind AS b, room_id AS c, COUNT(*) AS n
-FROM hits GROUP BY sender, kind, room_id
+SELECT 'posts', sender, room_id, SUM(kind = 'reply'), SUM(kind = 'discussion')
+FROM hits GROUP BY sender, room_id
 UNION ALL
-SELECT 'accepted', question_id, reply_id,
-    reply_id IN (SELECT ref FROM hits WHERE kind = 'reply'), NULL
-FROM accepted_answers
-WHERE question_id IN (SELECT ref FROM hits WHERE kind = 'discussion')
-    OR reply_id IN (SELECT ref FROM hits WHERE kind = 'reply')
+SELECT 'question', a.question_id, NULL, NULL, NULL
+FROM hits h CROSS JOIN accepted_answers a ON a.question_id = h.ref
+WHERE h.kind = 'discussion'
+UNION ALL
+SELECT 'reply', a.question_id, a.reply_id, NULL, NULL
+FROM hits h CROSS JOIN accepted_answers a ON a.reply_id = h.ref
+WHERE h.kind = 'reply'
 """
 
 
-def _add_contributions(
-    conn: sqlite3.Connection,
-    tokens: tuple[str, ...],
-    candidates: dict[str, _Candidate],
-) -> None:
-    phrase = _match_expression([Term(tokens, prefix=False)])
+def _load_hits(conn: sqlite3.Connection, tokens: tuple[str, ...]) -> _Hits:
     rows = conn.execute(
-        _CONTRIBUTIONS_SQL, {"match": phrase, "cap": MAX_CONTRIBUTION_DOCS}
-    ).fetchall()
-    question_ids: set[str] = set()
-    reply_matched: dict[str, bool] = {}
-    for part, first, second, third, count in rows:
-        if part == "accepted":
-            question_ids.add(first)
-            if second is not None:
-                reply_matched[second] = bool(third)
-            continue
-        person = _candidate(candidates, first)
-        if second == "reply":
-            person.replies += count
+        _HITS_SQL,
+        {
+            "match": _match_expression([Term(tokens, prefix=False)]),
+            "cap": MAX_CONTRIBUTION_DOCS,
+        },
+    )
+    hits = _Hits()
+    replies_by = hits.replies
+    discussions_by = hits.discussions
+    for part, first, second, replies, discussions in rows:
+        if part == "posts":
+            replies_by[first] = replies_by.get(first, 0) + replies
+            discussions_by[first] = discussions_by.get(first, 0) + discussions
+            hits.rooms += (first, second, replies + discussions)
+        elif part == "question":
+            hits.questions.add(first)
+            hits.matched_questions.add(first)
         else:
-            person.discussions += count
-        person.rooms[third] += count
-    if question_ids:
-        _add_accepted_answers(conn, sorted(question_ids), reply_matched, candidates)
+            hits.questions.add(first)
+            hits.matched_replies.add(second)
+    return hits
 
 
-def _add_accepted_answers(
-    conn: sqlite3.Connection,
-    question_ids: list[str],
-    reply_matched: dict[str, bool],
-    candidates: dict[str, _Candidate],
-) -> None:
-    """Count the valid accepted answers among the questions, per reply sender."""
-    reply_ids: list[str] = []
-    for chunk in chunks(question_ids):
-        answers = accepted_answers(conn, list(chunk))
-        reply_ids += [answer.reply_id for answer in answers.values() if answer.reply_id]
-    for chunk in chunks(sorted(set(reply_ids))):
+def _count_accepted_answers(conn: sqlite3.Connection, hits: _Hits) -> _Answers:
+    """Count the valid accepted answers whose question or reply is a hit.
+
+    Which answer of a question is valid is decided by
+    app.store.answers.accepted_answers, so one accepted by someone who may
+    not accept it does not count.
+    """
+    counted: set[str] = set()
+    for chunk in chunks(sorted(hits.questions)):
+        for answer in accepted_answers(conn, list(chunk)).values():
+            # The valid answer may not be the event that made its question a
+            # candidate, so whether it matches is checked again.
+            if (
+                answer.question_id in hits.matched_questions
+                or answer.reply_id in hits.matched_replies
+            ):
+                counted.add(answer.reply_id)
+    answers = _Answers()
+    for chunk in chunks(sorted(counted)):
         rows = conn.execute(
             f"""SELECT event_id, sender, room_id FROM replies
             WHERE redacted = 0 AND event_id IN ({placeholders(chunk)})""",
             list(chunk),
         ).fetchall()
-        for row in rows:
-            person = _candidate(candidates, row["sender"])
-            person.accepted += 1
-            if reply_matched.get(row["event_id"]):
-                # Already counted as a matching reply; it moves to accepted.
-                person.replies -= 1
+        for event_id, sender, room_id in rows:
+            answers.accepted[sender] += 1
+            if event_id in hits.matched_replies:
+                answers.matched[sender] += 1
             else:
-                person.rooms[row["room_id"]] += 1
+                answers.rooms[sender][room_id] += 1
+    return answers
+
+
+def _best_candidates(
+    hits: _Hits,
+    answers: _Answers,
+    declared: dict[str, int],
+    limit: int,
+    exclude: str | None,
+) -> list[_Candidate]:
+    """Return the best limit people in rank order, with their counts."""
+
+    def rank_key(user_id: str) -> tuple:
+        replies = hits.replies.get(user_id, 0)
+        discussions = hits.discussions.get(user_id, 0)
+        accepted = answers.accepted.get(user_id, 0)
+        # A matching reply that is an accepted answer counts only as the latter.
+        replies -= answers.matched.get(user_id, 0)
+        score = contribution_score(accepted, replies, discussions)
+        level = declared.get(user_id, NO_MATCH)
+        return (-level, -score, -accepted, -replies, -discussions, user_id)
+
+    candidates = set(declared)
+    candidates.discard(exclude)
+    if len(candidates) < limit:
+        # Only then can someone who declares nothing be among the best.
+        candidates |= hits.replies.keys() | hits.discussions.keys()
+        candidates |= answers.accepted.keys()
+        candidates.discard(exclude)
+    best = []
+    for key in heapq.nsmallest(limit, map(rank_key, candidates)):
+        level, _, accepted, replies, discussions, user_id = key
+        person = _Candidate(user_id, -level, [], [], -accepted, -replies, -discussions)
+        person.rooms.update(answers.rooms.get(user_id, {}))
+        best.append(person)
+    by_user = {person.user_id: person for person in best}
+    rooms = hits.rooms
+    for index in range(0, len(rooms), 3):
+        person = by_user.get(rooms[index])
+        if person is not None:
+            person.rooms[rooms[index + 1]] += rooms[index + 2]
+    return best
 
 
 def _load_experts(
-    conn: sqlite3.Connection, best: list[_Candidate], topic: str
+    conn: sqlite3.Connection,
+    best: list[_Candidate],
+    tokens: tuple[str, ...],
+    topic: str,
 ) -> list[Expert]:
     if not best:
         return []
     user_ids = [person.user_id for person in best]
     rows = conn.execute(
         f"""SELECT p.user_id, {PERSON_NAME_SQL} AS name, p.title, p.department,
-            p.avatar_url, {_SHARES_SPACE_SQL} AS shares_space
+            p.avatar_url, p.skills, p.ask_me_about,
+            {_SHARES_SPACE_SQL} AS shares_space
         FROM people p WHERE p.user_id IN ({placeholders(user_ids)})""",
         user_ids,
     ).fetchall()
@@ -479,6 +562,11 @@ def _load_experts(
     experts = []
     for person in best:
         profile = profiles.get(person.user_id)
+        if profile is not None and person.declared != NO_MATCH:
+            skills = _matching_items(json_strings(profile["skills"]), tokens)
+            topics = _matching_items(json_strings(profile["ask_me_about"]), tokens)
+            person.matched_skills = [item for _, item in skills]
+            person.matched_topics = [item for _, item in topics]
         place, everywhere = _main_place(person.rooms, places)
         experts.append(
             Expert(

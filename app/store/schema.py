@@ -185,6 +185,50 @@ def _search_fill_v4() -> list[str]:
 SEARCH_FILL_STATEMENTS: tuple[str, ...] = tuple(_search_fill_v4())
 
 
+def _folded_items_sql(column: str) -> str:
+    """Return an SQL expression for the folded strings of a JSON list, one a line.
+
+    A malformed value or one that is not a list counts as an empty list, and
+    entries that are not strings are skipped, as lookups.json_strings does.
+    """
+    checked = (
+        f"CASE WHEN json_valid({column}) AND json_type({column}) = 'array' "
+        f"THEN {column} ELSE '[]' END"
+    )
+    return (
+        "(SELECT group_concat(search_fold(value), char(10)) "
+        f"FROM json_each({checked}) WHERE type = 'text')"
+    )
+
+
+# The values of the people columns added by migration 5, over the row alias
+# "{row}"; frozen as released. Folded text never contains a line break, so "\n" || topic || "\n"
+# is found in expertise exactly when one skill or topic folds to the topic.
+_PEOPLE_KEYS_V5 = (
+    "sort_name = search_fold(COALESCE({row}.display_name, {row}.user_id)), "
+    "expertise = char(10) || COALESCE("
+    + _folded_items_sql("{row}.skills")
+    + " || char(10), '') || COALESCE("
+    + _folded_items_sql("{row}.ask_me_about")
+    + " || char(10), '')"
+)
+
+
+def _people_keys_v5() -> list[str]:
+    fill = _PEOPLE_KEYS_V5.replace("{row}", "people")
+    keys = _PEOPLE_KEYS_V5.replace("{row}", "new")
+    update = f"UPDATE people SET {keys} WHERE user_id = new.user_id;"
+    watched = "user_id, display_name, skills, ask_me_about"
+    return [
+        "ALTER TABLE people ADD COLUMN sort_name TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE people ADD COLUMN expertise TEXT NOT NULL DEFAULT ''",
+        f"UPDATE people SET {fill}",
+        f"CREATE TRIGGER people_keys_insert AFTER INSERT ON people BEGIN\n{update}\nEND",
+        f"CREATE TRIGGER people_keys_update AFTER UPDATE OF {watched} ON people "
+        + f"BEGIN\n{update}\nEND",
+    ]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -431,6 +475,25 @@ MIGRATIONS: tuple[Migration, ...] = (
             *_search_tables_v4(),
             *_search_triggers_v4(),
             *_search_fill_v4(),
+        ),
+    ),
+    Migration(
+        5,
+        "people keys",
+        (
+            # sort_name is the folded display name (else user id), so the
+            # directory sorts "Ángel" with "Angel", not after "Zoë".
+            # expertise is "\n", then each folded skill and "ask me about"
+            # topic followed by "\n", so the expert finder compares them in
+            # SQL. Triggers keep both in step with the row, and a change to
+            # search_fold must fill them again, as it must the search index.
+            *_people_keys_v5(),
+            # Accepted answers by reply, for the expert finder's counts.
+            "CREATE INDEX accepted_answers_reply ON accepted_answers (reply_id)",
+            # Covers the "shares a joined room" test that the directory runs
+            # for every person it sorts, so it reads no members rows.
+            """CREATE INDEX members_user_membership
+                ON members (user_id, membership, room_id)""",
         ),
     ),
 )

@@ -231,6 +231,67 @@ def test_directory_hostile_text_never_raises(store, text):
     assert isinstance(entries, list)
 
 
+def test_directory_sorts_by_folded_name(store):
+    profiles(
+        store,
+        Profile("@bob.sales:test", "Bob", None, department="Sales"),
+        Profile("@angel:test", "Ángel", None, department="Sales"),
+        Profile("@adam:test", "Adam", None, department="Sales"),
+        Profile("@zoe:test", "Zoë", None, department="Sales"),
+    )
+
+    assert names(directory(store.reader(), department="Sales")) == [
+        "Adam",
+        "Ángel",
+        "Bob",
+        "Zoë",
+    ]
+
+
+def test_directory_sort_follows_renames(store):
+    profiles(
+        store,
+        Profile("@adam:test", "Adam", None, department="Sales"),
+        Profile("@angel:test", "Ángel", None, department="Sales"),
+    )
+    profiles(store, Profile("@angel:test", "Ólafur", None, department="Sales"))
+
+    assert names(directory(store.reader(), department="Sales")) == ["Adam", "Ólafur"]
+    profiles(store, Profile("@adam:test", "Zack", None, department="Sales"))
+    assert names(directory(store.reader(), department="Sales")) == ["Ólafur", "Zack"]
+
+
+def test_directory_sorts_member_names_from_sync(store):
+    write(store, GUILD_BOARD, member("@eli:test", "Élise"))
+
+    assert names(directory(store.reader(), space_id=GUILD)) == [
+        "Ann",
+        "Bob",
+        "Élise",
+        "José Núñez",
+    ]
+
+
+def test_directory_excludes_given_user(store):
+    conn = store.reader()
+
+    assert names(directory(conn, exclude="@ann:test")) == [
+        "Bob",
+        "José Núñez",
+        "田中太郎",
+        "Zed Outsider",
+    ]
+    assert names(directory(conn, "platform", exclude="@jose:test")) == [
+        "Ann",
+        "Zed Outsider",
+    ]
+    assert names(directory(conn, space_id=GUILD, exclude="@bob:test")) == [
+        "Ann",
+        "José Núñez",
+    ]
+    assert len(directory(conn, exclude="@nobody:test")) == 5
+
+
 def test_departments_are_distinct_and_sorted(store):
     profiles(store, Profile("@eve:test", "Eve", None, department=" Études "))
 
@@ -432,3 +493,144 @@ def test_experts_long_topic_is_cut_in_reason(store):
 
     assert len(ann.reason) < 200
     assert "…" in ann.reason
+
+
+def test_experts_exclude_given_user(store):
+    profiles(store, Profile("@zed:test", "Zed Outsider", None, skills=("SQL",)))
+    question = discussion("@bob:test", "SQL question", kind="question")
+    answer = reply("@ann:test", question["event_id"], "Use SQL window functions")
+    write(store, GUILD_BOARD, question, answer, accept(question, answer))
+
+    assert expert_names(experts(store, "sql", exclude="@zed:test")) == ["Ann", "Bob"]
+    assert expert_names(experts(store, "sql", exclude="@ann:test")) == [
+        "Zed Outsider",
+        "Bob",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("items", "topic", "level"),
+    [
+        (("SQL",), "sql", WHOLE_MATCH),
+        (("  Sql!",), "SQL", WHOLE_MATCH),
+        (("SQL tuning",), "sql", PARTIAL_MATCH),
+        (("Advanced SQL",), "sql", PARTIAL_MATCH),
+        (("PostgreSQL",), "postgres", PARTIAL_MATCH),
+        (("PostgreSQL",), "sql", None),
+        (("Machine", "Learning"), "machine learning", None),
+        (("Machine learning",), "machine learning", WHOLE_MATCH),
+        (("Machine learning ops",), "machine learn", PARTIAL_MATCH),
+        (("Résumé writing",), "RESUME", PARTIAL_MATCH),
+        (("機械学習",), "学習", PARTIAL_MATCH),
+    ],
+)
+def test_experts_declared_level_by_item(store, items, topic, level):
+    profiles(store, Profile("@ann:test", "Ann", None, skills=items))
+
+    results = [e for e in experts(store, topic) if e.user_id == "@ann:test"]
+
+    if level is None:
+        assert results == []
+    else:
+        assert [expert.declared for expert in results] == [level]
+        assert results[0].matched_skills == items
+
+
+def test_experts_count_answer_of_matching_reply_to_other_question(store):
+    question = discussion("@bob:test", "Weekly sync", kind="question")
+    answer = reply("@ann:test", question["event_id"], "Use Terraform workspaces")
+    write(store, GUILD_BOARD, question, answer, accept(question, answer))
+
+    [ann] = experts(store, "terraform")
+
+    assert (ann.accepted_answers, ann.replies) == (1, 0)
+    assert ann.place == "Data Guild"
+
+
+def test_experts_newest_contributions_only(store, monkeypatch):
+    monkeypatch.setattr("app.store.people_directory.MAX_CONTRIBUTION_DOCS", 2)
+    write(store, GUILD_BOARD, discussion("@bob:test", "Helm charts"))
+    write(
+        store,
+        GUILD_BOARD,
+        discussion("@ann:test", "Helm values"),
+        discussion("@ann:test", "Helm hooks"),
+    )
+
+    assert expert_names(experts(store, "helm")) == ["Ann"]
+
+
+# ---------------------------------------------------------------- migration
+
+
+def _write_people_and_answers(store):
+    store.write_blocking(
+        apply_sync, [space_batch(GUILD, "Data Guild", [GUILD_BOARD])], "t0"
+    )
+    write(
+        store,
+        GUILD_BOARD,
+        member("@jose:test", "José Núñez"),
+        member("@ann:test", "Ann"),
+        member("@bob:test", "Bob"),
+        member("@angel:test", "Ángel"),
+        member("@eve:test", "Eve"),
+    )
+    profiles(
+        store,
+        Profile("@angel:test", "Ángel", None, "Analyst", "Data", skills=("SQL",)),
+        Profile("@eve:test", "Eve", None, ask_me_about=("SQL tuning", "Kafka")),
+    )
+    question = discussion("@bob:test", "SQL joins", kind="question")
+    answer = reply("@ann:test", question["event_id"], "Index the SQL join keys")
+    other = reply("@jose:test", question["event_id"], "SQL explain helps")
+    write(store, GUILD_BOARD, question, answer, other, accept(question, answer))
+
+
+def _results(store):
+    conn = store.reader()
+    return (
+        directory(conn),
+        directory(conn, "sql"),
+        directory(conn, department="data"),
+        find_experts(conn, "sql"),
+        find_experts(conn, "kafka"),
+    )
+
+
+def test_migration_5_keeps_results(tmp_path, monkeypatch):
+    from app.store import database
+    from app.store.schema import MIGRATIONS
+
+    # A cache written by a version whose newest migration was 4.
+    with monkeypatch.context() as patch:
+        patch.setattr(database, "MIGRATIONS", MIGRATIONS[:4])
+        patch.setattr(database, "LATEST_VERSION", 4)
+        old = Store(tmp_path / "old.sqlite3")
+        _write_people_and_answers(old)
+        columns = [row[1] for row in old.reader().execute("PRAGMA table_info(people)")]
+        old.close()
+    assert "sort_name" not in columns
+
+    migrated = Store(tmp_path / "old.sqlite3")
+    fresh = Store(tmp_path / "fresh.sqlite3")
+    try:
+        _write_people_and_answers(fresh)
+        expected = _results(fresh)
+        found = _results(migrated)
+    finally:
+        migrated.close()
+        fresh.close()
+
+    assert found == expected
+    everyone, _, _, sql_experts, kafka_experts = found
+    assert [entry.display_name for entry in everyone] == [
+        "Ángel",
+        "Ann",
+        "Bob",
+        "Eve",
+        "José Núñez",
+    ]
+    assert [expert.display_name for expert in sql_experts][:2] == ["Ángel", "Eve"]
+    assert sql_experts[2].accepted_answers == 1
+    assert [expert.display_name for expert in kafka_experts] == ["Eve"]
