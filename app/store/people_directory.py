@@ -61,9 +61,9 @@ DEFAULT_EXPERT_LIMIT = 20
 
 # Newest matching discussions, and newest matching replies, counted as
 # contributions, so a word found in nearly every post is counted in bounded
-# time. The cost grows with this number: on the cache of
-# benchmarks/people.py, common topics took about 35 ms with 3,000, 40 ms
-# with 5,000 and "the" 140 ms with 20,000 (2 cores, Intel Xeon, Python 3.11).
+# time. The cost grows with this number: on the cache of benchmarks/people.py
+# (2 cores, Intel Xeon, Python 3.11), "the" took 18 ms at the median with
+# 3,000, 30 ms with 5,000 and 128 ms with 20,000.
 MAX_CONTRIBUTION_DOCS = 3_000
 
 ACCEPTED_ANSWER_WEIGHT = 5
