@@ -502,6 +502,8 @@ def test_experts_exclude_given_user(store):
     write(store, GUILD_BOARD, question, answer, accept(question, answer))
 
     assert expert_names(experts(store, "sql", exclude="@zed:test")) == ["Ann", "Bob"]
+    assert expert_names(experts(store, "sql", limit=1)) == ["Zed Outsider"]
+    assert expert_names(experts(store, "sql", limit=1, exclude="@zed:test")) == ["Ann"]
     assert expert_names(experts(store, "sql", exclude="@ann:test")) == [
         "Zed Outsider",
         "Bob",
