@@ -538,7 +538,7 @@ def test_experts_declared_level_by_item(store, items, topic, level):
         assert results[0].matched_skills == items
 
 
-def test_experts_count_answer_of_matching_reply_to_other_question(store):
+def test_experts_matching_answer_counts_alone(store):
     question = discussion("@bob:test", "Weekly sync", kind="question")
     answer = reply("@ann:test", question["event_id"], "Use Terraform workspaces")
     write(store, GUILD_BOARD, question, answer, accept(question, answer))
