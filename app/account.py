@@ -25,8 +25,22 @@ from app.matrix import (
     InvalidCredentials,
     MatrixClient,
     MatrixError,
+    RequestFailed,
     ServerNotFound,
     discover_homeserver,
+)
+from app.policy import Policy, system_policy
+from app.sso import (
+    SSO_TIMEOUT,
+    BrowserCallback,
+    LoginFlows,
+    LoopbackCallback,
+    OpenUrl,
+    PasswordLoginDisabled,
+    SsoNotOffered,
+    open_in_browser,
+    parse_login_flows,
+    sso_redirect_url,
 )
 
 log = logging.getLogger(__name__)
@@ -173,6 +187,8 @@ class AccountManager:
     """Signs in and out, and restores the saved session, without any Qt.
 
     ``transport`` is passed to every MatrixClient made here, for tests.
+    ``policy`` defaults to this computer's system-wide policy; its fixed
+    server, proxy and certificate bundle apply to every request made here.
     """
 
     def __init__(
@@ -181,11 +197,14 @@ class AccountManager:
         token_store: TokenStore | None = None,
         settings_file: Path | None = None,
         transport=None,
+        policy: Policy | None = None,
     ):
         self.token_store = token_store or TokenStore()
         self.memory_store = MemoryTokenStore()
         self._settings_file = settings_file
         self._transport = transport
+        self.policy = policy if policy is not None else system_policy()
+        self._network = self.policy.network_options()
         self.settings = Settings.load(settings_file)
 
     async def sign_in(
@@ -199,7 +218,9 @@ class AccountManager:
         """Find the server, log in, store the token and save the settings.
 
         ``user`` is a localpart or a full ``@user:server`` id; with a full id
-        the server may be left empty. Raises a MatrixError (InvalidCredentials,
+        the server may be left empty. When the policy fixes the server, an
+        empty ``server_or_url`` means that server and any other raises
+        ServerNotFound. Raises a MatrixError (InvalidCredentials,
         ServerNotFound, ...) or KeyringUnavailable. The keyring is checked
         before logging in, and a token that cannot be stored is logged out
         again, so a failed sign-in leaves no live session behind.
@@ -207,31 +228,146 @@ class AccountManager:
         user = user.strip()
         if not user or not password:
             raise InvalidCredentials("Enter your user name and password.")
-        server = server_or_url.strip() or _server_name(user)
+        server_or_url = self._allowed_server(server_or_url.strip())
+        server = server_or_url or _server_name(user)
         if not server:
             raise ServerNotFound("Enter the address of your organisation's server.")
         store = self.memory_store if session_only else self.token_store
         store.check()
 
-        homeserver_url = await discover_homeserver(server, transport=self._transport)
+        homeserver_url = await discover_homeserver(
+            server, transport=self._transport, network=self._network
+        )
         device_id = self.settings.remembered_device_id(homeserver_url, user)
-        async with MatrixClient(homeserver_url, transport=self._transport) as client:
-            result = await client.login_password(user, password, device_id=device_id)
-            session = Session(
-                homeserver_url=result.homeserver_url,
-                user_id=result.user_id,
-                device_id=result.device_id,
-                access_token=result.access_token,
-                session_only=session_only,
-            )
+        async with MatrixClient(
+            homeserver_url, transport=self._transport, network=self._network
+        ) as client:
             try:
-                store.save(session.account_key, session.access_token)
-            except KeyringUnavailable:
-                client.access_token = session.access_token
-                await _log_out_quietly(client, session)
+                result = await client.login_password(
+                    user, password, device_id=device_id
+                )
+            except RequestFailed as error:
+                if error.status == 400:
+                    await _raise_if_password_disabled(client, error)
                 raise
+            session = await self._keep_session(client, result, store, session_only)
 
         self._save_signed_in(session, typed_server=server_or_url.strip() or server)
+        return session
+
+    def _allowed_server(self, typed: str) -> str:
+        """Return the server to sign in to, which the policy may fix."""
+        fixed = self.policy.homeserver
+        if not fixed:
+            return typed
+        if typed and typed.rstrip("/") != fixed.rstrip("/"):
+            raise ServerNotFound(
+                f"Your organisation has set the server to {fixed}, so {typed} "
+                "cannot be used. Sign in without giving a server."
+            )
+        return fixed
+
+    async def login_flows(self, server_or_url: str) -> LoginFlows:
+        """Find the server and return the ways of signing in that it offers."""
+        server = self._allowed_server(server_or_url.strip())
+        if not server:
+            raise ServerNotFound("Enter the address of your organisation's server.")
+        homeserver_url = await discover_homeserver(
+            server, transport=self._transport, network=self._network
+        )
+        async with MatrixClient(
+            homeserver_url, transport=self._transport, network=self._network
+        ) as client:
+            return parse_login_flows(homeserver_url, await client.login_flows())
+
+    async def sign_in_sso(
+        self,
+        server_or_url: str,
+        open_url: OpenUrl,
+        *,
+        idp_id: str | None = None,
+        session_only: bool = False,
+        on_browser: BrowserCallback | None = None,
+        timeout: float = SSO_TIMEOUT,
+    ) -> Session:
+        """Sign in through single sign-on in the browser, then keep the session.
+
+        ``open_url(url)`` shows the homeserver's sign-in page and returns False
+        when no browser could be opened. ``on_browser(url, opened)`` is called
+        after it, so that the caller can show the address to copy. ``idp_id``
+        picks an identity provider; None lets the server offer its choice.
+        Waits at most ``timeout`` seconds for the browser, and raises
+        SsoNotOffered, SsoTimedOut, InvalidCredentials for a rejected login
+        token, any other MatrixError, or KeyringUnavailable (checked before the
+        browser opens). Cancelling stops the loopback server.
+        """
+        server = self._allowed_server(server_or_url.strip())
+        if not server:
+            raise ServerNotFound("Enter the address of your organisation's server.")
+        store = self.memory_store if session_only else self.token_store
+
+        homeserver_url = await discover_homeserver(
+            server, transport=self._transport, network=self._network
+        )
+        async with MatrixClient(
+            homeserver_url, transport=self._transport, network=self._network
+        ) as client:
+            flows = parse_login_flows(homeserver_url, await client.login_flows())
+            _check_sso_offered(flows, client.host, idp_id)
+            store.check()
+            async with LoopbackCallback() as callback:
+                url = sso_redirect_url(homeserver_url, callback.redirect_url, idp_id)
+                opened = open_in_browser(open_url, url)
+                if on_browser is not None:
+                    on_browser(url, opened)
+                token = await callback.wait_for_token(timeout)
+                signed_in = False
+                try:
+                    result = await client.login_token(
+                        token, device_id=self._device_for_sso(homeserver_url)
+                    )
+                    session = await self._keep_session(
+                        client, result, store, session_only
+                    )
+                    signed_in = True
+                finally:
+                    callback.respond(signed_in)
+
+        self._save_signed_in(session, typed_server=server_or_url.strip() or server)
+        return session
+
+    def _device_for_sso(self, homeserver_url: str) -> str | None:
+        """Return the device id to reuse when the user is not known before login.
+
+        That is the saved account's device on this server, or the only one
+        remembered for it. If the browser signs in another user, the server
+        creates a device of that id for them, which does no harm.
+        """
+        settings = self.settings
+        if settings.homeserver_url == homeserver_url and settings.user_id:
+            return settings.remembered_device_id(homeserver_url, settings.user_id)
+        devices = settings.device_ids.get(homeserver_url, {})
+        if len(devices) == 1:
+            return next(iter(devices.values()))
+        return None
+
+    async def _keep_session(
+        self, client: MatrixClient, result, store, session_only: bool
+    ) -> Session:
+        """Store the new token; log out again if it cannot be stored."""
+        session = Session(
+            homeserver_url=result.homeserver_url,
+            user_id=result.user_id,
+            device_id=result.device_id,
+            access_token=result.access_token,
+            session_only=session_only,
+        )
+        try:
+            store.save(session.account_key, session.access_token)
+        except KeyringUnavailable:
+            client.access_token = session.access_token
+            await _log_out_quietly(client, session)
+            raise
         log.info(
             "Signed in as %s on %s (device %s%s)",
             session.user_id,
@@ -298,7 +434,10 @@ class AccountManager:
     def client_for(self, session: Session) -> MatrixClient:
         """Return a new client for ``session``; the caller closes it."""
         return MatrixClient(
-            session.homeserver_url, session.access_token, transport=self._transport
+            session.homeserver_url,
+            session.access_token,
+            transport=self._transport,
+            network=self._network,
         )
 
     def _save_signed_in(self, session: Session, *, typed_server: str) -> None:
@@ -333,6 +472,41 @@ async def _log_out_quietly(client: MatrixClient, session: Session) -> None:
             session.device_id,
             type(error).__name__,
             error.details or error.message,
+        )
+
+
+async def _raise_if_password_disabled(
+    client: MatrixClient, error: RequestFailed
+) -> None:
+    """Raise PasswordLoginDisabled when the server offers no password login.
+
+    Synapse 1.163 rejects a password login with 400 M_UNKNOWN when
+    ``password_config.enabled`` is false, so the login flows tell the cause.
+    """
+    try:
+        flows = parse_login_flows(client.homeserver_url, await client.login_flows())
+    except MatrixError:
+        return
+    if flows.sso and not flows.password:
+        raise PasswordLoginDisabled(
+            f"{client.host} does not accept passwords: your organisation signs "
+            "you in through its single sign-on page in the browser.",
+            errcode=error.errcode,
+            status=error.status,
+            details=error.details,
+        ) from error
+
+
+def _check_sso_offered(flows: LoginFlows, host: str, idp_id: str | None) -> None:
+    if not flows.sso:
+        raise SsoNotOffered(
+            f"{host} does not offer single sign-on. Sign in with your user name "
+            "and password."
+        )
+    if idp_id and flows.identity_providers and flows.provider(idp_id) is None:
+        known = ", ".join(provider.id for provider in flows.identity_providers)
+        raise SsoNotOffered(
+            f"{host} has no identity provider {idp_id!r}. Choose one of: {known}."
         )
 
 

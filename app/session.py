@@ -7,6 +7,7 @@ event loop's thread; the GUI turns them into Qt signals.
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,9 +15,17 @@ from app import paths
 from app.matrix import MatrixClient
 from app.media import ThumbnailCache
 from app.outbox import Outbox, OutboxStatus, OutboxWorker, session_fingerprint
+from app.policy import Policy, system_policy
 from app.profiles import ProfileFetcher
 from app.records import Changes
 from app.store import Store
+from app.store.retention import (
+    DAY_SECONDS,
+    RemovedContent,
+    cutoff_ms,
+    remove_expired,
+    remove_old_media,
+)
 from app.sync import SyncLoop, SyncStatus
 from app.user_directory import search_user_directory
 
@@ -24,14 +33,27 @@ log = logging.getLogger(__name__)
 
 
 class AppSession:
-    def __init__(self, session, *, store_path: Path | None = None, transport=None):
+    """``policy`` defaults to this computer's system-wide policy."""
+
+    def __init__(
+        self,
+        session,
+        *,
+        store_path: Path | None = None,
+        transport=None,
+        policy: Policy | None = None,
+    ):
         self.session = session
         self.user_id: str = session.user_id
+        self.policy = policy if policy is not None else system_policy()
         self.store = Store(
             store_path or paths.database_path(session.user_id, session.homeserver_url)
         )
         self.client = MatrixClient(
-            session.homeserver_url, session.access_token, transport=transport
+            session.homeserver_url,
+            session.access_token,
+            transport=transport,
+            network=self.policy.network_options(),
         )
         self.thumbnails = ThumbnailCache(self.client)
 
@@ -66,6 +88,7 @@ class AppSession:
 
         self._task: asyncio.Task | None = None
         self._outbox_task: asyncio.Task | None = None
+        self._retention_task: asyncio.Task | None = None
         self.last_status: SyncStatus | None = None
 
     async def search_user_directory(self, term: str) -> list[str]:
@@ -105,14 +128,59 @@ class AppSession:
             listener(status)
 
     def start(self) -> None:
-        """Start syncing and sending in the background; the cache is readable at once."""
+        """Start syncing and sending in the background; the cache is readable at once.
+
+        With a policy's ``retention_days``, old content is also removed now
+        and once a day.
+        """
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self.sync.run())
         if self._outbox_task is None or self._outbox_task.done():
             self._outbox_task = asyncio.ensure_future(self.outbox_worker.run())
+        if self.policy.retention_days and (
+            self._retention_task is None or self._retention_task.done()
+        ):
+            self._retention_task = asyncio.ensure_future(self._retention_loop())
+
+    async def remove_expired_content(self) -> RemovedContent | None:
+        """Remove cached content and media older than the policy's retention_days.
+
+        Returns what was removed, or None when the policy sets no limit.
+        """
+        days = self.policy.retention_days
+        if not days:
+            return None
+        cutoff = cutoff_ms(days)
+        removed = await self.store.write(remove_expired, cutoff)
+        media = await asyncio.to_thread(
+            remove_old_media, self.thumbnails.folder, cutoff / 1000
+        )
+        log.info(
+            "Removed content older than %d days: %d discussions, %d replies, "
+            "%d files, %d events, %d media files",
+            days,
+            removed.discussions,
+            removed.replies,
+            removed.files,
+            removed.events,
+            media,
+        )
+        if removed.changes:
+            self._changed(removed.changes)
+        return removed
+
+    async def _retention_loop(self) -> None:
+        # NOTE: content older than the limit that a sync brings in (a quiet
+        # room's first sync) stays until the next daily pass.
+        while True:
+            try:
+                await self.remove_expired_content()
+            except (sqlite3.Error, OSError) as error:
+                log.error("Removing old content failed: %s", error)
+            await asyncio.sleep(DAY_SECONDS)
 
     async def close(self) -> None:
-        for task in (self._task, self._outbox_task):
+        for task in (self._task, self._outbox_task, self._retention_task):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)

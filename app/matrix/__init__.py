@@ -16,6 +16,7 @@ from app.matrix.errors import (
     MatrixError,
     NotFound,
     NotMatrixServer,
+    ProxyFailure,
     RateLimited,
     RequestFailed,
     ServerNotFound,
@@ -23,7 +24,7 @@ from app.matrix.errors import (
     TlsFailure,
     TooLarge,
 )
-from app.matrix.http import RetryCallback, create_ssl_context
+from app.matrix.http import NetworkOptions, RetryCallback, create_ssl_context
 from app.matrix.urls import is_loopback, parse_mxc
 
 __all__ = [
@@ -35,8 +36,10 @@ __all__ = [
     "LoginResult",
     "MatrixClient",
     "MatrixError",
+    "NetworkOptions",
     "NotFound",
     "NotMatrixServer",
+    "ProxyFailure",
     "RateLimited",
     "RequestFailed",
     "RetryCallback",

@@ -22,10 +22,12 @@ from app.matrix.errors import (
     MatrixError,
     NotFound,
     NotMatrixServer,
+    ProxyFailure,
     RequestFailed,
     ServerNotFound,
     ServerUnavailable,
 )
+from app.matrix.http import NetworkOptions
 from app.matrix.urls import check_base_url, is_loopback, is_server_name
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,10 @@ _DISCOVERY_TIMEOUT = 15.0
 
 
 async def discover_homeserver(
-    server: str, *, transport: httpx.AsyncBaseTransport | None = None
+    server: str,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    network: NetworkOptions | None = None,
 ) -> str:
     """Return the client-server API base URL for a server name or URL.
 
@@ -44,8 +49,10 @@ async def discover_homeserver(
     ``http://127.0.0.1:8008``) or a bare server name (``example.org``,
     ``example.org:8448``, ``localhost:8008``). A bare loopback name is reached
     over http://, any other over https://. Raises ServerNotFound,
-    NotMatrixServer, InsecureConnection, TlsFailure or ServerUnavailable.
+    NotMatrixServer, InsecureConnection, TlsFailure, ProxyFailure or
+    ServerUnavailable. ``network`` sets the proxy and extra CAs.
     """
+    connection = {"transport": transport, "network": network}
     server = server.strip()
     if not server:
         raise ServerNotFound("Enter the address of your organisation's server.")
@@ -53,16 +60,16 @@ async def discover_homeserver(
     if "://" in server:
         base_url = _checked_url(server, typed=server)
         try:
-            return await _confirm(base_url, typed=server, transport=transport)
+            return await _confirm(base_url, typed=server, **connection)
         except NotMatrixServer:
             # "https://example.org" is often typed for a server whose API lives
             # elsewhere, and its well-known file can name that place.
             if urlsplit(base_url).path:
                 raise
-            delegated = await _well_known(base_url, typed=server, transport=transport)
+            delegated = await _well_known(base_url, typed=server, **connection)
             if delegated is None or delegated == base_url:
                 raise
-            return await _confirm(delegated, typed=server, transport=transport)
+            return await _confirm(delegated, typed=server, **connection)
 
     server = server.rstrip("/")
     if not is_server_name(server):
@@ -72,12 +79,16 @@ async def discover_homeserver(
         )
     host = urlsplit(f"//{server}").hostname or server
     origin = f"{'http' if is_loopback(host) else 'https'}://{server}"
-    base_url = await _well_known(origin, typed=server, transport=transport) or origin
-    return await _confirm(base_url, typed=server, transport=transport)
+    base_url = await _well_known(origin, typed=server, **connection) or origin
+    return await _confirm(base_url, typed=server, **connection)
 
 
 async def _well_known(
-    origin: str, *, typed: str, transport: httpx.AsyncBaseTransport | None
+    origin: str,
+    *,
+    typed: str,
+    transport: httpx.AsyncBaseTransport | None,
+    network: NetworkOptions | None,
 ) -> str | None:
     """Return the base URL that ``origin``'s well-known file names, or None.
 
@@ -85,7 +96,7 @@ async def _well_known(
     incomplete. An unreachable origin raises ServerNotFound.
     """
     try:
-        async with MatrixClient(origin, transport=transport) as client:
+        async with MatrixClient(origin, transport=transport, network=network) as client:
             response = await client.request(
                 "GET",
                 "/.well-known/matrix/client",
@@ -96,6 +107,8 @@ async def _well_known(
     except (NotFound, NotMatrixServer, RequestFailed, ServerUnavailable) as error:
         log.info("No usable well-known file at %s: %s", origin, error.details)
         return None
+    except ProxyFailure:
+        raise
     except ConnectionFailed as error:
         raise _not_found(typed, error) from error
 
@@ -108,11 +121,17 @@ async def _well_known(
 
 
 async def _confirm(
-    base_url: str, *, typed: str, transport: httpx.AsyncBaseTransport | None
+    base_url: str,
+    *,
+    typed: str,
+    transport: httpx.AsyncBaseTransport | None,
+    network: NetworkOptions | None,
 ) -> str:
     """Return ``base_url`` once ``/versions`` shows a Matrix homeserver there."""
     try:
-        async with MatrixClient(base_url, transport=transport) as client:
+        async with MatrixClient(
+            base_url, transport=transport, network=network
+        ) as client:
             response = await client.request(
                 "GET",
                 "/_matrix/client/versions",
@@ -122,7 +141,7 @@ async def _confirm(
             )
     except (NotFound, RequestFailed, NotMatrixServer) as error:
         raise _not_matrix(typed, base_url, error) from error
-    except ServerUnavailable:
+    except (ServerUnavailable, ProxyFailure):
         raise
     except ConnectionFailed as error:
         raise _not_found(typed, error) from error

@@ -3,7 +3,8 @@
     MatrixError                  base: .message for the user, .errcode, .status
     ├── ConnectionFailed         no response: refused, unreachable, timed out, cut
     │   ├── ServerUnavailable    the server responded 5xx, even after retries
-    │   └── ServerNotFound       discovery found no server behind the name
+    │   ├── ServerNotFound       discovery found no server behind the name
+    │   └── ProxyFailure         the proxy refused, wants a password, or failed
     ├── TlsFailure               certificate not trusted, expired or for another host
     ├── InsecureConnection       plain http:// to a host that is not loopback
     ├── NotMatrixServer          the server responded, but not as a Matrix homeserver
@@ -76,6 +77,15 @@ class ServerNotFound(ConnectionFailed):
     """Discovery found no server: the name does not resolve or nothing listens."""
 
 
+class ProxyFailure(ConnectionFailed):
+    """The proxy refused the connection, required authentication, or could not
+    reach the server; ``proxy`` is its host and port."""
+
+    def __init__(self, message: str, *, proxy: str, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.proxy = proxy
+
+
 class TlsFailure(MatrixError):
     """The TLS handshake failed, usually because the certificate is not trusted."""
 
@@ -135,12 +145,14 @@ def error_from_response(
     *,
     host: str,
     authenticated: bool,
+    proxy: str | None = None,
 ) -> MatrixError:
     """Map an HTTP error response to the matching MatrixError.
 
     ``body`` is the decoded JSON body, or None when the body was not JSON.
     ``authenticated`` is true when the request carried an access token, in
-    which case a bare 401 means an expired session.
+    which case a bare 401 means an expired session. ``proxy`` names the
+    proxy that the request went through, if any.
     """
     if not isinstance(body, dict):
         body = {}
@@ -149,6 +161,10 @@ def error_from_response(
     details = _details(status, errcode, server_text)
     common = {"errcode": errcode, "status": status, "details": details}
 
+    if status == 407:
+        # Only a proxy sends 407. Without a configured one it comes from a
+        # transparent proxy on the way, which has no name to show.
+        return _proxy_auth_required(proxy, host, common)
     if status == 429 or errcode == "M_LIMIT_EXCEEDED":
         retry_after = retry_after_seconds(body, headers)
         return RateLimited(
@@ -214,14 +230,22 @@ def error_from_response(
     )
 
 
-def error_from_transport(exc: Exception, *, host: str) -> MatrixError:
+def error_from_transport(
+    exc: Exception, *, host: str, proxy: str | None = None
+) -> MatrixError:
     """Map an httpx transport exception (no HTTP response at all) to a MatrixError.
 
     The cause chain is searched because httpx wraps httpcore's exception,
     which wraps the OSError or ssl.SSLError that names the real reason.
+    ``proxy`` names the proxy the request went through, if any: a refused or
+    unresolvable connection is then the proxy's, not the server's.
     """
     details = f"{type(exc).__name__}: {exc}"
     causes = list(_cause_chain(exc))
+    if proxy is not None:
+        proxy_error = _proxy_error(causes, host=host, proxy=proxy, details=details)
+        if proxy_error is not None:
+            return proxy_error
     certificate_error = _first(causes, ssl.SSLCertVerificationError)
     if certificate_error is not None:
         reason = certificate_error.verify_message or str(certificate_error)
@@ -262,6 +286,61 @@ def error_from_transport(exc: Exception, *, host: str) -> MatrixError:
         f"The connection to {host} failed. Check your network connection and "
         "try again.",
         details=details,
+    )
+
+
+def _proxy_error(
+    causes: list[BaseException], *, host: str, proxy: str, details: str
+) -> ProxyFailure | None:
+    """Return the error of a request that failed at the proxy, else None."""
+    import httpx
+
+    rejected = _first(causes, httpx.ProxyError)
+    if rejected is not None:
+        # httpcore words a refused CONNECT as "<status> <reason phrase>".
+        status_text = str(rejected).split(" ", 1)[0]
+        status = int(status_text) if status_text.isdigit() else None
+        common = {"status": status, "details": details}
+        if status == 407:
+            return _proxy_auth_required(proxy, host, common)
+        return ProxyFailure(
+            f"The proxy {proxy} could not connect to {host} ({rejected}). Check "
+            "the server address; if it is right, tell your IT department.",
+            proxy=proxy,
+            **common,
+        )
+    # A TLS or timeout error in the chain belongs to the connection to the
+    # server, which runs through the proxy's tunnel, so only these two causes
+    # are the proxy's own.
+    if _first(causes, ssl.SSLError) is not None or _is_timeout(causes):
+        return None
+    if _first(causes, ConnectionRefusedError) is not None:
+        return ProxyFailure(
+            f"The proxy {proxy} refused the connection, so {host} could not be "
+            "reached. Check the proxy setting, or tell your IT department.",
+            proxy=proxy,
+            details=details,
+        )
+    if _first(causes, socket.gaierror) is not None:
+        return ProxyFailure(
+            f"The name of the proxy {proxy} could not be looked up, so {host} "
+            "could not be reached. Check the proxy setting and your network "
+            "connection.",
+            proxy=proxy,
+            details=details,
+        )
+    return None
+
+
+def _proxy_auth_required(
+    proxy: str | None, host: str, common: dict[str, Any]
+) -> ProxyFailure:
+    name = f"The proxy {proxy}" if proxy else "A proxy on the network"
+    return ProxyFailure(
+        f"{name} requires a user name and password (HTTP 407), so {host} could "
+        "not be reached. Ask your IT department for the proxy settings.",
+        proxy=proxy or "",
+        **common,
     )
 
 

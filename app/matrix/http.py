@@ -19,7 +19,10 @@ import logging
 import random
 import ssl
 import time
+import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Self
 
 import httpx
@@ -61,15 +64,69 @@ MAX_ERROR_BODY_BYTES = 64 * 1024
 _sleep = asyncio.sleep
 
 
-def create_ssl_context() -> ssl.SSLContext:
+@dataclass(frozen=True)
+class NetworkOptions:
+    """Network settings of requests, usually from the system-wide policy.
+
+    ``proxy`` is a proxy URL (``http://host:port``, optionally with
+    ``user:password@``) used for every request; None means the system's proxy
+    settings, which httpx reads with ``urllib.request.getproxies()``.
+    ``ca_bundle`` is a PEM file of certificate authorities trusted in
+    addition to the operating system's trust store.
+    """
+
+    proxy: str | None = None
+    ca_bundle: Path | None = None
+
+
+DEFAULT_NETWORK = NetworkOptions()
+
+
+def create_ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
     """Return a TLS context that verifies against the operating system's trust store.
 
     On Linux, truststore loads OpenSSL's default paths, so the ``SSL_CERT_FILE``
-    and ``SSL_CERT_DIR`` environment variables are honoured.
+    and ``SSL_CERT_DIR`` environment variables are honoured. The certificates
+    in ``ca_bundle`` are trusted as well: truststore 0.10 checks them after
+    the system store on Windows and macOS, and OpenSSL adds them to its store
+    on Linux. A bundle that cannot be loaded is logged and left out, so that
+    servers it would vouch for fail with a certificate error that names them.
     """
     context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if ca_bundle is not None:
+        try:
+            context.load_verify_locations(cafile=str(ca_bundle))
+        except (OSError, ssl.SSLError) as error:
+            log.error("Certificate bundle %s not loaded: %s", ca_bundle, error)
     return context
+
+
+def proxy_for(url: str, network: NetworkOptions = DEFAULT_NETWORK) -> str | None:
+    """Return the proxy that requests to url go through, without credentials.
+
+    The result names the proxy in error messages and logs only; httpx makes
+    its own choice from the same settings.
+    """
+    # NOTE: proxy_bypass follows urllib's reading of NO_PROXY, which can
+    # differ from httpx's in rare patterns (CIDR ranges), so the name may be
+    # wrong for such hosts. Requests are unaffected.
+    if network.proxy:
+        return _without_userinfo(network.proxy)
+    target = httpx.URL(url)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(target.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(target.host):
+        return None
+    return _without_userinfo(proxy if "://" in proxy else f"http://{proxy}")
+
+
+def _without_userinfo(proxy: str) -> str:
+    try:
+        parsed = httpx.URL(proxy)
+    except httpx.InvalidURL:
+        return "the configured proxy"
+    return parsed.copy_with(username=None, password=None).netloc.decode("ascii")
 
 
 class HttpClient:
@@ -85,12 +142,17 @@ class HttpClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        network: NetworkOptions | None = None,
     ):
         self.homeserver_url = check_base_url(homeserver_url)
         self.access_token = access_token
         self.host = httpx.URL(self.homeserver_url).netloc.decode("ascii")
+        network = network or DEFAULT_NETWORK
+        self.network = network
+        # Only the name of the proxy, for messages: never its credentials.
+        self.proxy = proxy_for(self.homeserver_url, network)
         if ssl_context is None:
-            ssl_context = create_ssl_context()
+            ssl_context = create_ssl_context(network.ca_bundle)
         elif (
             ssl_context.verify_mode != ssl.CERT_REQUIRED
             or not ssl_context.check_hostname
@@ -100,6 +162,10 @@ class HttpClient:
         self._http = httpx.AsyncClient(
             base_url=self.homeserver_url,
             verify=ssl_context,
+            # With trust_env, httpx takes the proxy from the environment
+            # variables, and from the registry (Windows) or System
+            # Configuration (macOS) through urllib.request.getproxies().
+            proxy=network.proxy or None,
             trust_env=True,
             transport=transport,
             timeout=httpx.Timeout(DEFAULT_TIMEOUT, connect=CONNECT_TIMEOUT),
@@ -249,7 +315,7 @@ class HttpClient:
             ) from exc
         except httpx.RequestError as exc:
             _log_request(method, path, type(exc).__name__, started)
-            raise error_from_transport(exc, host=self.host) from exc
+            raise error_from_transport(exc, host=self.host, proxy=self.proxy) from exc
 
         try:
             if response.is_success:
@@ -264,9 +330,10 @@ class HttpClient:
                 response.headers,
                 host=self.host,
                 authenticated="authorization" in request.headers,
+                proxy=self.proxy,
             )
         except httpx.RequestError as exc:
-            raise error_from_transport(exc, host=self.host) from exc
+            raise error_from_transport(exc, host=self.host, proxy=self.proxy) from exc
         finally:
             await response.aclose()
             _log_request(method, path, response.status_code, started)
