@@ -79,7 +79,18 @@ def _build_parser() -> argparse.ArgumentParser:
         "login", help="sign in and store the token in the keyring"
     )
     login.add_argument("--server", required=True, help="homeserver URL or server name")
-    login.add_argument("--user", required=True, help="user name or full Matrix id")
+    account = login.add_mutually_exclusive_group(required=True)
+    account.add_argument("--user", help="user name or full Matrix id")
+    account.add_argument(
+        "--sso",
+        action="store_true",
+        help="sign in with single sign-on in the browser instead of a password",
+    )
+    login.add_argument(
+        "--idp",
+        metavar="ID",
+        help="with --sso: the identity provider's id (else the server offers a choice)",
+    )
     login.add_argument(
         "--password-stdin",
         action="store_true",
@@ -232,6 +243,10 @@ def _read_password(args) -> str:
 def command_login(args) -> int:
     from app.account import AccountManager
 
+    if args.sso:
+        return _login_sso(args)
+    if args.idp:
+        raise CommandError("--idp works only with --sso.", EXIT_USAGE)
     if not args.server.strip() or not args.user.strip():
         raise CommandError(
             "Give a server (--server) and a user name (--user).", EXIT_USAGE
@@ -246,6 +261,56 @@ def command_login(args) -> int:
             AccountManager().sign_in(args.server, args.user, password)
         )
     except Exception as error:  # noqa: BLE001 - mapped or re-raised by _error_from
+        raise _error_from(error) from error
+    print(f"Signed in as {session.user_id} on {session.homeserver_url}.")
+    return EXIT_OK
+
+
+def open_browser(url: str) -> bool:
+    """Open ``url`` in the desktop's browser; False when there is no desktop.
+
+    Without a display, webbrowser would start a text browser inside this
+    terminal, so the address is only printed.
+    """
+    import webbrowser
+
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return False
+    return webbrowser.open(url)
+
+
+def _login_sso(args) -> int:
+    from app.account import AccountManager
+    from app.sso import SSO_TIMEOUT, SsoError, SsoNotOffered
+
+    if not args.server.strip():
+        raise CommandError("Give a server (--server).", EXIT_USAGE)
+
+    def show_address(url: str, opened: bool) -> None:
+        if opened:
+            print("Continue in your browser. If it did not open, open this address:")
+        else:
+            print("Open this address in a browser to sign in:")
+        print(url, flush=True)
+        minutes = round(SSO_TIMEOUT / 60)
+        print(f"Waiting up to {minutes} minutes; press Ctrl+C to cancel.", flush=True)
+
+    try:
+        session = asyncio.run(
+            AccountManager().sign_in_sso(
+                args.server,
+                open_browser,
+                idp_id=args.idp,
+                on_browser=show_address,
+            )
+        )
+    except SsoNotOffered as error:
+        raise CommandError(error.message, EXIT_USAGE) from error
+    except SsoError as error:
+        raise CommandError(error.message, EXIT_AUTH_FAILED) from error
+    except Exception as error:  # mapped or re-raised by _error_from
         raise _error_from(error) from error
     print(f"Signed in as {session.user_id} on {session.homeserver_url}.")
     return EXIT_OK

@@ -155,6 +155,9 @@ class SynapseServer:
     shared secret, the SQLite database, the media store and the logs. When
     ``port`` is None the port recorded by an earlier run is reused if it is
     free, and otherwise a free one is picked.
+
+    ``extra_config`` holds top-level homeserver.yaml keys that replace the
+    defaults written here, such as ``oidc_providers`` or ``password_config``.
     """
 
     def __init__(
@@ -162,10 +165,12 @@ class SynapseServer:
         data_dir: Path,
         port: int | None = None,
         server_name: str = "localhost",
+        extra_config: dict | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).expanduser().absolute()
         self.server_name = server_name
         self.port = port
+        self.extra_config = dict(extra_config or {})
         self.pid: int | None = None
 
     @property
@@ -436,6 +441,7 @@ class SynapseServer:
             "user_directory": {"enabled": True, "search_all_users": True},
             **RATE_LIMITS,
         }
+        config.update(self.extra_config)
         (data / LOG_CONFIG_FILE).write_text(yaml.safe_dump(log_config), "utf-8")
         (data / CONFIG_FILE).write_text(
             yaml.safe_dump(config, sort_keys=False), "utf-8"

@@ -228,12 +228,26 @@ class AppController(QObject):
                 server, user, password, session_only=session_only
             )
 
+        async def login_flows(server):
+            return await self.accounts.login_flows(server)
+
+        async def sign_in_sso(server, idp_id, session_only, open_url, on_browser):
+            return await self.accounts.sign_in_sso(
+                server,
+                open_url,
+                idp_id=idp_id,
+                session_only=session_only,
+                on_browser=on_browser,
+            )
+
         dialog = SignInDialog(
             sign_in,
             server=server,
             user=user,
             session_only=not keyring_available,
             keyring_available=keyring_available,
+            login_flows=login_flows,
+            sign_in_sso=sign_in_sso,
             parent=parent,
         )
         dialog.signed_in.connect(lambda session: result.setdefault("session", session))

@@ -70,7 +70,55 @@ class MatrixClient(HttpClient):
                     details=error.details,
                 ) from error
             raise
+        return self._login_result(response)
 
+    async def login_flows(self) -> dict:
+        """Return ``GET /login``: the login types that the server accepts.
+
+        ``app.sso.parse_login_flows`` reads the response.
+        """
+        return await self.request(
+            "GET", f"{_CLIENT_API}/v3/login", authenticated=False, max_attempts=2
+        )
+
+    async def login_token(
+        self,
+        token: str,
+        *,
+        device_id: str | None,
+        device_name: str = "Commonplace",
+    ) -> LoginResult:
+        """Log in with the one-time ``loginToken`` that single sign-on returned.
+
+        Raises InvalidCredentials when the server rejects the token, because it
+        has expired (Synapse 1.163 accepts one for 2 minutes) or was used.
+        """
+        body: dict[str, Any] = {
+            "type": "m.login.token",
+            "token": token,
+            "initial_device_display_name": device_name,
+        }
+        if device_id:
+            body["device_id"] = device_id
+        try:
+            response = await self.request(
+                "POST", f"{_CLIENT_API}/v3/login", json=body, authenticated=False
+            )
+        except RequestFailed as error:
+            if error.errcode == "M_FORBIDDEN" or (
+                error.status == 403 and error.errcode is None
+            ):
+                raise InvalidCredentials(
+                    f"{self.host} rejected the sign-in from your browser, "
+                    "perhaps because it took too long. Sign in again.",
+                    errcode=error.errcode,
+                    status=error.status,
+                    details=error.details,
+                ) from error
+            raise
+        return self._login_result(response)
+
+    def _login_result(self, response: dict) -> LoginResult:
         values = [response.get(key) for key in ("user_id", "access_token", "device_id")]
         if not all(isinstance(value, str) and value for value in values):
             raise NotMatrixServer(

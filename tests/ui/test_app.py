@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.credentials import KeyringLocked
 from app.matrix.errors import InvalidCredentials
+from app.sso import LoginFlows
 from app.store import Store
 from tests.ui.builders import FakeAppSession, Session
 from ui.app import (
@@ -51,6 +52,9 @@ class FakeAccounts:
 
     async def sign_out(self, session):
         self.signed_out.append(session)
+
+    async def login_flows(self, server):
+        return LoginFlows(f"https://{server}", password=True)
 
 
 @pytest.fixture
