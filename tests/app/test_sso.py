@@ -11,8 +11,10 @@ import pytest
 from app import cli
 from app.account import AccountManager, settings_path
 from app.credentials import SERVICE_NAME
+from app.matrix import InvalidCredentials
 from app.sso import (
     CALLBACK_PATH,
+    FAILED_PAGE,
     SIGNED_IN_PAGE,
     WRONG_STATE_PAGE,
     IdentityProvider,
@@ -327,6 +329,30 @@ def test_sso_without_browser_reports_address(sso_synapse):
     assert reported[0][1] is False
     assert reported[0][0].startswith(f"{sso_synapse.base_url}/_matrix/client/v3/")
     assert session.user_id == "@sso-tester:localhost"
+
+
+@pytest.mark.synapse
+def test_rejected_login_token_fails_page(sso_synapse):
+    browser = HeadlessBrowser()
+
+    def open_with_bogus_token(url: str) -> bool:
+        # A token the server never issued, brought with the right state.
+        redirect = httpx.URL(url).params["redirectUrl"]
+        return browser.open_in_thread(f"{redirect}&loginToken=bogus")
+
+    accounts = AccountManager()
+    with pytest.raises(InvalidCredentials) as raised:
+        asyncio.run(
+            accounts.sign_in_sso(
+                sso_synapse.base_url, open_with_bogus_token, session_only=True
+            )
+        )
+    page = browser.wait()
+
+    assert "rejected the sign-in from your browser" in raised.value.message
+    assert page.status_code == 500
+    assert FAILED_PAGE in page.text
+    assert accounts.load_session() is None
 
 
 @pytest.mark.synapse
