@@ -184,8 +184,8 @@ class LoopbackCallback:
     it stops listening and responds to a browser that is still waiting. A request
     with a wrong or missing ``state`` gets a 400 page and the server keeps
     waiting, so a stale tab cannot end the sign-in. The first request with the
-    right ``state`` and a ``loginToken`` is kept open until ``respond`` says
-    whether signing in worked, so that the page tells the truth.
+    right ``state`` and a ``loginToken`` is kept open until ``respond``
+    reports whether signing in worked, so that the page is accurate.
     """
 
     def __init__(self) -> None:
