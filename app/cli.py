@@ -30,6 +30,7 @@ EXIT_NOT_FOUND = 7
 EXIT_CACHE = 8
 EXIT_REJECTED = 9
 EXIT_NO_DISPLAY = 10
+EXIT_SELF_TEST_FAILED = 11
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES = {
@@ -44,6 +45,7 @@ EXIT_CODES = {
     EXIT_CACHE: "the cache cannot be used (damaged, or from a newer version)",
     EXIT_REJECTED: "the server rejected an item, or the action is not allowed",
     EXIT_NO_DISPLAY: "no display for the desktop app (the command line still works)",
+    EXIT_SELF_TEST_FAILED: "a check of --self-test failed (its report says which)",
     EXIT_INTERRUPTED: "interrupted with Ctrl+C",
 }
 
@@ -69,6 +71,16 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log requests to stderr"
     )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check Qt, the keyring, notifications, the cache folder and the "
+        "server, print a report and exit (11 when a check fails)",
+    )
+    from app.self_test import QT_PROBE_OPTION
+
+    # Internal: the child process of the self-test's Qt check.
+    parser.add_argument(QT_PROBE_OPTION, action="store_true", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command")
 
     gui = commands.add_parser("gui", help="open the desktop app (the default)")
@@ -129,6 +141,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from app.logging_setup import configure_logging
 
+    if args.self_test_qt_probe:
+        from app.self_test import run_qt_probe
+
+        return run_qt_probe()
+    if args.self_test:
+        from app.self_test import run_self_test
+
+        # The self-test sets up logging itself, because it must still run
+        # when the log folder cannot be written.
+        return run_self_test(EXIT_SELF_TEST_FAILED, verbose=args.verbose)
     configure_logging(
         logging.DEBUG if args.verbose else logging.INFO, console=args.verbose
     )
