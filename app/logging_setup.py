@@ -22,7 +22,9 @@ REDACTED = "[redacted]"
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-_SECRET_KEYS = r"access_token|refresh_token|password|new_password|token|login_token"
+_SECRET_KEYS = (
+    r"access_token|refresh_token|password|new_password|token|login_token|loginToken"
+)
 _PATTERNS = [
     # Synapse access and refresh tokens (syt_, syr_) and Matrix Authentication
     # Service tokens (mat_, mar_, mct_).

@@ -40,6 +40,8 @@ def read_log(path) -> str:
         ('{"refresh_token":"opaque000"}', "opaque000"),
         ("password=hunter3 user=alice", "hunter3"),
         ('{"new_password": "hunter4"}', "hunter4"),
+        ("GET /callback?loginToken=opaque111&state=s", "opaque111"),
+        ('{"type": "m.login.token", "token": "opaque222"}', "opaque222"),
     ],
 )
 def test_redact_removes_secrets(text, secret):
