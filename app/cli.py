@@ -11,6 +11,7 @@ import datetime
 import getpass
 import logging
 import os
+import shutil
 import sys
 import textwrap
 
@@ -90,7 +91,11 @@ def _build_parser() -> argparse.ArgumentParser:
     login = commands.add_parser(
         "login", help="sign in and store the token in the keyring"
     )
-    login.add_argument("--server", required=True, help="homeserver URL or server name")
+    login.add_argument(
+        "--server",
+        default="",
+        help="homeserver URL or server name (needed unless the policy sets one)",
+    )
     account = login.add_mutually_exclusive_group(required=True)
     account.add_argument("--user", help="user name or full Matrix id")
     account.add_argument(
@@ -269,7 +274,9 @@ def command_login(args) -> int:
         return _login_sso(args)
     if args.idp:
         raise CommandError("--idp works only with --sso.", EXIT_USAGE)
-    if not args.server.strip() or not args.user.strip():
+    manager = AccountManager()
+    fixed_server = manager.policy.homeserver
+    if not (args.server.strip() or fixed_server) or not args.user.strip():
         raise CommandError(
             "Give a server (--server) and a user name (--user).", EXIT_USAGE
         )
@@ -279,9 +286,7 @@ def command_login(args) -> int:
             "The password is empty; give the account's password.", EXIT_USAGE
         )
     try:
-        session = asyncio.run(
-            AccountManager().sign_in(args.server, args.user, password)
-        )
+        session = asyncio.run(manager.sign_in(args.server, args.user, password))
     except Exception as error:  # noqa: BLE001 - mapped or re-raised by _error_from
         raise _error_from(error) from error
     print(f"Signed in as {session.user_id} on {session.homeserver_url}.")
@@ -307,7 +312,9 @@ def _login_sso(args) -> int:
     from app.account import AccountManager
     from app.sso import SSO_TIMEOUT, SsoError, SsoNotOffered
 
-    if not args.server.strip():
+    from app.policy import system_policy
+
+    if not args.server.strip() and not system_policy().homeserver:
         raise CommandError("Give a server (--server).", EXIT_USAGE)
 
     def show_address(url: str, opened: bool) -> None:
@@ -349,8 +356,10 @@ def command_logout(args) -> int:
         asyncio.run(manager.sign_out(session))
     except Exception as error:  # noqa: BLE001 - mapped or re-raised by _error_from
         raise _error_from(error) from error
-    if args.wipe_cache:
+    # The policy can require the wipe whatever the command line says.
+    if args.wipe_cache or manager.policy.wipe_cache_on_sign_out:
         delete_cache_files(paths.database_path(session.user_id, session.homeserver_url))
+        shutil.rmtree(paths.cache_dir(), ignore_errors=True)
         print(f"Signed out {session.user_id} and deleted the cached content.")
     else:
         print(f"Signed out {session.user_id}. The cached content was kept.")

@@ -57,6 +57,9 @@ REG_QWORD = 11
 
 _FIX_HINT = "Tell your IT department."
 
+# Shown in the UI beside every value that the policy sets.
+POLICY_NOTE = "Set by your organisation"
+
 
 @dataclass(frozen=True)
 class _Key:
@@ -105,6 +108,16 @@ class Policy:
         if key not in POLICY_KEYS:
             raise KeyError(f"{key!r} is not a policy key")
         return key in self.locked
+
+    @property
+    def proxy_address(self) -> str | None:
+        """Return the proxy's host and port without its credentials, for display."""
+        if not self.proxy:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.proxy)
+        return parts.netloc.rpartition("@")[2]
 
     def network_options(self):
         """Return the app.matrix NetworkOptions for this policy's proxy and CA bundle."""
@@ -390,6 +403,7 @@ __all__ = [
     "NO_POLICY",
     "POLICY_FILE",
     "POLICY_KEYS",
+    "POLICY_NOTE",
     "REGISTRY_KEY",
     "Policy",
     "policy_from_values",

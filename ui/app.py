@@ -113,7 +113,9 @@ def run_gui(
         app.setQuitOnLastWindowClosed(False)
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
-        controller = AppController()
+        from app.policy import system_policy
+
+        controller = AppController(policy=system_policy())
         with loop:
             return loop.run_until_complete(controller.run(server, user, password))
     finally:
@@ -124,13 +126,15 @@ class AppController(QObject):
     """Owns the account manager, the signed-in AppSession and the main window.
 
     ``accounts`` and ``session_factory`` replace AccountManager and AppSession
-    in tests.
+    in tests. ``policy`` is the system-wide policy (app.policy.Policy), read
+    once at start; None reads this computer's.
     """
 
-    def __init__(self, accounts=None, session_factory=None, parent=None):
+    def __init__(self, accounts=None, session_factory=None, parent=None, policy=None):
         super().__init__(parent)
         self._accounts = accounts
         self._session_factory = session_factory
+        self._policy = policy
         self.runner = TaskRunner(self)
         self.app_session = None
         self.window = None
@@ -142,8 +146,16 @@ class AppController(QObject):
         if self._accounts is None:
             from app.account import AccountManager
 
-            self._accounts = AccountManager()
+            self._accounts = AccountManager(policy=self.policy)
         return self._accounts
+
+    @property
+    def policy(self):
+        if self._policy is None:
+            from app.policy import system_policy
+
+            self._policy = system_policy()
+        return self._policy
 
     # -- Start-up ------------------------------------------------------------
 
@@ -155,6 +167,7 @@ class AppController(QObject):
     ) -> int:
         """Show the first window and wait until the app should exit."""
         self._finished = asyncio.get_running_loop().create_future()
+        await self._report_policy_problems()
         session, keyring_available = await self._restore_session()
         if session is _QUIT:
             return 0
@@ -172,6 +185,22 @@ class AppController(QObject):
         if session is None or not await self.open_main(session):
             return self._finished.result() if self._finished.done() else 0
         return await self._finished
+
+    async def _report_policy_problems(self) -> None:
+        """Show what was wrong with the policy; the app goes on without those parts."""
+        problems = self.policy.problems
+        if not problems:
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "Policy not fully applied", "")
+        box.setObjectName("policyProblemBox")
+        box.setText(
+            "Part of your organisation's policy for Commonplace could not be "
+            "applied, so default settings are used for it. Tell your IT "
+            "department."
+        )
+        box.setDetailedText("\n\n".join(problems))
+        await run_dialog(box)
+        box.deleteLater()
 
     async def _restore_session(self):
         """Return (saved session or None or _QUIT, whether the keyring works)."""
@@ -242,6 +271,7 @@ class AppController(QObject):
 
         dialog = SignInDialog(
             sign_in,
+            policy=self.policy,
             server=server,
             user=user,
             session_only=not keyring_available,
@@ -263,7 +293,7 @@ class AppController(QObject):
             return self._session_factory(session)
         from app.session import AppSession
 
-        return AppSession(session)
+        return AppSession(session, policy=self.policy)
 
     async def open_main(self, session) -> bool:
         """Open the cache and the main window for session, then start syncing.
@@ -428,7 +458,8 @@ class AppController(QObject):
         thumbnails = getattr(app_session, "thumbnails", None)
         await self._close_session()
         self._replace_window()
-        if delete_cache:
+        # The policy can require the wipe whatever the user chose.
+        if delete_cache or self.policy.wipe_cache_on_sign_out:
             await self._delete_cache(store_path)
             if thumbnails is not None:
                 shutil.rmtree(thumbnails.folder, ignore_errors=True)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import paths
+from app.policy import NO_POLICY
 from app.records import Changes
 from app.store import outbox_queries
 from app.store.queries import DIRECT_SPACE_ID, get_room, list_space_rooms
@@ -97,11 +98,13 @@ class MainWindow(QMainWindow):
         self.discussion_pane = DiscussionPane(self.store)
         self.outbox_actions = OutboxActions(app_session.outbox, self)
         self.direct_actions = DirectActions(app_session, self)
+        policy = getattr(app_session, "policy", NO_POLICY)
         self.thread_view = ThreadView(
             self.store,
             app_session.user_id,
             getattr(app_session, "thumbnails", None),
             actions=self.outbox_actions,
+            external_links_allowed=not policy.disable_external_links,
         )
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -138,6 +141,7 @@ class MainWindow(QMainWindow):
         self.direct_actions.room_ready.connect(self.open_direct_room)
         self.direct_actions.failed.connect(self._show_action_failure)
         self.thread_view.edit_discussion_requested.connect(self.edit_discussion)
+        self.thread_view.status_message.connect(self._show_action_failure)
 
         self.events = SessionEvents(app_session, self)
         self.events.cache_changed.connect(self.apply_changes)
@@ -468,6 +472,9 @@ class MainWindow(QMainWindow):
                 self.app_session.user_id,
                 getattr(self.app_session, "thumbnails", None),
                 self,
+                uploads_allowed=not getattr(
+                    self.app_session, "policy", NO_POLICY
+                ).disable_uploads,
             )
             editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             editor.destroyed.connect(lambda: setattr(self, "_profile_editor", None))

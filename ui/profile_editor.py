@@ -76,6 +76,8 @@ class ProfileEditorDialog(QDialog):
         user_id: str,
         thumbnails=None,
         parent: QWidget | None = None,
+        *,
+        uploads_allowed: bool = True,
     ):
         super().__init__(parent)
         self.setObjectName("profileEditor")
@@ -98,6 +100,9 @@ class ProfileEditorDialog(QDialog):
         self.avatar.setFixedSize(AVATAR_SIZE, AVATAR_SIZE)
         self.choose_button = QPushButton("Change picture…")
         self.choose_button.clicked.connect(self.choose_picture)
+        # A new picture is an upload, which the policy can turn off.
+        self.choose_button.setVisible(uploads_allowed)
+        self._uploads_allowed = uploads_allowed
         self.remove_button = QPushButton("Remove picture")
         self.remove_button.clicked.connect(self.remove_picture)
         picture_buttons = QVBoxLayout()
@@ -242,6 +247,8 @@ class ProfileEditorDialog(QDialog):
     # -- Picture -------------------------------------------------------------
 
     def choose_picture(self) -> None:
+        if not self._uploads_allowed:
+            return
         folder = QStandardPaths.writableLocation(
             QStandardPaths.StandardLocation.PicturesLocation
         )
@@ -253,6 +260,8 @@ class ProfileEditorDialog(QDialog):
 
     def use_picture(self, path: Path) -> bool:
         """Load path, let the user crop it, and show it; False if not used."""
+        if not self._uploads_allowed:
+            return False
         try:
             image = load_picture(path)
         except PictureRejected as error:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.policy import NO_POLICY, POLICY_NOTE, Policy
 from app.text import format_size
 from ui.widgets import plain_label
 
@@ -75,6 +76,7 @@ class SettingsDialog(QDialog):
         self.setMinimumWidth(520)
         session = app_session.session
         store = app_session.store
+        policy: Policy = getattr(app_session, "policy", NO_POLICY)
 
         account = _form()
         account.addRow(_label("User"), _value(session.user_id))
@@ -89,6 +91,8 @@ class SettingsDialog(QDialog):
         )
         server = _form()
         server.addRow(_label("Homeserver"), _value(session.homeserver_url))
+        if policy.is_locked("homeserver"):
+            server.addRow(_label(""), plain_label(POLICY_NOTE, "policyNote"))
 
         cache = _form()
         cache.addRow(_label("Location"), _value(str(store.path)))
@@ -119,6 +123,13 @@ class SettingsDialog(QDialog):
         self.drafts_label.setVisible(bool(unsent))
         sign_out_row = QHBoxLayout()
         sign_out_row.addWidget(self.delete_cache_check, 1)
+        if policy.is_locked("wipe_cache_on_sign_out"):
+            self.delete_cache_check.setChecked(policy.wipe_cache_on_sign_out)
+            self.delete_cache_check.setEnabled(False)
+            self.delete_cache_check.setToolTip(
+                "Your organisation has set this, so it cannot be changed."
+            )
+            sign_out_row.addWidget(plain_label(POLICY_NOTE, "policyNote"))
         sign_out_row.addWidget(self.sign_out_button)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -136,6 +147,26 @@ class SettingsDialog(QDialog):
         layout.addWidget(plain_label("Cache", "sectionHeading"))
         layout.addLayout(cache)
         layout.addSpacing(8)
+        self.policy_rows = policy_rows(policy)
+        self.policy_problems = plain_label(
+            "Part of your organisation's policy could not be applied, so "
+            "default settings are used for it. Tell your IT department:\n"
+            + "\n".join(policy.problems),
+            "formError",
+        )
+        self.policy_problems.setWordWrap(True)
+        self.policy_problems.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self.policy_problems.setVisible(bool(policy.problems))
+        if self.policy_rows or policy.problems:
+            layout.addWidget(plain_label(POLICY_NOTE, "sectionHeading"))
+            rows = _form()
+            for name, value in self.policy_rows:
+                rows.addRow(_label(name), _value(value))
+            layout.addLayout(rows)
+            layout.addWidget(self.policy_problems)
+            layout.addSpacing(8)
         layout.addWidget(plain_label("Sign out", "sectionHeading"))
         note = plain_label(
             "Signing out ends this device's session on the server. The cache "
@@ -157,6 +188,25 @@ class SettingsDialog(QDialog):
             return
         self.sign_out_requested.emit(delete_cache)
         self.accept()
+
+
+def policy_rows(policy: Policy) -> list[tuple[str, str]]:
+    """Return (setting, value) for the policy's settings outside the sections above."""
+    rows = []
+    if policy.proxy:
+        rows.append(("Proxy", policy.proxy_address or ""))
+    if policy.ca_bundle is not None:
+        rows.append(("Certificates", f"Also trusted: {policy.ca_bundle}"))
+    if policy.retention_days:
+        days = policy.retention_days
+        rows.append(
+            ("Keep content", f"{days} day{'' if days == 1 else 's'}, then remove it")
+        )
+    if policy.is_locked("disable_uploads"):
+        rows.append(("Uploads", "Off" if policy.disable_uploads else "On"))
+    if policy.is_locked("disable_external_links"):
+        rows.append(("Opening links", "Off" if policy.disable_external_links else "On"))
+    return rows
 
 
 def _form() -> QFormLayout:

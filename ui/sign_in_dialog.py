@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.credentials import KeyringUnavailable
 from app.matrix.errors import MatrixError
+from app.policy import NO_POLICY, POLICY_NOTE, Policy
 from app.sso import IdentityProvider
 from ui.resources import app_icon
 from ui.tasks import TaskRunner
@@ -85,6 +86,7 @@ class SignInDialog(QDialog):
         login_flows: LoginFlowsFunction | None = None,
         sign_in_sso: SsoSignInFunction | None = None,
         open_url: Callable[[str], bool] = open_in_system_browser,
+        policy: Policy | None = None,
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
@@ -140,6 +142,7 @@ class SignInDialog(QDialog):
         form.addRow("User name", self.user_edit)
         form.addRow("Password", self.password_edit)
         form.addRow("", self.remember_check)
+        self._apply_policy(policy or NO_POLICY)
 
         self._build_sso_area()
 
@@ -186,6 +189,22 @@ class SignInDialog(QDialog):
         self.server_edit.editingFinished.connect(self.load_login_flows)
         self.server_edit.textEdited.connect(self._server_edited)
         self.load_login_flows()
+
+    def _apply_policy(self, policy: Policy) -> None:
+        """Fix the server field to the policy's server, or hide it."""
+        self.server_note = plain_label(POLICY_NOTE, "policyNote")
+        self._form.insertRow(1, "", self.server_note)
+        self._form.setRowVisible(self.server_note, False)
+        if not policy.homeserver:
+            return
+        self.server_edit.setText(policy.homeserver)
+        self.server_edit.setReadOnly(True)
+        self.server_edit.setToolTip(
+            "Your organisation has set the server, so it cannot be changed."
+        )
+        hidden = policy.hide_server_field
+        self._form.setRowVisible(self.server_edit, not hidden)
+        self._form.setRowVisible(self.server_note, not hidden)
 
     def is_busy(self) -> bool:
         return self._task is not None

@@ -69,6 +69,7 @@ MAX_PAGES_TO_FIND = 20
 # longer lines are hard to follow on a wide window.
 MAX_READING_WIDTH = 860
 EXTERNAL_SCHEMES = {"http", "https", "mailto"}
+LINKS_TURNED_OFF_MESSAGE = "Opening links is turned off by your organisation."
 ENCRYPTED_NOTICE = (
     "This board is end-to-end encrypted. Commonplace cannot read encrypted rooms yet."
 )
@@ -216,12 +217,22 @@ class ThreadView(QWidget):
 
     person_activated = Signal(str)
     edit_discussion_requested = Signal(str, int)
+    # A sentence for the status bar, such as why a link did not open.
+    status_message = Signal(str)
 
     def __init__(
-        self, store, user_id: str | None, thumbnails=None, parent=None, actions=None
+        self,
+        store,
+        user_id: str | None,
+        thumbnails=None,
+        parent=None,
+        actions=None,
+        *,
+        external_links_allowed: bool = True,
     ):
         super().__init__(parent)
         self._actions = actions
+        self._external_links_allowed = external_links_allowed
         self._posts: dict[str, Post] = {}
         self._post_ids: list[str] = []
         self._store = store
@@ -542,6 +553,10 @@ class ThreadView(QWidget):
             self._render_keeping_scroll()
             return
         if scheme in EXTERNAL_SCHEMES:
+            if not self._external_links_allowed:
+                log.info("Did not open a %s link: turned off by policy", scheme)
+                self.status_message.emit(LINKS_TURNED_OFF_MESSAGE)
+                return
             QDesktopServices.openUrl(url)
             return
         log.info("Ignored a link with the %r scheme", scheme)

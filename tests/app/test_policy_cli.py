@@ -1,0 +1,80 @@
+"""The command line under a policy file: fixed server and wipe on sign-out."""
+
+import json
+
+import pytest
+
+from app import cli, paths, policy
+
+pytestmark = [pytest.mark.synapse, pytest.mark.keyring]
+
+
+@pytest.fixture
+def policy_file(tmp_path, monkeypatch):
+    """Point the reader at a policy file of the test's own, read afresh."""
+    path = tmp_path / "policy.json"
+    monkeypatch.setattr(policy, "POLICY_FILE", path)
+    policy.system_policy.cache_clear()
+
+    def write(values):
+        path.write_text(json.dumps(values), encoding="utf-8")
+        policy.system_policy.cache_clear()
+
+    yield write
+    policy.system_policy.cache_clear()
+
+
+def test_login_uses_policy_server(
+    synapse, make_user, secret_service, policy_file, monkeypatch, capsys
+):
+    policy_file({"homeserver": synapse.base_url})
+    user = make_user("cli-policy")
+    monkeypatch.setenv(cli.PASSWORD_ENVIRONMENT_VARIABLE, user.password)
+
+    code = cli.main(["login", "--user", user.localpart])
+
+    assert code == cli.EXIT_OK
+    assert synapse.base_url in capsys.readouterr().out
+
+
+def test_login_without_server_or_policy(secret_service, policy_file, capsys):
+    code = cli.main(["login", "--user", "ann"])
+
+    assert code == cli.EXIT_USAGE
+    assert "--server" in capsys.readouterr().err
+
+
+def test_login_rejects_other_server(
+    synapse, secret_service, policy_file, monkeypatch, capsys
+):
+    policy_file({"homeserver": synapse.base_url})
+    monkeypatch.setenv(cli.PASSWORD_ENVIRONMENT_VARIABLE, "unused")
+
+    code = cli.main(["login", "--server", "http://127.0.0.1:9", "--user", "ann"])
+
+    assert code == cli.EXIT_NETWORK
+    error = capsys.readouterr().err
+    assert "Your organisation has set the server" in error
+    assert synapse.base_url in error
+
+
+def test_logout_wipes_cache_by_policy(
+    synapse, make_user, secret_service, policy_file, monkeypatch, capsys
+):
+    policy_file({"homeserver": synapse.base_url, "wipe_cache_on_sign_out": True})
+    user = make_user("cli-wipe")
+    monkeypatch.setenv(cli.PASSWORD_ENVIRONMENT_VARIABLE, user.password)
+    assert cli.main(["login", "--user", user.localpart]) == cli.EXIT_OK
+    assert cli.main(["sync", "--once"]) == cli.EXIT_OK
+    cache_file = paths.database_path(user.user_id, synapse.base_url)
+    media = paths.cache_dir() / "thumbnails" / "avatar.img"
+    media.parent.mkdir(parents=True, exist_ok=True)
+    media.write_bytes(b"picture")
+    assert cache_file.exists()
+    capsys.readouterr()
+
+    assert cli.main(["logout"]) == cli.EXIT_OK
+
+    assert "deleted the cached content" in capsys.readouterr().out
+    assert not cache_file.exists()
+    assert not media.exists()
