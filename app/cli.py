@@ -356,8 +356,10 @@ def command_logout(args) -> int:
         asyncio.run(manager.sign_out(session))
     except Exception as error:  # noqa: BLE001 - mapped or re-raised by _error_from
         raise _error_from(error) from error
-    # The policy can require the wipe whatever the command line says.
-    if args.wipe_cache or manager.policy.wipe_cache_on_sign_out:
+    wipe = args.wipe_cache
+    if manager.policy.is_locked("wipe_cache_on_sign_out"):
+        wipe = manager.policy.wipe_cache_on_sign_out
+    if wipe:
         delete_cache_files(paths.database_path(session.user_id, session.homeserver_url))
         shutil.rmtree(paths.cache_dir(), ignore_errors=True)
         print(f"Signed out {session.user_id} and deleted the cached content.")

@@ -331,6 +331,7 @@ async def shoot_screens(camera: Camera, scene: Scene, size: tuple[int, int]) -> 
     await shoot_people(camera, window, main, size)
 
     await shoot_sign_in_error(camera, scene, main, size)
+    await shoot_policy(camera, scene, window, main, size)
 
     if scene.question is not None:
         _open_discussion(window, scene, scene.question)
@@ -385,6 +386,49 @@ async def shoot_sign_in_error(camera: Camera, scene: Scene, main, size) -> None:
     backdrop = main.copy()
     backdrop.fill(QColor("#e9ecf0"))
     camera.save(_over_window(backdrop, sign_in, dim=False), "sign-in-error", size)
+    sign_in.done(QDialog.DialogCode.Rejected)
+
+
+async def shoot_policy(camera: Camera, scene: Scene, window, main, size) -> None:
+    """Save the settings and the sign-in form under a policy that locks values."""
+    from pathlib import PurePosixPath
+
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QDialog
+
+    from app.policy import Policy
+    from ui.sign_in_dialog import SignInDialog
+
+    values = {
+        "homeserver": scene.server,
+        "proxy": "http://proxy.corp.example:3128",
+        "ca_bundle": PurePosixPath("/etc/commonplace/organisation-ca.pem"),
+        "retention_days": 90,
+        "disable_external_links": True,
+        "wipe_cache_on_sign_out": True,
+    }
+    policy = Policy(**values, locked=frozenset(values), source="policy.example")
+    had_policy = hasattr(scene.session, "policy")
+    saved = getattr(scene.session, "policy", None)
+    scene.session.policy = policy
+    try:
+        settings = window.show_settings()
+        await _settle()
+        camera.save(_over_window(main, settings), "settings-policy", size)
+        settings.close()
+    finally:
+        if had_policy:
+            scene.session.policy = saved
+        else:
+            del scene.session.policy
+    await _settle()
+
+    sign_in = SignInDialog(scene.sign_in, user=scene.user, policy=policy)
+    sign_in.show()
+    await _settle()
+    backdrop = main.copy()
+    backdrop.fill(QColor("#e9ecf0"))
+    camera.save(_over_window(backdrop, sign_in, dim=False), "sign-in-policy", size)
     sign_in.done(QDialog.DialogCode.Rejected)
 
 

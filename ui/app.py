@@ -458,8 +458,9 @@ class AppController(QObject):
         thumbnails = getattr(app_session, "thumbnails", None)
         await self._close_session()
         self._replace_window()
-        # The policy can require the wipe whatever the user chose.
-        if delete_cache or self.policy.wipe_cache_on_sign_out:
+        if self.policy.is_locked("wipe_cache_on_sign_out"):
+            delete_cache = self.policy.wipe_cache_on_sign_out
+        if delete_cache:
             await self._delete_cache(store_path)
             if thumbnails is not None:
                 shutil.rmtree(thumbnails.folder, ignore_errors=True)

@@ -78,3 +78,20 @@ def test_logout_wipes_cache_by_policy(
     assert "deleted the cached content" in capsys.readouterr().out
     assert not cache_file.exists()
     assert not media.exists()
+
+
+def test_logout_keeps_cache_by_policy(
+    synapse, make_user, secret_service, policy_file, monkeypatch, capsys
+):
+    policy_file({"homeserver": synapse.base_url, "wipe_cache_on_sign_out": False})
+    user = make_user("cli-keep")
+    monkeypatch.setenv(cli.PASSWORD_ENVIRONMENT_VARIABLE, user.password)
+    assert cli.main(["login", "--user", user.localpart]) == cli.EXIT_OK
+    assert cli.main(["sync", "--once"]) == cli.EXIT_OK
+    cache_file = paths.database_path(user.user_id, synapse.base_url)
+    capsys.readouterr()
+
+    assert cli.main(["logout", "--wipe-cache"]) == cli.EXIT_OK
+
+    assert "The cached content was kept" in capsys.readouterr().out
+    assert cache_file.exists()

@@ -274,6 +274,23 @@ def test_policy_wipes_cache_on_sign_out(qtbot, controller, tmp_path):
     qtbot.waitUntil(run.done)
 
 
+def test_policy_keeps_cache_on_sign_out(qtbot, controller, tmp_path):
+    app_controller = controller(
+        policy_with(wipe_cache_on_sign_out=False), FakeAccounts(Session())
+    )
+    run = asyncio.ensure_future(app_controller.run())
+    qtbot.waitUntil(
+        lambda: app_controller.window is not None and app_controller.window.isVisible()
+    )
+
+    app_controller.window.sign_out_requested.emit(True)
+    qtbot.waitUntil(lambda: _visible(SignInDialog) is not None)
+
+    assert (tmp_path / "cache.sqlite3").exists()
+    _visible(SignInDialog).reject()
+    qtbot.waitUntil(run.done)
+
+
 def test_policy_problems_shown_at_start(qtbot, controller):
     problem = "The policy in /etc/commonplace/policy.json is not valid JSON."
     policy = Policy(source="/etc/commonplace/policy.json", problems=(problem,))
