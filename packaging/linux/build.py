@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-SPEC_FILE = HERE / "commonplace.spec"
+SPEC_FILE = HERE.parent / "commonplace.spec"
 METAINFO_FILE = HERE / "app.commonplace.client.metainfo.xml"
 DESKTOP_FILE = ROOT / "resources" / "commonplace.desktop"
 ICON_FILE = ROOT / "resources" / "icons" / "commonplace.svg"
@@ -57,7 +57,15 @@ LIBRARY_PACKAGES = [
 RECOMMENDED_PACKAGES = ["gnome-keyring"]
 
 # Inputs of the folder build; build_folder_cached keys its cache on them.
-BUILD_INPUTS = ["app", "ui", "resources", "packaging/linux", "pyproject.toml"]
+BUILD_INPUTS = [
+    "app",
+    "ui",
+    "resources",
+    "packaging/linux",
+    "packaging/commonplace.spec",
+    "packaging/commonplace_main.py",
+    "pyproject.toml",
+]
 
 
 def app_version() -> str:
