@@ -170,7 +170,11 @@ def main(argv: list[str] | None = None) -> int:
             password=password,
         )
     from app import cli_outbox, cli_search
+    from app.policy import system_policy
 
+    # The desktop app shows these in a dialog; here standard error shows them.
+    for problem in system_policy().problems:
+        print(f"Warning: {problem}", file=sys.stderr)
     handlers = {**COMMANDS, **cli_outbox.COMMANDS, **cli_search.COMMANDS}
     try:
         return handlers[command](args)

@@ -95,3 +95,14 @@ def test_logout_keeps_cache_by_policy(
 
     assert "The cached content was kept" in capsys.readouterr().out
     assert cache_file.exists()
+
+
+def test_policy_problems_go_to_stderr(policy_file, capsys):
+    policy_file({"retention_days": "thirty"})
+
+    code = cli.main(["spaces"])
+
+    error = capsys.readouterr().err
+    assert code == cli.EXIT_NOT_SIGNED_IN
+    assert error.startswith("Warning: The policy in ")
+    assert "retention_days" in error
