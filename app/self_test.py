@@ -82,7 +82,6 @@ def check_qt_platform() -> CheckResult:
             capture_output=True,
             text=True,
             timeout=QT_PROBE_TIMEOUT,
-            env=dict(os.environ, QT_DEBUG_PLUGINS="0"),
             check=False,
         )
     except subprocess.TimeoutExpired:
@@ -99,9 +98,13 @@ def check_qt_platform() -> CheckResult:
         )
     probe = _parse_probe_output(completed.stdout)
     if completed.returncode != 0 or probe is None:
+        if completed.returncode < 0:
+            ending = f"was stopped by signal {-completed.returncode}"
+        else:
+            ending = f"exited with code {completed.returncode}"
         return _failed(
             name,
-            f"Qt could not start (exit code {completed.returncode}): "
+            f"Qt could not start (the check's process {ending}): "
             f"{_last_lines(completed.stderr)}",
             "Install the system libraries Qt needs (reinstall the commonplace "
             "package), or run 'QT_DEBUG_PLUGINS=1 commonplace gui' to see "

@@ -38,8 +38,8 @@ MAINTAINER = "The Commonplace developers <commonplace@localhost>"
 # system_library_packages). The bundled copies of fontconfig, libxkbcommon
 # and libX11 read their data from the system: without fontconfig-config
 # every character is an empty box, xkb-data has the keyboard layouts and
-# libx11-data the compose tables. ca-certificates holds the CAs that TLS
-# to the homeserver is verified against.
+# libx11-data the compose tables. ca-certificates contains the certificate
+# authorities that TLS connections to the homeserver are verified against.
 DATA_PACKAGES = ["fontconfig-config", "xkb-data", "libx11-data", "ca-certificates"]
 
 # The shared libraries PyInstaller leaves out of the folder, by the Debian 12
@@ -176,7 +176,7 @@ def package_of_library(library: str) -> str:
         if len(fields) == 2 and fields[0].split()[0] == library:
             candidates.append(fields[1])
     for path in candidates:
-        # With merged /usr, dpkg knows a file by one of its two paths.
+        # With merged /usr, dpkg records each file under one of its two paths.
         for variant in (path, "/usr" + path if not path.startswith("/usr") else path):
             result = subprocess.run(
                 ["dpkg-query", "-S", variant],
@@ -291,15 +291,15 @@ def tree_size_kib(path: Path) -> int:
 def build_deb(folder: Path, dist: Path) -> Path:
     """Pack ``folder`` and the desktop integration files into a .deb in ``dist``."""
     check_declared_dependencies(folder)
-    info_version = app_version()
+    version = app_version()
     architecture = debian_architecture()
-    output = dist / f"{PACKAGE_NAME}_{info_version}_{architecture}.deb"
+    output = dist / f"{PACKAGE_NAME}_{version}_{architecture}.deb"
     with tempfile.TemporaryDirectory(prefix="commonplace-deb-") as temporary:
         staging = Path(temporary) / "root"
         stage_package_tree(folder, staging)
         control_dir = staging / "DEBIAN"
         control_dir.mkdir()
-        info = DebInfo(info_version, architecture, tree_size_kib(staging))
+        info = DebInfo(version, architecture, tree_size_kib(staging))
         (control_dir / "control").write_text(control_text(info))
         postrm = control_dir / "postrm"
         shutil.copy2(MAINTAINER_SCRIPTS / "postrm", postrm)

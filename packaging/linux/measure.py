@@ -4,11 +4,12 @@
 
 Expects DIR/commonplace/ and DIR/commonplace_*.deb from ``./dev package``.
 Times ``commonplace --version``, and the time from start to the main window
-on Qt's offscreen platform: the app starts signed in (token in a private
-gnome-keyring) with an empty cache and an unreachable server, and prints a
-line once the window has shown its lists (COMMONPLACE_BENCHMARK_READY, see
-ui/app.py). The same start from the virtual environment is timed for
-comparison. Prints medians and maxima of N runs.
+on Qt's offscreen platform. For the window, the app starts signed in (token
+in a private gnome-keyring) with an empty cache and an unreachable server.
+It prints a line once the window has shown its lists, because
+COMMONPLACE_BENCHMARK_READY is set (see ui/app.py). The same starts from
+the virtual environment are timed for comparison. Prints medians and
+maxima of N runs.
 """
 
 from __future__ import annotations
