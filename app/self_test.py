@@ -112,11 +112,12 @@ def check_qt_platform() -> CheckResult:
         )
     platform = probe.get("platform", "?")
     families = probe.get("font_families", 0)
-    if not families:
+    if not families or not probe.get("glyphs_differ", False):
         return _failed(
             name,
-            f"Qt started with the {platform} platform but found no fonts, so "
-            "every character would show as an empty box.",
+            f"Qt started with the {platform} platform but found no usable "
+            f"fonts ({families} font families), so every character would "
+            "show as an empty box.",
             "Install fontconfig-config and a font, for example 'apt-get install "
             "fontconfig-config fonts-dejavu-core'.",
         )
@@ -124,9 +125,12 @@ def check_qt_platform() -> CheckResult:
 
 
 def run_qt_probe() -> int:
-    """Create a QGuiApplication and print its platform and font count as JSON.
+    """Create a QGuiApplication and print what it found as JSON.
 
-    Runs in the child process that ``check_qt_platform`` starts.
+    Runs in the child process that ``check_qt_platform`` starts. It prints
+    the platform's name, the number of font families, and whether "A" and
+    "B" drawn in the default font give different pixels, which is false when
+    every character is drawn as the same empty box.
     """
     from PySide6.QtGui import QFontDatabase, QGuiApplication
 
@@ -134,9 +138,24 @@ def run_qt_probe() -> int:
     result = {
         "platform": application.platformName(),
         "font_families": len(QFontDatabase.families()),
+        "glyphs_differ": _draw_text("A") != _draw_text("B"),
     }
     print(json.dumps(result), flush=True)
     return 0
+
+
+def _draw_text(text: str):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication, QImage, QPainter
+
+    image = QImage(48, 48, QImage.Format.Format_ARGB32)
+    image.fill(Qt.GlobalColor.white)
+    painter = QPainter(image)
+    painter.setPen(Qt.GlobalColor.black)
+    painter.setFont(QGuiApplication.font())
+    painter.drawText(8, 36, text)
+    painter.end()
+    return image
 
 
 def _missing_display() -> bool:

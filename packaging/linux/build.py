@@ -36,9 +36,10 @@ MAINTAINER = "The Commonplace developers <commonplace@localhost>"
 # System packages the folder needs beyond the shared libraries that its ELF
 # files link to (those are found by objdump and checked in
 # system_library_packages). The bundled copies of fontconfig, libxkbcommon
-# and libX11 read their data from the system: without fontconfig-config
-# every character is an empty box, xkb-data has the keyboard layouts and
-# libx11-data the compose tables. ca-certificates contains the certificate
+# and libX11 read their data from the system: fontconfig-config has the
+# font configuration and depends on a font (fonts-dejavu-core or another),
+# without which every character is an empty box; xkb-data has the keyboard
+# layouts and libx11-data the compose tables. ca-certificates contains the certificate
 # authorities that TLS connections to the homeserver are verified against.
 DATA_PACKAGES = ["fontconfig-config", "xkb-data", "libx11-data", "ca-certificates"]
 

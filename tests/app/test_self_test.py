@@ -291,3 +291,26 @@ def test_policy_server_name_is_discovered(synapse, monkeypatch):
 
     assert result.status == "OK", result.detail
     assert synapse.base_url in result.detail
+
+
+def test_no_fonts_fails_qt_check(isolated_profile, tmp_path):
+    # A fontconfig configuration whose only font folder is empty, as on a
+    # machine with no font package installed.
+    (tmp_path / "fonts").mkdir()
+    config = tmp_path / "fonts.conf"
+    config.write_text(
+        '<?xml version="1.0"?>\n<fontconfig>\n'
+        f"  <dir>{tmp_path / 'fonts'}</dir>\n"
+        f"  <cachedir>{tmp_path / 'font-cache'}</cachedir>\n"
+        "</fontconfig>\n"
+    )
+    environment = base_environment(isolated_profile)
+    environment["FONTCONFIG_FILE"] = str(config)
+
+    result = run_self_test(environment)
+
+    line = report_line(result, "Qt platform")
+    assert line.startswith("FAILED ")
+    assert "empty box" in line
+    assert "fonts-dejavu-core" in line
+    assert result.returncode == EXIT_SELF_TEST_FAILED
