@@ -51,11 +51,22 @@ class SpaceChild:
 
 @dataclass(frozen=True, slots=True)
 class Membership:
+    """An m.room.member event; the event fields are None for stripped state.
+
+    The previous_* fields come from the event's unsigned.prev_content: what
+    the member event replaced, which distinguishes a join from a name change.
+    """
+
     room_id: str
     user_id: str
     membership: str
     display_name: str | None
     avatar_url: str | None
+    event_id: str | None = None
+    ts: int | None = None
+    previous_membership: str | None = None
+    previous_display_name: str | None = None
+    previous_avatar_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from typing import NoReturn
 import sqlite_utils
 
 from app.errors import CacheCorrupt, CacheUnavailable, SchemaTooNew
+from app.store.mentions import mentioned_user_ids_json
 from app.store.schema import LATEST_VERSION, MIGRATIONS
 from app.store.search_text import fold_text
 
@@ -31,6 +32,10 @@ def _connect(path: Path | str, *, read_only: bool = False) -> sqlite3.Connection
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     # The search index's triggers fold text with this function.
     conn.create_function("search_fold", 1, fold_text, deterministic=True)
+    # The activity stream's triggers find who a post mentions with this one.
+    conn.create_function(
+        "mentioned_user_ids", 3, mentioned_user_ids_json, deterministic=True
+    )
     return conn
 
 

@@ -229,6 +229,198 @@ def _people_keys_v5() -> list[str]:
     ]
 
 
+# The activity stream's kinds of discussion post, as discussions.kind stores them.
+_DISCUSSION_KINDS_SQL = "('discussion', 'question', 'announcement')"
+
+# The root discussion of the post named by {target}: itself, or a reply's root.
+_ROOT_OF_SQL = """COALESCE(
+    (SELECT d.event_id FROM discussions d WHERE d.event_id = {target}),
+    (SELECT r.root_id FROM replies r WHERE r.event_id = {target}))"""
+
+
+def _activity_mentions_insert(table: str, row: str, rows: str) -> str:
+    """Return the statement adding the mention rows of posts from table.
+
+    In a trigger rows is "" and row is new; in the fill, rows is a FROM
+    clause over the alias row. m.mentions is read from the post's raw event.
+    """
+    mentioned = (
+        f"mentioned_user_ids((SELECT e.content FROM events e "
+        f"WHERE e.event_id = {row}.event_id), {row}.body, {row}.formatted_body)"
+    )
+    if rows:
+        source = f"{rows} JOIN activity a ON a.event_id = {row}.event_id"
+        condition = f"{row}.redacted = 0"
+    else:
+        source = "FROM activity a"
+        condition = f"a.event_id = {row}.event_id"
+    return f"""INSERT OR IGNORE INTO activity_mentions (user_id, activity_id)
+        SELECT j.value, a.id {source}, json_each({mentioned}) j
+        WHERE {condition} AND j.type = 'text'"""
+
+
+def _activity_post_triggers_v6(table: str, kind: str, root: str) -> list[str]:
+    """Return the triggers that keep the items of discussions or replies current.
+
+    kind and root are SQL over the row alias "new". An edit recomputes who
+    the post mentions; a deletion removes the post's item and the likes and
+    accepted answers aimed at it.
+    """
+    add = (
+        "INSERT OR IGNORE INTO activity "
+        "(kind, event_id, room_id, actor, ts, target_id, root_id) "
+        f"VALUES ({kind}, new.event_id, new.room_id, new.sender, new.ts, "
+        f"new.event_id, {root});\n"
+        f"{_activity_mentions_insert(table, 'new', '')};\n"
+        # Likes stored before their post learn its discussion now.
+        f"UPDATE activity SET root_id = {root} "
+        "WHERE target_id = new.event_id AND root_id IS NULL;"
+    )
+    remove = (
+        "DELETE FROM activity WHERE event_id = new.event_id "
+        "OR target_id = new.event_id "
+        "OR (kind = 'answer' AND root_id = new.event_id);"
+    )
+    mentions = (
+        "DELETE FROM activity_mentions WHERE activity_id = "
+        "(SELECT id FROM activity WHERE event_id = new.event_id);\n"
+        f"{_activity_mentions_insert(table, 'new', '')};"
+    )
+    return [
+        f"CREATE TRIGGER activity_{table}_insert AFTER INSERT ON {table} "
+        f"WHEN new.redacted = 0 BEGIN\n{add}\nEND",
+        f"CREATE TRIGGER activity_{table}_redact AFTER UPDATE OF redacted ON {table} "
+        f"WHEN new.redacted = 1 BEGIN\n{remove}\nEND",
+        f"CREATE TRIGGER activity_{table}_edit AFTER UPDATE OF body, formatted_body "
+        f"ON {table} WHEN new.redacted = 0 BEGIN\n{mentions}\nEND",
+    ]
+
+
+def _activity_like_sql(row: str) -> str:
+    """Return a SELECT of the like item of the reaction row, else of nothing.
+
+    A person who sent several likes on one post has one item, so nothing is
+    selected while one exists. The time comes from the raw event.
+    """
+    return f"""SELECT 'like', {row}.event_id, {row}.room_id, {row}.sender,
+            e.origin_server_ts, {row}.target_id, {_ROOT_OF_SQL.format(target=f"{row}.target_id")}
+        FROM events e WHERE e.event_id = {row}.event_id AND {row}.key = '👍'
+        AND NOT EXISTS (SELECT 1 FROM activity x WHERE x.kind = 'like'
+            AND x.target_id = {row}.target_id AND x.actor = {row}.sender)"""
+
+
+_ACTIVITY_COLUMNS = "(kind, event_id, room_id, actor, ts, target_id, root_id)"
+
+
+def _activity_v6() -> list[str]:
+    like_of_other = _activity_like_sql("r").replace(
+        "FROM events e WHERE e.event_id = r.event_id",
+        "FROM reactions r JOIN events e ON e.event_id = r.event_id "
+        "WHERE r.target_id = old.target_id AND r.sender = old.sender",
+    )
+    return [
+        # One row per thing that happened, newest first by ts (the event's
+        # origin_server_ts) and then id. kind is discussion, question,
+        # announcement, reply, answer, like, file, join or profile. event_id
+        # is the event the item stands for: the post, the reaction, the
+        # accepted-answer state event or the member event. target_id is what
+        # the item opens (the post, the liked post, the accepted reply, the
+        # file, the person), root_id the discussion it belongs to. detail is
+        # "version" for a new version of a file and a JSON object for a
+        # profile change. Triggers keep the rows in step with the posts,
+        # reactions, files and accepted answers in the same transaction;
+        # member events are recorded by app.store.activity.
+        """CREATE TABLE activity (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            event_id TEXT NOT NULL UNIQUE,
+            room_id TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            target_id TEXT,
+            root_id TEXT,
+            detail TEXT
+        )""",
+        "CREATE INDEX activity_ts ON activity (ts)",
+        "CREATE INDEX activity_room_ts ON activity (room_id, ts)",
+        "CREATE INDEX activity_kind_ts ON activity (kind, ts)",
+        "CREATE INDEX activity_root_ts ON activity (root_id, ts)",
+        "CREATE INDEX activity_target ON activity (target_id)",
+        "CREATE INDEX activity_actor ON activity (actor, kind)",
+        # The people each post item mentions, for the "Mentions of me" filter.
+        """CREATE TABLE activity_mentions (
+            user_id TEXT NOT NULL,
+            activity_id INTEGER NOT NULL,
+            PRIMARY KEY (user_id, activity_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX activity_mentions_item ON activity_mentions (activity_id)",
+        "CREATE TRIGGER activity_delete AFTER DELETE ON activity BEGIN\n"
+        "DELETE FROM activity_mentions WHERE activity_id = old.id;\nEND",
+        *_activity_post_triggers_v6("discussions", "new.kind", "new.event_id"),
+        "CREATE TRIGGER activity_discussions_kind AFTER UPDATE OF kind ON discussions "
+        "BEGIN\nUPDATE activity SET kind = new.kind WHERE event_id = new.event_id;\nEND",
+        *_activity_post_triggers_v6("replies", "'reply'", "new.root_id"),
+        f"CREATE TRIGGER activity_reactions_insert AFTER INSERT ON reactions BEGIN\n"
+        f"INSERT OR IGNORE INTO activity {_ACTIVITY_COLUMNS}\n"
+        f"{_activity_like_sql('new')};\nEND",
+        # Another like of the same person on the same post takes the place of
+        # a removed one.
+        f"CREATE TRIGGER activity_reactions_delete AFTER DELETE ON reactions "
+        f"WHEN old.key = '👍' BEGIN\n"
+        f"DELETE FROM activity WHERE event_id = old.event_id;\n"
+        f"INSERT OR IGNORE INTO activity {_ACTIVITY_COLUMNS}\n"
+        f"{like_of_other} ORDER BY e.origin_server_ts LIMIT 1;\nEND",
+        f"CREATE TRIGGER activity_files_insert AFTER INSERT ON files "
+        f"WHEN new.redacted = 0 BEGIN\n"
+        f"INSERT OR IGNORE INTO activity (kind, event_id, room_id, actor, ts, "
+        f"target_id, detail) VALUES ('file', new.event_id, new.room_id, new.sender, "
+        f"new.ts, new.event_id, "
+        f"CASE WHEN new.supersedes IS NOT NULL THEN 'version' END);\nEND",
+        "CREATE TRIGGER activity_files_redact AFTER UPDATE OF redacted ON files "
+        "WHEN new.redacted = 1 BEGIN\n"
+        "DELETE FROM activity WHERE event_id = new.event_id "
+        "OR target_id = new.event_id;\nEND",
+        f"CREATE TRIGGER activity_answers_insert AFTER INSERT ON accepted_answers "
+        f"WHEN new.reply_id IS NOT NULL BEGIN\n"
+        f"INSERT OR IGNORE INTO activity {_ACTIVITY_COLUMNS} VALUES ('answer', "
+        f"new.event_id, new.room_id, new.sender, new.ts, new.reply_id, "
+        f"new.question_id);\nEND",
+        *_activity_fill_v6(),
+    ]
+
+
+def _activity_fill_v6() -> list[str]:
+    """Return the statements that fill the activity tables of an existing cache.
+
+    Member events were not kept with their times before this migration, so
+    joins and profile changes start with the next sync.
+    """
+    return [
+        f"""INSERT OR IGNORE INTO activity {_ACTIVITY_COLUMNS}
+            SELECT kind, event_id, room_id, sender, ts, event_id, event_id
+            FROM discussions WHERE redacted = 0""",
+        f"""INSERT OR IGNORE INTO activity {_ACTIVITY_COLUMNS}
+            SELECT 'reply', event_id, room_id, sender, ts, event_id, root_id
+            FROM replies WHERE redacted = 0""",
+        f"""INSERT OR IGNORE INTO activity {_ACTIVITY_COLUMNS}
+            SELECT 'answer', event_id, room_id, sender, ts, reply_id, question_id
+            FROM accepted_answers WHERE reply_id IS NOT NULL""",
+        """INSERT OR IGNORE INTO activity (kind, event_id, room_id, actor, ts,
+                target_id, detail)
+            SELECT 'file', event_id, room_id, sender, ts, event_id,
+                CASE WHEN supersedes IS NOT NULL THEN 'version' END
+            FROM files WHERE redacted = 0""",
+        # One like per person and post: the earliest of their like events.
+        f"""INSERT OR IGNORE INTO activity {_ACTIVITY_COLUMNS}
+            SELECT 'like', r.event_id, r.room_id, r.sender, MIN(e.origin_server_ts),
+                r.target_id, {_ROOT_OF_SQL.format(target="r.target_id")}
+            FROM reactions r JOIN events e ON e.event_id = r.event_id
+            WHERE r.key = '👍' GROUP BY r.sender, r.target_id""",
+        _activity_mentions_insert("discussions", "s", "FROM discussions s"),
+        _activity_mentions_insert("replies", "s", "FROM replies s"),
+    ]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -495,6 +687,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             """CREATE INDEX members_user_membership
                 ON members (user_id, membership, room_id)""",
         ),
+    ),
+    Migration(
+        6,
+        "activity stream",
+        tuple(_activity_v6()),
     ),
 )
 

@@ -29,6 +29,7 @@ from app.records import (
     SharedFile,
     SpaceChild,
 )
+from app.store.activity import record_member_event
 from app.store.direct_store import (
     prune_direct_invites,
     save_direct_invite,
@@ -276,6 +277,7 @@ def _apply_membership(conn: sqlite3.Connection, member: Membership) -> None:
         "ON CONFLICT (user_id) DO NOTHING",
         (member.user_id, member.display_name, member.avatar_url),
     )
+    record_member_event(conn, member)
     changed = previous is None or tuple(previous) != (
         member.display_name,
         member.avatar_url,

@@ -350,7 +350,7 @@ def translate_state_event(room_id: str, event: dict) -> list:
         order = order if isinstance(order, str) and len(order) <= 50 else None
         return [SpaceChild(room_id, state_key, order, removed)]
     if event_type == "m.room.member":
-        return [_membership(room_id, state_key, content)]
+        return [_membership(room_id, state_key, content, event)]
     if event_type == "m.room.power_levels":
         return [_power_levels(room_id, content)]
     if event_type == ns.ACCEPTED_ANSWER_EVENT:
@@ -437,16 +437,33 @@ def _privileged_creators(event: dict, content: dict) -> tuple[str, ...]:
     return tuple(dict.fromkeys(valid))
 
 
-def _membership(room_id: str, user_id: str, content: dict) -> Membership:
+def _membership(room_id: str, user_id: str, content: dict, event: dict) -> Membership:
     if not _ID_PATTERN.match(user_id) or not user_id.startswith("@"):
         raise MalformedEvent("member event with an invalid user id")
     membership = _require_str(content, "membership")
+    # Stripped state (invitations) has no event id or time; such a member
+    # event changes the member rows but is no activity.
+    event_id = event.get("event_id")
+    ts = event.get("origin_server_ts")
+    if not (isinstance(event_id, str) and _ID_PATTERN.match(event_id)):
+        event_id = None
+    if not isinstance(ts, int) or isinstance(ts, bool) or not 0 <= ts <= MAX_TIMESTAMP_MS:
+        ts = None
+    unsigned = event.get("unsigned")
+    previous = unsigned.get("prev_content") if isinstance(unsigned, dict) else None
+    previous = previous if isinstance(previous, dict) else {}
+    previous_membership = previous.get("membership")
     return Membership(
         room_id,
         user_id,
         membership,
         _optional_str(content, "displayname", MAX_NAME_LENGTH),
         valid_mxc(content.get("avatar_url")),
+        event_id,
+        ts,
+        previous_membership if isinstance(previous_membership, str) else None,
+        _optional_str(previous, "displayname", MAX_NAME_LENGTH),
+        valid_mxc(previous.get("avatar_url")),
     )
 
 

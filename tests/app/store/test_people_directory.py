@@ -601,13 +601,15 @@ def _results(store):
 
 
 def test_migration_5_keeps_results(tmp_path, monkeypatch):
-    from app.store import database
+    from app.store import database, writes
     from app.store.schema import MIGRATIONS
 
-    # A cache written by a version whose newest migration was 4.
+    # A cache written by a version whose newest migration was 4, which had
+    # no activity table for member events.
     with monkeypatch.context() as patch:
         patch.setattr(database, "MIGRATIONS", MIGRATIONS[:4])
         patch.setattr(database, "LATEST_VERSION", 4)
+        patch.setattr(writes, "record_member_event", lambda conn, member: None)
         old = Store(tmp_path / "old.sqlite3")
         _write_people_and_answers(old)
         columns = [row[1] for row in old.reader().execute("PRAGMA table_info(people)")]

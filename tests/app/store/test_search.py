@@ -479,6 +479,13 @@ def _drop_search_tables(conn):
     conn.execute("DROP INDEX members_user_membership")
     conn.execute("ALTER TABLE people DROP COLUMN sort_name")
     conn.execute("ALTER TABLE people DROP COLUMN expertise")
+    # And migration 6, which runs again after them.
+    for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'activity_%'"
+    ).fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute("DROP TABLE activity_mentions")
+    conn.execute("DROP TABLE activity")
     conn.execute("DELETE FROM _migrations WHERE number >= 4")
 
 
