@@ -311,6 +311,11 @@ async def shoot_screens(camera: Camera, scene: Scene, size: tuple[int, int]) -> 
     main = window.grab()
     camera.save(main, "main", size)
 
+    window.show_home()
+    await _settle()
+    camera.save(window.grab(), "home", size)
+    window.show_home(False)
+
     profile = window.show_profile(scene.profile_user)
     await _settle()
     camera.save(_over_window(main, profile), "profile", size)

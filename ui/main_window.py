@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QByteArray,
+    QItemSelectionModel,
+    QSettings,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -31,6 +39,7 @@ from ui.composer import DiscussionComposer
 from ui.direct_actions import DirectActions
 from ui.discussion_pane import DiscussionPane
 from ui.drafts_view import DraftsDialog
+from ui.home_view import HomeEntry, HomeView
 from ui.models.roles import ID_ROLE
 from ui.outbox_actions import OutboxActions
 from ui.outbox_view import OutboxDialog, OutboxIndicator, outbox_counts
@@ -110,9 +119,16 @@ class MainWindow(QMainWindow):
         self.splitter.setObjectName("mainSplitter")
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(1)
-        self.splitter.addWidget(self.space_pane)
+        self.home_view = HomeView(self.store, app_session.user_id)
+        self.home_entry = HomeEntry()
+        self.splitter.addWidget(self._sidebar())
         self.splitter.addWidget(self.discussion_pane)
         self.splitter.addWidget(self.thread_view)
+        # Home takes the place of the discussion list and the reading pane.
+        self.splitter.addWidget(self.home_view)
+        self.home_view.hide()
+        # The splitter's sizes while the discussion panes were last shown.
+        self._pane_sizes: list[int] | None = None
         self.space_pane.setMinimumWidth(170)
         self.discussion_pane.setMinimumWidth(280)
         self.thread_view.setMinimumWidth(320)
@@ -141,6 +157,11 @@ class MainWindow(QMainWindow):
         self.direct_actions.room_ready.connect(self.open_direct_room)
         self.direct_actions.failed.connect(self._show_action_failure)
         self.thread_view.edit_discussion_requested.connect(self.edit_discussion)
+        self.home_entry.clicked.connect(lambda: self.show_home(True))
+        self.home_view.item_activated.connect(self.open_activity_item)
+        self.space_pane.space_selected.connect(lambda _room_id: self.show_home(False))
+        # Clicking the space that is still current leaves Home too.
+        self.space_pane.view.clicked.connect(lambda _index: self.show_home(False))
         self.thread_view.status_message.connect(self._show_action_failure)
 
         self.events = SessionEvents(app_session, self)
@@ -190,6 +211,11 @@ class MainWindow(QMainWindow):
         menu.addAction(quit_action)
 
         go_menu = self.menuBar().addMenu("&Go")
+        self.home_action = QAction("&Home", self)
+        self.home_action.setShortcut(QKeySequence("Ctrl+1"))
+        self.home_action.setToolTip("Show the activity across your spaces")
+        self.home_action.triggered.connect(lambda: self.show_home(True))
+        go_menu.addAction(self.home_action)
         self.search_action = QAction("&Search…", self)
         self.search_action.setShortcuts(
             [QKeySequence("Ctrl+K"), QKeySequence(QKeySequence.StandardKey.Find)]
@@ -261,6 +287,11 @@ class MainWindow(QMainWindow):
         space = self.space_pane.model.space(selected) if selected is not None else None
         self.discussion_pane.apply_changes(changes, space)
         self.thread_view.apply_changes(changes)
+        self.home_view.apply_changes(changes)
+        if self.home_entry.isChecked():
+            # Re-reading the spaces selects one again; Home stays the only
+            # highlighted entry.
+            self.space_pane.view.clearSelection()
         if changes.outbox:
             self._update_outbox_indicator()
             if self._outbox_dialog is not None:
@@ -271,6 +302,64 @@ class MainWindow(QMainWindow):
             dialog.apply_changes(changes)
         if self._people_window is not None:
             self._people_window.apply_changes(changes)
+
+    # -- Home ------------------------------------------------------------------
+
+    def _sidebar(self) -> QWidget:
+        """Return the left pane: the Home entry above the space list."""
+        sidebar = QWidget()
+        sidebar.setObjectName("spacePane")
+        sidebar.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        layout = QVBoxLayout(sidebar)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.home_entry)
+        layout.addWidget(self.space_pane, 1)
+        return sidebar
+
+    def show_home(self, shown: bool = True) -> None:
+        """Show the activity stream in place of the discussions, or hide it.
+
+        Home gets the width of both panes it replaces, and they get their
+        widths back when it is hidden.
+        """
+        if shown and not self.home_view.is_loaded():
+            self.home_view.load()
+        self.home_entry.setChecked(shown)
+        if shown:
+            self.space_pane.view.clearSelection()
+        else:
+            current = self.space_pane.view.currentIndex()
+            if current.isValid():
+                self.space_pane.view.selectionModel().select(
+                    current, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                )
+        if shown == self.home_view.isVisibleTo(self):
+            return
+        sizes = self.splitter.sizes()
+        if shown:
+            self._pane_sizes = sizes
+        self.discussion_pane.setVisible(not shown)
+        self.thread_view.setVisible(not shown)
+        self.home_view.setVisible(shown)
+        if shown:
+            self.splitter.setSizes([sizes[0], 0, 0, sum(sizes) - sizes[0]])
+            self.home_view.list_view.setFocus()
+        elif self._pane_sizes is not None:
+            self.splitter.setSizes([*self._pane_sizes[:3], 0])
+
+    def open_activity_item(self, item) -> None:
+        """Open what a stream item is about: a post, a file or a person."""
+        if item.kind in ("join", "profile"):
+            self.show_profile(item.actor)
+            return
+        self.show_home(False)
+        if item.discussion_id is not None:
+            self._open_post(
+                item.room_id, item.discussion_id, item.post_id or item.discussion_id
+            )
+        else:
+            self._open_file(item.room_id, item.target_id)
 
     def set_status(self, status: SyncStatus) -> None:
         if status.last_sync_finished is None and self._cached_sync_time is not None:
@@ -585,6 +674,8 @@ class MainWindow(QMainWindow):
         settings.setValue("mainWindow/splitter", self.splitter.saveState())
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # The splitter's sizes are saved for the discussion panes.
+        self.show_home(False)
         self._save_geometry()
         self.events.disconnect_session()
         self.thread_view.stop()
