@@ -3,7 +3,7 @@
 import platform
 import sys
 
-from benchmarks import ingest, outbox, people, search, send_latency, startup
+from benchmarks import activity, ingest, outbox, people, search, send_latency, startup
 
 
 def _machine() -> str:
@@ -28,6 +28,7 @@ BENCHMARKS = {
     "send_latency": lambda: send_latency.run(),
     "search": lambda: search.run(),
     "people": lambda: people.run(),
+    "activity": lambda: activity.run(),
 }
 
 
