@@ -21,7 +21,8 @@ from ui.models.activity import ITEM_ROLE, LEAD_ROLE, place_text
 from ui.text_format import relative_time
 
 PADDING = 12
-AVATAR = 34
+# The people list's avatar size, so both use the same downloaded thumbnails.
+AVATAR = 36
 LINE_GAP = 3
 TIME_GAP = 12
 
@@ -62,7 +63,14 @@ def _lines(item: StreamItem) -> list[str]:
 
 
 class ActivityDelegate(QStyledItemDelegate):
-    """An item: avatar, "Name did this" and the time, then title, text and place."""
+    """An item: avatar, "Name did this" and the time, then title, text and place.
+
+    avatars is an AvatarImages of AVATAR pixels, or None for initials only.
+    """
+
+    def __init__(self, avatars=None, parent=None):
+        super().__init__(parent)
+        self._avatars = avatars
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         item: StreamItem | None = index.data(ITEM_ROLE)
@@ -98,7 +106,14 @@ class ActivityDelegate(QStyledItemDelegate):
         model = index.model()
         actor = model.actor_label(item) if hasattr(model, "actor_label") else ""
         avatar = QRect(rect.left(), rect.top(), AVATAR, AVATAR)
-        paint_initials(painter, avatar, item.actor_name, item.actor)
+        if self._avatars is not None:
+            ratio = painter.device().devicePixelRatioF()
+            image = self._avatars.image(
+                item.actor_name, item.actor, item.actor_avatar_url, ratio
+            )
+            painter.drawImage(avatar, image)
+        else:
+            paint_initials(painter, avatar, item.actor_name, item.actor)
 
         left = avatar.right() + 12
         font = option.font

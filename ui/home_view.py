@@ -27,7 +27,8 @@ from app.records import Changes
 from app.store.activity import ALL, FOLLOWING, MENTIONS, UNANSWERED, StreamFilter
 from app.store.queries import list_spaces
 from ui import theme
-from ui.activity_delegate import ActivityDelegate
+from ui.activity_delegate import AVATAR, ActivityDelegate
+from ui.avatar_images import AvatarImages
 from ui.models.activity import ITEM_ROLE, ActivityListModel
 from ui.text_format import space_name
 from ui.widgets import plain_label
@@ -94,7 +95,9 @@ class HomeView(QWidget):
 
     item_activated = Signal(object)
 
-    def __init__(self, store, user_id: str, parent: QWidget | None = None):
+    def __init__(
+        self, store, user_id: str, thumbnails=None, parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.setObjectName("homeView")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
@@ -136,7 +139,9 @@ class HomeView(QWidget):
         self.list_view = ActivityListView()
         self.list_view.setObjectName("activityList")
         self.list_view.setModel(self.model)
-        self.list_view.setItemDelegate(ActivityDelegate(self.list_view))
+        self.avatars = AvatarImages(thumbnails, AVATAR, self)
+        self.list_view.setItemDelegate(ActivityDelegate(self.avatars, self.list_view))
+        self.avatars.changed.connect(self.list_view.viewport().update)
         self.list_view.setUniformItemSizes(False)
         self.list_view.setResizeMode(QListView.ResizeMode.Adjust)
         self.list_view.setMouseTracking(True)

@@ -119,7 +119,9 @@ class MainWindow(QMainWindow):
         self.splitter.setObjectName("mainSplitter")
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(1)
-        self.home_view = HomeView(self.store, app_session.user_id)
+        self.home_view = HomeView(
+            self.store, app_session.user_id, getattr(app_session, "thumbnails", None)
+        )
         self.home_entry = HomeEntry()
         self.splitter.addWidget(self._sidebar())
         self.splitter.addWidget(self.discussion_pane)

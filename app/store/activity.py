@@ -92,6 +92,7 @@ class StreamItem:
     actor_name: str
     ts: int
     target_id: str | None
+    actor_avatar_url: str | None = None
     discussion_id: str | None = None
     post_id: str | None = None
     title: str = ""
@@ -393,6 +394,7 @@ class _Lookups:
     replies: dict[str, sqlite3.Row]
     files: dict[str, sqlite3.Row]
     names: dict[str, str]
+    avatars: dict[str, str]  # user id to mxc:// avatar, where one is cached
     places: dict[str, tuple[str, str]]
     room_names: dict[str, str]
     answers: dict[str, str]  # question id to its accepted reply
@@ -440,7 +442,7 @@ def _lookups(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> _Lookups:
     people = {row["actor"] for row in rows}
     people |= {row["sender"] for row in discussions.values()}
     people |= {row["sender"] for row in replies.values()}
-    names = _names(conn, people)
+    names, avatars = _names(conn, people)
 
     room_ids = {row["room_id"] for row in rows}
     room_names = {}
@@ -464,23 +466,31 @@ def _lookups(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> _Lookups:
         replies,
         files,
         names,
+        avatars,
         room_places(conn, room_ids),
         room_names,
         answers,
     )
 
 
-def _names(conn: sqlite3.Connection, user_ids: set[str]) -> dict[str, str]:
+def _names(
+    conn: sqlite3.Connection, user_ids: set[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Return the cleaned name of each person, and the avatars that are cached."""
     names: dict[str, str] = {}
+    avatars: dict[str, str] = {}
     for chunk in chunks(sorted(user_ids)):
         rows = conn.execute(
-            f"""SELECT p.user_id, {PERSON_NAME_SQL} AS name FROM people p
-            WHERE p.user_id IN ({placeholders(chunk)})""",
+            f"""SELECT p.user_id, {PERSON_NAME_SQL} AS name, p.avatar_url
+            FROM people p WHERE p.user_id IN ({placeholders(chunk)})""",
             list(chunk),
         ).fetchall()
         for row in rows:
             names[row["user_id"]] = row["name"] or ""
-    return {user: clean_name(names.get(user), fallback=user) for user in user_ids}
+            if row["avatar_url"]:
+                avatars[row["user_id"]] = row["avatar_url"]
+    cleaned = {user: clean_name(names.get(user), fallback=user) for user in user_ids}
+    return cleaned, avatars
 
 
 def _load_details(
@@ -535,6 +545,7 @@ def _item(row: sqlite3.Row, lookups: _Lookups) -> StreamItem | None:
         "actor": row["actor"],
         "actor_name": lookups.names.get(row["actor"], row["actor"]),
         "ts": row["ts"],
+        "actor_avatar_url": lookups.avatars.get(row["actor"]),
         "target_id": row["target_id"],
         "space_name": clean_name(space_name),
         "room_name": clean_name(room_name),
