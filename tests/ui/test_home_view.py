@@ -16,7 +16,7 @@ from tests.other_client import OtherClient
 from tests.ui.builders import BASE_TS, ME, Session
 from ui.home_view import EMPTY_TEXT
 from ui.main_window import MainWindow
-from ui.models.activity import ITEM_ROLE, PAGE_SIZE
+from ui.models.activity import ITEM_ROLE, MAX_NEW_ITEMS, PAGE_SIZE
 
 SPACE = "!guild:example.org"
 BOARD = "!guild-board:example.org"
@@ -268,6 +268,43 @@ def test_new_items_appear_and_deleted_ones_leave(open_window, spaces, app_sessio
     spaces._batch(BOARD).items.append(Redaction(redaction, BOARD, old))
     app_session.announce(spaces.commit())
     assert [item.title for item in _items(window)] == ["Fresh"]
+
+
+def test_burst_of_new_items_reloads_the_stream(open_window, spaces, app_session):
+    spaces.discussion(BOARD, "Before", sender=ANA, ts=BASE_TS)
+    spaces.commit()
+    window = open_window()
+    window.show_home()
+
+    for number in range(MAX_NEW_ITEMS + 5):
+        spaces.discussion(BOARD, f"Burst {number}", sender=BEN, ts=BASE_TS + 1 + number)
+    app_session.announce(spaces.commit())
+
+    titles = [item.title for item in _items(window)]
+    assert len(titles) == PAGE_SIZE
+    assert titles[0] == f"Burst {MAX_NEW_ITEMS + 4}"
+    assert window.home_view.model.canFetchMore()
+
+
+def test_own_profile_change_reads_your(open_window, spaces):
+    renamed = Membership(
+        SPACE,
+        ME,
+        "join",
+        "New Me",
+        None,
+        "$rename",
+        BASE_TS,
+        "join",
+        "Old Me",
+        None,
+    )
+    spaces._batch(SPACE).items.append(renamed)
+    spaces.commit()
+    window = open_window()
+    window.show_home()
+
+    assert _rows(window) == ["\u2068You\u2069 changed your name to \u2068New Me\u2069"]
 
 
 def test_hostile_text_is_shown_literally(open_window, spaces, qtbot):

@@ -29,6 +29,10 @@ from ui.text_format import board_label, relative_time
 
 Index = QModelIndex | QPersistentModelIndex
 
+# New items inserted one by one after a sync; more make the model read the
+# first page again instead.
+MAX_NEW_ITEMS = 200
+
 # The StreamItem of a row.
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 40
 # The row's lead sentence without its title, e.g. "Ann replied to".
@@ -60,11 +64,13 @@ def lead_sentence(item: StreamItem, own_user_id: str) -> str:
     if item.kind == "join":
         return "joined"
     if item.kind == "profile":
+        their = "your" if item.actor == own_user_id else "their"
         if item.changed == ("avatar",):
-            return "changed their profile picture"
+            return f"changed {their} profile picture"
+        name = isolate(item.subject)
         if "avatar" in item.changed:
-            return f"changed their name to {isolate(item.subject)} and their picture"
-        return f"changed their name to {isolate(item.subject)}"
+            return f"changed {their} name to {name} and {their} picture"
+        return f"changed {their} name to {name}"
     return ""
 
 
@@ -196,7 +202,13 @@ class ActivityListModel(QAbstractListModel):
         conn = self._store.reader()
         latest = latest_item_id(conn)
         if latest > self._latest_id:
-            new = read_new_items(conn, self._user_id, self._filter, self._latest_id)
+            new = read_new_items(
+                conn, self._user_id, self._filter, self._latest_id, limit=MAX_NEW_ITEMS
+            )
+            if len(new) >= MAX_NEW_ITEMS:
+                # A first sync or a long gap: start again from the newest.
+                self.reload()
+                return
             self._latest_id = latest
             self._insert_new(new)
         self._refresh_touched(changes)
