@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from app import compose, paths
 from app import namespace as ns
+from app import text as app_text
 from app.errors import CommonplaceError
 from app.matrix.errors import RequestFailed
 from app.records import Changes
@@ -73,7 +75,7 @@ FIELD_LABELS = {
     ns.PROFILE_PRONOUNS: "Pronouns",
     ns.PROFILE_SKILLS: "Skills",
     ns.PROFILE_ASK_ME_ABOUT: "Ask me about",
-    ns.PROFILE_BIO: "Bio",
+    ns.PROFILE_BIO: "About",
     AVATAR_URL_KEY: "Profile picture",
 }
 # ProfileFields attribute of each key, in the order the dialog shows them.
@@ -172,13 +174,22 @@ def avatar_folder(conn: sqlite3.Connection) -> Path:
 
 
 def clean_text(value: str) -> str:
-    """Strip leading and trailing whitespace and control characters only."""
+    """Remove control characters other than line breaks and tabs, then strip the ends.
+
+    Everything else stays as typed, HTML and invisible characters included.
+    """
+    value = _INNER_CONTROL.sub("", value)
     start, end = 0, len(value)
     while start < end and _strippable(value[start]):
         start += 1
     while end > start and _strippable(value[end - 1]):
         end -= 1
     return value[start:end]
+
+
+# C0 and C1 control characters except tab and line feed; escape sequences
+# and bells mean nothing in a profile.
+_INNER_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _strippable(character: str) -> bool:
@@ -228,7 +239,8 @@ def checked_fields(fields: ProfileFields) -> ProfileFields:
     dropped.
     """
     display_name = clean_text(fields.display_name)
-    if not display_name:
+    # A name of invisible characters only would show as an empty line.
+    if not app_text.clean_name(display_name):
         raise ProfileRejected("Enter a name: your profile needs one.", "display_name")
     if len(display_name) > MAX_DISPLAY_NAME_LENGTH:
         raise ProfileRejected(

@@ -37,6 +37,9 @@ _PART = re.compile(
 )
 
 
+_USER_ID = re.compile(r"@(?P<localpart>[^\s:@]+):[^\s@]+")
+
+
 @dataclass(frozen=True, slots=True)
 class Term:
     """Folded tokens that must appear in this order; prefix: the last may go on."""
@@ -112,8 +115,18 @@ def _unquote(value: str) -> str:
     return value.strip('"').strip()
 
 
+def term_tokens(text: str) -> tuple[str, ...]:
+    """Return the folded tokens of one typed word or phrase.
+
+    A whole user id such as "@wei:example.org" stands for its localpart,
+    because people are indexed by localpart without the server name.
+    """
+    user_id = _USER_ID.fullmatch(text.strip())
+    return tuple(tokens_of(user_id["localpart"] if user_id else text))
+
+
 def _add_term(query: ParsedQuery, text: str, *, prefix: bool) -> None:
-    tokens = tuple(tokens_of(text))
+    tokens = term_tokens(text)
     # A repeated term matches nothing more, and only slows the query.
     if tokens and Term(tokens, prefix) not in query.terms:
         query.terms.append(Term(tokens, prefix))

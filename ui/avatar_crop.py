@@ -38,6 +38,8 @@ from ui.widgets import plain_label
 # Larger pictures are refused before they are read.
 MAX_FILE_BYTES = 30 * 1024 * 1024
 ALLOCATION_LIMIT_MB = 256
+# The side of a square picture that fits in ALLOCATION_LIMIT_MB at 4 bytes a pixel.
+MAX_SIDE_HINT = 8000
 # Side of the uploaded avatar in pixels: sharp at twice the largest size shown.
 OUTPUT_SIZE = 512
 MAX_AVATAR_BYTES = 1024 * 1024
@@ -68,6 +70,13 @@ def load_picture(path: Path) -> QImage:
     reader.setAutoTransform(True)
     reader.setDecideFormatFromContent(True)
     reader.setAllocationLimit(ALLOCATION_LIMIT_MB)
+    dimensions = reader.size()
+    if dimensions.width() * dimensions.height() * 4 > ALLOCATION_LIMIT_MB * 1024 * 1024:
+        raise PictureRejected(
+            f"“{path.name}” is {dimensions.width()} × {dimensions.height()} pixels, "
+            f"too large to open; pictures up to about {MAX_SIDE_HINT} × "
+            f"{MAX_SIDE_HINT} can be used. Choose a smaller one."
+        )
     image = reader.read()
     if image.isNull():
         raise PictureRejected(

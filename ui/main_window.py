@@ -156,8 +156,8 @@ class MainWindow(QMainWindow):
         self.discussion_pane.retry_requested.connect(self.outbox_actions.retry_post)
         self.discussion_pane.discard_requested.connect(self.outbox_actions.discard_post)
         self.outbox_actions.action_failed.connect(self._show_action_failure)
-        self.direct_actions.room_ready.connect(self.open_direct_room)
-        self.direct_actions.failed.connect(self._show_action_failure)
+        self.direct_actions.room_ready.connect(self._direct_room_ready)
+        self.direct_actions.failed.connect(self._direct_room_failed)
         self.thread_view.edit_discussion_requested.connect(self.edit_discussion)
         self.home_entry.clicked.connect(lambda: self.show_home(True))
         self.home_view.item_activated.connect(self.open_activity_item)
@@ -223,14 +223,18 @@ class MainWindow(QMainWindow):
             [QKeySequence("Ctrl+K"), QKeySequence(QKeySequence.StandardKey.Find)]
         )
         self.search_action.setToolTip("Search posts, files, people and spaces")
+        # These work from the People window and profiles too, not only here.
+        self.search_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.search_action.triggered.connect(self.show_search)
         go_menu.addAction(self.search_action)
         self.people_action = QAction("&People…", self)
         self.people_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.people_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.people_action.triggered.connect(lambda: self.show_people(DIRECTORY_TAB))
         go_menu.addAction(self.people_action)
         self.expert_action = QAction("Find an &expert…", self)
         self.expert_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
+        self.expert_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.expert_action.triggered.connect(lambda: self.show_people(EXPERT_TAB))
         go_menu.addAction(self.expert_action)
 
@@ -578,6 +582,18 @@ class MainWindow(QMainWindow):
     def message_person(self, user_id: str) -> None:
         """Open the direct conversation with user_id, starting one if needed."""
         self.direct_actions.message(user_id)
+
+    def _direct_room_ready(self, room_id: str) -> None:
+        self.statusBar().clearMessage()
+        for dialog in list(self._profiles.values()):
+            dialog.message_finished()
+        self.open_direct_room(room_id)
+
+    def _direct_room_failed(self, message: str) -> None:
+        # The profile that asked is in front of the status bar, so it says so too.
+        self._show_action_failure(message)
+        for dialog in list(self._profiles.values()):
+            dialog.message_finished(message)
 
     def _open_post(self, room_id: str, discussion_id: str, event_id: str) -> None:
         self.open_discussion(room_id, discussion_id)

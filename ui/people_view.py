@@ -13,6 +13,7 @@ click opens a person's profile.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Awaitable, Callable
 
 from PySide6.QtCore import QModelIndex, QPointF, QRect, QSize, Qt, QTimer, Signal
@@ -73,7 +74,14 @@ EXPERT_PLACEHOLDER = "A topic, for example SQL, onboarding or 機械学習"
 ALL_DEPARTMENTS = "All departments"
 ALL_SPACES = "All spaces"
 
-NO_PEOPLE = "Nobody in the cache matches this search."
+NO_PEOPLE = "Nobody kept on this computer matches this search."
+NO_PEOPLE_ANYWHERE = (
+    "Nobody matches this search, on this computer or in the server’s directory."
+)
+NO_PEOPLE_FILTERED = (
+    "Nobody matches this search with the chosen department and space. "
+    "Choose “All departments” or “All spaces” to see more people."
+)
 NO_PEOPLE_YET = (
     "People appear here once you share a space with them, or when you search "
     "for them while connected."
@@ -340,7 +348,12 @@ class PeopleWindow(QDialog):
         return self.search_box.text().strip()
 
     def _wants_server(self, term: str) -> bool:
-        return self._server_search is not None and len(term) >= MIN_SERVER_SEARCH_CHARS
+        if self._server_search is None:
+            return False
+        # One Chinese, Japanese or Korean character is often a whole surname.
+        return len(term) >= MIN_SERVER_SEARCH_CHARS or any(
+            _is_wide_letter(character) for character in term
+        )
 
     def _search_cache(self) -> None:
         self._cache_timer.stop()
@@ -357,9 +370,18 @@ class PeopleWindow(QDialog):
                 self.space_box.currentData(),
             )
             count = self.directory.rowCount()
-            filtered = bool(term) or self.department_box.currentIndex() > 0
-            filtered = filtered or self.space_box.currentIndex() > 0
-            empty = NO_PEOPLE if filtered else NO_PEOPLE_YET
+            filters = (
+                self.department_box.currentIndex() > 0
+                or self.space_box.currentIndex() > 0
+            )
+            if filters:
+                empty = NO_PEOPLE_FILTERED
+            elif term and term == self._server_term:
+                empty = NO_PEOPLE_ANYWHERE
+            elif term:
+                empty = NO_PEOPLE
+            else:
+                empty = NO_PEOPLE_YET
             if term != self._server_term:
                 self.status_label.setText(CACHE_ONLY)
         self.empty_label.setText(empty)
@@ -441,6 +463,13 @@ class PeopleWindow(QDialog):
         user_id = index.data(ID_ROLE)
         if user_id:
             self.person_activated.emit(user_id)
+
+
+def _is_wide_letter(character: str) -> bool:
+    """Return whether character is a full-width letter, as in CJK scripts."""
+    return unicodedata.east_asian_width(character) in ("W", "F") and (
+        unicodedata.category(character).startswith("L")
+    )
 
 
 def _refill(box: QComboBox, everything: str, items: list[tuple[str, str]]) -> None:

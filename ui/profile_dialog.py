@@ -27,17 +27,28 @@ from PySide6.QtWidgets import (
 
 from app.profile_edit import is_local_avatar, own_profile
 from app.records import Changes
+from app.store import profile_store
 from app.store.profile_activity import ActivityItem, person_activity
 from app.store.queries import Person, get_person
-from app.text import clean_name, clean_text
+from app.text import clean_name, clean_text, isolate
 from ui.avatars import avatar_pixmap
 from ui.tasks import TaskRunner
 from ui.text_format import discussion_title, person_name, relative_time, space_name
+from ui.thread_html import break_long_words
 from ui.widgets import FlowLayout, LinkButton, chip, plain_label
 
 log = logging.getLogger(__name__)
 
 AVATAR_SIZE = 88
+
+MESSAGE = "Message"
+OPENING = "Opening…"
+
+UNSENT_WAITING = "Your latest changes are shown here and wait to be sent to the server."
+UNSENT_FAILED = (
+    "Some of your changes could not be sent, so others do not see them. "
+    "Open Commonplace ▸ Outbox… to see why, then retry or discard them."
+)
 
 
 class FittingScrollArea(QScrollArea):
@@ -50,6 +61,8 @@ class FittingScrollArea(QScrollArea):
     """
 
     MAX_HEIGHT = 460
+    MIN_HEIGHT = 160
+    RESERVED_HEIGHT = 300
 
     def content_height(self) -> int:
         """Return the content's height, capped, at the width beside a scroll bar.
@@ -65,7 +78,20 @@ class FittingScrollArea(QScrollArea):
         height = content.heightForWidth(width) if content.hasHeightForWidth() else -1
         if height < 0:
             height = content.sizeHint().height()
-        return min(height + 2 * self.frameWidth(), self.MAX_HEIGHT)
+        return min(height + 2 * self.frameWidth(), self.max_height())
+
+    def max_height(self) -> int:
+        """Return MAX_HEIGHT, less on a screen too short for it and the dialog around.
+
+        RESERVED_HEIGHT is an estimate of the heading, buttons, margins and
+        window frame; without this cap the dialog outgrows a short screen and
+        its buttons are drawn over the details.
+        """
+        screen = self.screen()
+        if screen is None:
+            return self.MAX_HEIGHT
+        available = screen.availableGeometry().height() - self.RESERVED_HEIGHT
+        return max(self.MIN_HEIGHT, min(self.MAX_HEIGHT, available))
 
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()
@@ -124,7 +150,8 @@ class ProfileDialog(QDialog):
         self.name_label.setWordWrap(True)
         self.role_label = plain_label("", "profileRole")
         self.role_label.setWordWrap(True)
-        self.user_id_label = plain_label(user_id, "profileUserId")
+        self.user_id_label = plain_label(break_long_words(user_id), "profileUserId")
+        self.user_id_label.setWordWrap(True)
         self.user_id_label.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse
         )
@@ -135,6 +162,9 @@ class ProfileDialog(QDialog):
         heading.addWidget(self.name_label)
         heading.addWidget(self.role_label)
         heading.addWidget(self.user_id_label)
+        self.pending_label = plain_label("", "profileNote")
+        self.pending_label.setWordWrap(True)
+        self.pending_label.hide()
         heading.addStretch()
         top = QHBoxLayout()
         top.setSpacing(16)
@@ -163,11 +193,9 @@ class ProfileDialog(QDialog):
             self.action_button = QPushButton("Edit profile…")
             self.action_button.clicked.connect(self.edit_requested)
         else:
-            self.action_button = QPushButton("Message")
+            self.action_button = QPushButton(MESSAGE)
             self.action_button.setToolTip("Start or continue a direct conversation")
-            self.action_button.clicked.connect(
-                lambda: self.message_requested.emit(self.user_id)
-            )
+            self.action_button.clicked.connect(self._message_clicked)
         self.action_button.setObjectName("primaryButton")
         buttons.addButton(self.action_button, QDialogButtonBox.ButtonRole.ActionRole)
 
@@ -175,7 +203,12 @@ class ProfileDialog(QDialog):
         layout.setContentsMargins(24, 24, 24, 16)
         layout.setSpacing(16)
         layout.addLayout(top)
+        layout.addWidget(self.pending_label)
         layout.addWidget(scroll, 1)
+        self.error_label = plain_label("", "formError")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        layout.addWidget(self.error_label)
         layout.addWidget(buttons)
         self.refresh()
         if profiles is not None:
@@ -188,6 +221,22 @@ class ProfileDialog(QDialog):
                 ),
                 key="profile",
             )
+
+    def _message_clicked(self) -> None:
+        self.action_button.setEnabled(False)
+        self.action_button.setText(OPENING)
+        self.error_label.hide()
+        self.message_requested.emit(self.user_id)
+
+    def message_finished(self, error: str | None = None) -> None:
+        """End the wait for a conversation; show error when it did not open."""
+        if self.is_own or self.action_button.isEnabled():
+            return
+        self.action_button.setEnabled(True)
+        self.action_button.setText(MESSAGE)
+        if error:
+            self.error_label.setText(error)
+            self.error_label.show()
 
     def apply_changes(self, changes: Changes) -> None:
         if (
@@ -202,16 +251,18 @@ class ProfileDialog(QDialog):
         person = self._person()
         name = person_name(person.display_name if person else None, self.user_id)
         self.setWindowTitle(f"Profile of {name}")
-        self.name_label.setText(name)
+        self.name_label.setText(break_long_words(name))
+        # Each part is isolated, so a right-to-left title cannot reorder the
+        # department after it.
         role = ", ".join(
-            value
+            isolate(value)
             for value in (
                 clean_name(person.title) if person else "",
                 clean_name(person.department) if person else "",
             )
             if value
         )
-        self.role_label.setText(role)
+        self.role_label.setText(break_long_words(role))
         self.role_label.setVisible(bool(role))
         self._show_avatar(name, person.avatar_url if person else None)
         self._fill_details(person)
@@ -227,6 +278,9 @@ class ProfileDialog(QDialog):
         if not self.is_own:
             return person
         fields, avatar, self.has_pending_edits = own_profile(conn, self.user_id)
+        note = unsent_changes_note(conn, self.user_id)
+        self.pending_label.setText(note)
+        self.pending_label.setVisible(bool(note))
         return Person(
             self.user_id,
             fields.display_name or None,
@@ -287,7 +341,9 @@ class ProfileDialog(QDialog):
         ):
             text = clean_name(value)
             if text:
-                self.details.addRow(_field_label(label), plain_label(text))
+                value_label = plain_label(break_long_words(text))
+                value_label.setWordWrap(True)
+                self.details.addRow(_field_label(label), value_label)
         for label, values in (
             ("Skills", person.skills),
             ("Ask me about", person.ask_me_about),
@@ -299,7 +355,7 @@ class ProfileDialog(QDialog):
         # reorder it, and invisible characters.
         bio = clean_text(person.bio)
         if bio:
-            bio_label = plain_label(bio, "profileBio")
+            bio_label = plain_label(break_long_words(bio), "profileBio")
             bio_label.setWordWrap(True)
             bio_label.setTextInteractionFlags(
                 Qt.TextInteractionFlag.TextSelectableByMouse
@@ -363,6 +419,14 @@ def _has_fields(person) -> bool:
     return any(
         (person.title, person.department, person.location, person.bio, person.skills)
     )
+
+
+def unsent_changes_note(conn, user_id: str) -> str:
+    """Return a sentence about the user's unsent profile changes, or ""."""
+    states = {item.state for item in profile_store.pending_items(conn, user_id)}
+    if "failed" in states:
+        return UNSENT_FAILED
+    return UNSENT_WAITING if states else ""
 
 
 def _chip_button(text: str) -> QPushButton:

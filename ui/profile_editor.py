@@ -40,8 +40,10 @@ from app.profile_edit import (
     own_profile,
 )
 from app.store.people_directory import departments
+from app.sync.translate import MAX_PROFILE_TEXT
 from ui.avatar_crop import AvatarCropDialog, PictureRejected, load_picture
 from ui.avatars import avatar_pixmap, initials_image, round_image_from
+from ui.profile_dialog import unsent_changes_note
 from ui.tasks import TaskRunner
 from ui.text_format import person_name
 from ui.widgets import plain_label
@@ -59,10 +61,10 @@ SENT_LATER = (
 def split_list(text: str) -> tuple[str, ...]:
     """Return the items typed as a comma-separated list, without repeats or blanks.
 
-    Commas and semicolons separate items, so "SQL, data modelling" is two;
-    the ideographic comma of Chinese and Japanese text separates too.
+    The ideographic and full-width commas of Chinese and Japanese text
+    separate items too.
     """
-    items = (item.strip() for item in re.split(r"[,;、，]", text))
+    items = (item.strip() for item in re.split(r"[,、，]", text))
     return tuple(dict.fromkeys(item for item in items if item))
 
 
@@ -91,7 +93,7 @@ class ProfileEditorDialog(QDialog):
         self._new_avatar: tuple[bytes, str] | None = None
         self._runner = TaskRunner(self)
 
-        fields, avatar, pending = own_profile(store.reader(), user_id)
+        fields, avatar, _pending = own_profile(store.reader(), user_id)
         self._saved = fields
         self._avatar_url = avatar
 
@@ -140,7 +142,9 @@ class ProfileEditorDialog(QDialog):
         )
         self.bio_edit = QPlainTextEdit(fields.bio)
         self.bio_edit.setObjectName("editorBio")
-        self.bio_edit.setPlaceholderText("A few lines about your work")
+        self.bio_edit.setPlaceholderText(
+            f"A few lines about your work, up to {MAX_PROFILE_TEXT:,} characters"
+        )
         self.bio_edit.setTabChangesFocus(True)
         self.bio_edit.setFixedHeight(110)
 
@@ -160,12 +164,8 @@ class ProfileEditorDialog(QDialog):
         self.error_label = plain_label("", "formError")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
-        note = plain_label(
-            SENT_LATER
-            if not pending
-            else SENT_LATER + " Some earlier changes are still waiting to be sent.",
-            "settingsNote",
-        )
+        unsent = unsent_changes_note(store.reader(), user_id)
+        note = plain_label(f"{SENT_LATER} {unsent}".strip(), "settingsNote")
         note.setWordWrap(True)
 
         buttons = QDialogButtonBox(
@@ -252,6 +252,9 @@ class ProfileEditorDialog(QDialog):
         folder = QStandardPaths.writableLocation(
             QStandardPaths.StandardLocation.PicturesLocation
         )
+        # A folder that does not exist would be typed into the name box.
+        if not Path(folder).is_dir():
+            folder = str(Path.home())
         name, _ = QFileDialog.getOpenFileName(
             self, "Choose a picture", folder, PICTURE_FILTER
         )

@@ -69,6 +69,9 @@ def initials(name: str) -> str:
     words = [
         word for word in name.lstrip("@").replace(":", " ").split() if word[0].isalnum()
     ]
+    # "Test Person 005" reads as TP: numbers are initials only when alone.
+    lettered = [word for word in words if word[0].isalpha()]
+    words = lettered or words
     if not words:
         return "?"
     letters = words[0][0]

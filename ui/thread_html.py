@@ -341,6 +341,22 @@ def break_long_runs(markup: str) -> str:
     return "".join(parts)
 
 
+# Words longer than this break in labels, every LABEL_BREAK_INTERVAL
+# characters: a narrow form column fits about 25 wide letters.
+LABEL_LONG_RUN = 24
+LABEL_BREAK_INTERVAL = 16
+_LABEL_LONG_RUN = re.compile(
+    rf"(?<!{_RUN_CHARACTER}){_RUN_CHARACTER}{{{LABEL_LONG_RUN + 1},}}"
+)
+
+
+def break_long_words(text: str) -> str:
+    """Return plain text for a narrow label, with soft breaks in long words."""
+    return _LABEL_LONG_RUN.sub(
+        lambda run: _break_run(run.group(), LABEL_BREAK_INTERVAL), text
+    )
+
+
 def _break_text(escaped: str) -> str:
     # An entity is longer than its character, so text without a long run
     # before unescaping has none after it either.
@@ -351,14 +367,14 @@ def _break_text(escaped: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _break_run(run: str) -> str:
+def _break_run(run: str, interval: int = BREAK_INTERVAL) -> str:
     pieces = []
     start = 0
-    while len(run) - start > BREAK_INTERVAL:
-        end = start + BREAK_INTERVAL
+    while len(run) - start > interval:
+        end = start + interval
         # A break moves up to one more interval to keep a character with the
         # marks attached to it, but a longer chain of marks is cut anyway.
-        limit = min(start + 2 * BREAK_INTERVAL, len(run))
+        limit = min(start + 2 * interval, len(run))
         while end < limit and not _can_break_before(run, start, end):
             end += 1
         pieces.append(run[start:end])

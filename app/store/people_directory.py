@@ -44,7 +44,13 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.search_query import MAX_QUERY_CHARS, MAX_TERMS, ParsedQuery, Term
+from app.search_query import (
+    MAX_QUERY_CHARS,
+    MAX_TERMS,
+    ParsedQuery,
+    Term,
+    term_tokens,
+)
 from app.store.answers import accepted_answers
 from app.store.lookups import (
     PERSON_NAME_SQL,
@@ -148,7 +154,7 @@ def _word_terms(text: str) -> list[Term]:
     """
     terms = []
     for word in text[:MAX_QUERY_CHARS].split():
-        tokens = tuple(tokens_of(word))
+        tokens = term_tokens(word)
         if tokens:
             terms.append(Term(tokens, prefix=True))
     return terms[:MAX_TERMS]

@@ -262,7 +262,7 @@ def test_text_kept_as_typed(store, editor):
         ({"display_name": " \n "}, "display_name", "Enter a name"),
         ({"display_name": "x" * 257}, "display_name", "at most 256"),
         ({"title": "x" * 2001}, "title", "at most 2,000"),
-        ({"bio": "é" * 2001}, "bio", "Bio is 2,001 characters"),
+        ({"bio": "é" * 2001}, "bio", "About is 2,001 characters"),
         ({"skills": ("x" * 101,)}, "skills", "at most 100"),
         ({"ask_me_about": tuple(f"t{i}" for i in range(51))}, "ask_me_about", "51"),
     ],
@@ -546,3 +546,19 @@ def test_removal_without_delete_support():
     assert [method for method, _body in requests] == ["DELETE", "PUT"] * 2
     assert json.loads(requests[1][1]) == {ns.PROFILE_TITLE: ""}
     assert json.loads(requests[3][1]) == {ns.PROFILE_SKILLS: []}
+
+
+def test_name_of_invisible_characters_only_is_rejected(store, editor):
+    with pytest.raises(ProfileRejected) as caught:
+        editor.save(fields(display_name="\u200b\u200b\u2060"))
+
+    assert caught.value.field == "display_name"
+    assert own_profile(store.reader(), ME)[2] is False
+
+
+def test_control_characters_inside_fields_are_removed(store, editor):
+    editor.save(fields(title="Data\x00 \x1b[31mengineer\x07", bio="One\nTwo\tthree\r"))
+
+    saved, _avatar, _pending = own_profile(store.reader(), ME)
+    assert saved.title == "Data [31mengineer"
+    assert saved.bio == "One\nTwo\tthree"

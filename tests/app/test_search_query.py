@@ -87,3 +87,9 @@ def test_repeated_terms_count_once():
 
 def test_punctuation_alone_is_an_empty_query():
     assert parse_query("* ( ) -").is_empty
+
+
+def test_whole_user_id_searches_its_localpart():
+    query = parse_query("@wei:example.org deploy")
+
+    assert [term.tokens for term in query.terms] == [("wei",), ("deploy",)]

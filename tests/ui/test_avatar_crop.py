@@ -132,3 +132,18 @@ def test_zoom_slider_shrinks_the_crop_around_its_centre(qtbot, tmp_path):
     assert dialog.area.crop.center().x() == pytest.approx(400)
     data, _ = dialog.result_bytes()
     assert QImage.fromData(data).width() == OUTPUT_SIZE
+
+
+def test_load_picture_names_the_size_of_a_giant_picture(tmp_path):
+    # A valid JPEG of 16000 × 12000 pixels compresses to little, as a flat colour.
+    image = QImage(16000, 12000, QImage.Format.Format_RGB32)
+    image.fill(QColor("grey"))
+    path = tmp_path / "panorama.jpg"
+    assert image.save(str(path), "JPEG", 10)
+    del image
+
+    with pytest.raises(PictureRejected) as raised:
+        load_picture(path)
+
+    assert "16000 × 12000 pixels" in raised.value.message
+    assert "Choose a smaller one" in raised.value.message

@@ -4,6 +4,7 @@ import pytest
 from PySide6.QtCore import Qt, QUrl
 
 from app.records import Profile
+from app.text import isolate
 from tests.ui.builders import BASE_TS
 from ui.discussion_pane import INVITED, NO_BOARDS, NO_DISCUSSIONS
 from ui.main_window import MainWindow
@@ -299,7 +300,9 @@ def test_author_link_opens_profile(open_window, cache, qtbot):
     dialog = main._profiles["@ana:example.org"]
     assert dialog.isVisible()
     assert dialog.name_label.text() == "Ana Lima"
-    assert dialog.role_label.text() == "Data engineer, Platform"
+    assert (
+        dialog.role_label.text() == f"{isolate('Data engineer')}, {isolate('Platform')}"
+    )
     texts = [label.text() for label in dialog.findChildren(type(dialog.name_label))]
     assert "SQL" in texts
     assert "dbt" in texts

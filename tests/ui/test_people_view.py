@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QPushButton
 from app.matrix.errors import ConnectionFailed
 from app.records import Profile
 from app.store.writes import save_profiles
+from app.text import isolate
 from tests.ui.builders import BASE_TS, ME
 from ui.main_window import MainWindow
 from ui.models.roles import ID_ROLE, REASON_ROLE, ROLE_LINE_ROLE
@@ -17,6 +18,8 @@ from ui.people_view import (
     EXPERT_INTRO,
     EXPERT_TAB,
     NO_EXPERTS,
+    NO_PEOPLE_FILTERED,
+    SERVER_SEARCH_DELAY_MS,
     SERVER_SEARCHED,
     SERVER_UNREACHABLE,
     PeopleWindow,
@@ -94,7 +97,10 @@ def test_directory_lists_colleagues_without_the_user(qtbot, window):
 
     assert _names(people) == ["Ana Lima", "Ben Okafor", "José Núñez"]
     first = people.list_view.model().index(0)
-    assert first.data(ROLE_LINE_ROLE) == "Data engineer · Platform"
+    assert (
+        first.data(ROLE_LINE_ROLE)
+        == f"{isolate('Data engineer')} · {isolate('Platform')}"
+    )
 
 
 def test_directory_search_ignores_accents_and_finds_skills(qtbot, window):
@@ -228,3 +234,74 @@ def test_long_titles_elide_instead_of_scrolling_sideways(qtbot, window, cache):
     assert button.width() < profile.width()
     scroll = profile._scroll
     assert scroll.widget().width() <= scroll.viewport().width()
+
+
+def test_long_unbroken_profile_fields_wrap_inside_the_dialog(qtbot, window, cache):
+    cache.profile(
+        Profile(
+            BEN,
+            "Ben Okafor",
+            None,
+            title="Designer " + "x" * 300,
+            location="L" * 400,
+            bio="שלום " * 200 + "y" * 500,
+        )
+    )
+    cache.commit()
+    profile = window.show_profile(BEN)
+    qtbot.waitExposed(profile)
+
+    scroll = profile._scroll
+    assert scroll.widget().width() <= scroll.viewport().width()
+    assert profile.role_label.width() <= profile.width()
+
+
+def test_one_chinese_character_asks_the_server_directory(qtbot, window, app_session):
+    asked = []
+
+    async def search(term):
+        asked.append(term)
+        return []
+
+    people = PeopleWindow(app_session.store, ME, None, search)
+    qtbot.addWidget(people)
+    people.start()
+
+    people.search_box.setText("李")
+    qtbot.waitUntil(lambda: asked == ["李"])
+    people.search_box.setText("k")
+    qtbot.wait(SERVER_SEARCH_DELAY_MS + 200)
+
+    assert asked == ["李"]
+
+
+def test_empty_list_says_which_filters_hide_people(qtbot, window):
+    people = window.show_people()
+    people.department_box.setCurrentIndex(people.department_box.findData("Finance"))
+
+    _search(qtbot, people, "ana")
+
+    assert people.empty_label.text() == NO_PEOPLE_FILTERED
+
+
+def test_failed_message_shows_on_the_profile_and_clears_on_retry(
+    qtbot, window, monkeypatch
+):
+    # The conversation itself is tested against Synapse in test_direct_actions.
+    monkeypatch.setattr(window.direct_actions, "message", lambda user_id: None)
+    profile = window.show_profile(ANA)
+    profile.action_button.click()
+    assert not profile.action_button.isEnabled()
+
+    window._direct_room_failed("Can't start a conversation while offline.")
+
+    assert profile.action_button.isEnabled()
+    assert profile.error_label.isVisible()
+    assert profile.error_label.text() == "Can't start a conversation while offline."
+    profile.action_button.click()
+    assert not profile.error_label.isVisible()
+
+
+def test_search_and_people_shortcuts_work_from_other_windows(window):
+    for action in (window.search_action, window.people_action, window.expert_action):
+        assert action.shortcutContext() == Qt.ShortcutContext.ApplicationShortcut

@@ -6,6 +6,7 @@ from PySide6.QtGui import QColor, QImage
 
 from app.profile_edit import is_local_avatar, own_profile
 from app.records import Profile
+from app.text import isolate
 from tests.ui.builders import ME
 from ui.avatar_crop import avatar_bytes
 from ui.main_window import MainWindow
@@ -35,8 +36,9 @@ def _editor(qtbot, window):
     return editor
 
 
-def test_split_list_accepts_commas_semicolons_and_ideographic_commas():
-    assert split_list("SQL, Python;  dbt ,, SQL") == ("SQL", "Python", "dbt")
+def test_split_list_accepts_commas_and_ideographic_commas():
+    assert split_list("SQL, Python,  dbt ,, SQL") == ("SQL", "Python", "dbt")
+    assert split_list("C; C++") == ("C; C++",)
     assert split_list("機械学習、統計") == ("機械学習", "統計")
     assert split_list("  ") == ()
 
@@ -67,7 +69,10 @@ def test_saved_edits_wait_in_the_outbox_and_show_on_the_profile(
     assert fields.skills == ("SQL", "<b>HTML</b>", "مرحبا", "🚀")
     assert fields.bio == "Line one\nLine two"
     profile = window._profiles[ME]
-    assert profile.role_label.text() == "Staff engineer, Platform"
+    assert (
+        profile.role_label.text()
+        == f"{isolate('Staff engineer')}, {isolate('Platform')}"
+    )
 
 
 def test_a_rejected_field_keeps_the_dialog_open_with_the_reason(

@@ -5,7 +5,13 @@ from datetime import datetime
 
 import pytest
 
-from ui.text_format import UNKNOWN_DATE, clock_time, full_time, relative_time
+from ui.text_format import (
+    UNKNOWN_DATE,
+    clock_time,
+    full_time,
+    initials,
+    relative_time,
+)
 
 NOW = datetime(2025, 3, 4, 15, 0).timestamp()
 # Milliseconds that datetime cannot represent: the year 33658, as far before
@@ -51,3 +57,18 @@ def test_relative_time_slightly_ahead_is_just_now():
 def test_relative_time_far_ahead_shows_date():
     later = datetime(2025, 6, 1, 10, 0).timestamp() * 1000
     assert relative_time(int(later), NOW) == "1 Jun"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Ana Lima", "AL"),
+        ("Test Person 005", "TP"),
+        ("1984", "1"),
+        ("@maya:example.org", "ME"),
+        ("محمد الأنصاري", "ما"),
+        ("", "?"),
+    ],
+)
+def test_initials_prefer_words_that_start_with_letters(name, expected):
+    assert initials(name) == expected

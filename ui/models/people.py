@@ -16,7 +16,7 @@ from app.store.people_directory import (
     directory,
     find_experts,
 )
-from app.text import clean_name
+from app.text import clean_name, isolate
 from ui.models.roles import (
     ID_ROLE,
     NO_PARENT,
@@ -33,9 +33,9 @@ EXPERT_LIMIT = 30
 
 
 def role_line(title: str | None, department: str | None) -> str:
-    return " · ".join(
-        part for part in (clean_name(title), clean_name(department)) if part
-    )
+    """Return "title · department", each part isolated from the other's direction."""
+    parts = (clean_name(title), clean_name(department))
+    return " · ".join(isolate(part) for part in parts if part)
 
 
 class _PeopleModel(QAbstractListModel):

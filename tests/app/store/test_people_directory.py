@@ -638,3 +638,10 @@ def test_migration_5_keeps_results(tmp_path, monkeypatch):
     assert [expert.display_name for expert in sql_experts][:2] == ["Ángel", "Eve"]
     assert sql_experts[2].accepted_answers == 1
     assert [expert.display_name for expert in kafka_experts] == ["Eve"]
+
+
+def test_directory_finds_a_person_by_whole_user_id(store):
+    conn = store.reader()
+
+    assert names(directory(conn, "@jose:test")) == ["José Núñez"]
+    assert names(directory(conn, "@zed:test")) == ["Zed Outsider"]
