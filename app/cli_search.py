@@ -60,7 +60,8 @@ def command_search(args) -> int:
                 print(f"    {_marked(hit.snippet, bold)}")
             if hit.kind == "reply":
                 print(f"    {hit.ref} in {hit.discussion_id}")
-            else:
+            elif hit.ref not in hit.detail_parts:
+                # A person's detail line is already their user id.
                 print(f"    {hit.ref}")
     return EXIT_OK if results.groups else EXIT_NOT_FOUND
 

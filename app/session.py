@@ -31,6 +31,10 @@ from app.user_directory import search_user_directory
 
 log = logging.getLogger(__name__)
 
+# People asked of the server's user directory per search: two pages of the
+# People window, so a common name still shows everyone who shares it.
+DIRECTORY_SEARCH_LIMIT = 50
+
 
 class AppSession:
     """``policy`` defaults to this computer's system-wide policy."""
@@ -98,7 +102,9 @@ class AppSession:
         people found are fetched too, within the fetcher's limits, for their
         titles and departments.
         """
-        found = await search_user_directory(self.client, self.store, term)
+        found = await search_user_directory(
+            self.client, self.store, term, limit=DIRECTORY_SEARCH_LIMIT
+        )
         await self.profiles.refresh(found)
         return found
 

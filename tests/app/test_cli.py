@@ -192,6 +192,11 @@ def test_search_finds_synced_posts_offline(signed_in, capsys, monkeypatch):
     assert cli.main(["search", "rank", "in:data", "from:ann"]) == cli.EXIT_OK
     assert root in capsys.readouterr().out
 
+    assert cli.main(["search", "ann", "author"]) == cli.EXIT_OK
+    people = capsys.readouterr().out.split("People (")[1]
+    ann = next(word for word in people.split() if word.startswith("@cli-author"))
+    assert people.count(ann) == 1
+
     assert cli.main(["search", "nothing-like-this"]) == cli.EXIT_NOT_FOUND
     assert "Nothing in the cache matches" in capsys.readouterr().err
 
