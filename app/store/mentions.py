@@ -10,7 +10,8 @@ import json
 import re
 from urllib.parse import unquote
 
-# At most this many mentions are kept per post; a longer list is spam.
+# Mentions kept per post: an estimate far above real posts, so a post that
+# lists thousands of user ids cannot bloat the cache.
 MAX_MENTIONS = 100
 
 # A Matrix user id in running text, as app.compose finds it when it writes
@@ -72,7 +73,7 @@ def mentioned_user_ids_json(content_json, body, formatted_body) -> str:
     """Return mentioned_user_ids as a JSON list; "[]" for any value it cannot read.
 
     SQLite calls this from triggers during a sync write, where an exception
-    would roll the whole write back, so it never raises.
+    would roll the whole write back, so it catches every Exception.
     """
     try:
         users = mentioned_user_ids(

@@ -16,6 +16,7 @@ from app.store.activity import (
     read_stream,
     reload_items,
 )
+from app.store.mentions import MAX_MENTIONS, mentioned_user_ids_json
 from app.store.writes import apply_sync
 from app.sync.translate import parse_direct_rooms
 from tests.factories import (
@@ -107,14 +108,14 @@ def test_stream_lists_each_kind_newest_first(store):
     items = stream(store)
 
     assert kinds(items) == ["file", "answer", "like", "reply", "question"]
-    file, accepted, liked, replied, asked = items
-    assert asked.actor_name == "Ann Smith"
-    assert asked.title == "How to index?"
-    assert asked.excerpt == "We have slow queries"
-    assert asked.discussion_id == question["event_id"]
-    assert asked.answered is True
-    assert asked.space_name == "Data Guild"
-    assert asked.room_name == "Questions"
+    file, accepted, liked, replied, question_item = items
+    assert question_item.actor_name == "Ann Smith"
+    assert question_item.title == "How to index?"
+    assert question_item.excerpt == "We have slow queries"
+    assert question_item.discussion_id == question["event_id"]
+    assert question_item.answered is True
+    assert question_item.space_name == "Data Guild"
+    assert question_item.room_name == "Questions"
     assert replied.post_id == answer["event_id"]
     assert replied.excerpt == "Add a covering index"
     assert liked.target_kind == "discussion"
@@ -526,3 +527,28 @@ def test_malformed_profile_detail_is_skipped(store):
     )
 
     assert kinds(stream(store)) == ["join"]
+
+
+@pytest.mark.parametrize(
+    ("content", "body", "formatted", "expected"),
+    [
+        ("not json", None, None, []),
+        ('["a list"]', None, None, []),
+        ('{"m.mentions": {"user_ids": "@me:test"}}', None, None, []),
+        ('{"m.mentions": {"user_ids": [1, "@me:test", "me", "@bad id:x"]}}', None, None, [ME]),
+        (None, "cc @me:test.", None, [ME]),
+        (None, None, '<a href="matrix:u/me:test">Me</a>', [ME]),
+        (None, None, "<a href='https://matrix.to/#/@me:test?via=test'>Me</a>", [ME]),
+        (None, "email@me:test", None, []),
+        (b"bytes", 7, 3.5, []),
+    ],
+)
+def test_mention_function_reads_untrusted_content(content, body, formatted, expected):
+    assert json.loads(mentioned_user_ids_json(content, body, formatted)) == expected
+
+
+def test_mention_function_caps_long_lists():
+    users = [f"@user{number}:test" for number in range(MAX_MENTIONS * 3)]
+    content = json.dumps({"m.mentions": {"user_ids": users}})
+
+    assert json.loads(mentioned_user_ids_json(content, None, None)) == users[:MAX_MENTIONS]
