@@ -287,6 +287,11 @@ class HomeEntry(QAbstractButton):
             hover = theme.BORDER.lighter(108)
             painter.setBrush(theme.SELECTION if self.isChecked() else hover)
             painter.drawRoundedRect(row, 6, 6)
+        if self.hasFocus():
+            # Keyboard users see where Tab has put them.
+            painter.setPen(theme.ACCENT)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(row.adjusted(0, 0, -1, -1), 6, 6)
         # Lined up with the tiles of the space list below.
         tile = QRect(
             row.left() + 10, row.center().y() - self.TILE // 2 + 1, self.TILE, self.TILE
