@@ -422,7 +422,9 @@ class MainWindow(QMainWindow):
 
     def show_search(self) -> SearchDialog:
         if self._search_dialog is None:
-            self._search_dialog = SearchDialog(self.store, self)
+            self._search_dialog = SearchDialog(
+                self.store, self, getattr(self.app_session, "thumbnails", None)
+            )
             self._search_dialog.hit_chosen.connect(self.open_search_hit)
         self._search_dialog.start()
         return self._search_dialog

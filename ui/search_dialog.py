@@ -52,7 +52,15 @@ from PySide6.QtWidgets import (
 from app.store.search import Highlighted
 from app.text import FSI, PDI, isolate
 from ui import theme
-from ui.models.search import HEADING_ROLE, HIT_ROLE, SearchResultsModel
+from ui.avatar_images import AvatarImages
+from ui.avatars import initials_image
+from ui.models.search import (
+    AVATAR_URL_ROLE,
+    HEADING_ROLE,
+    HIT_ROLE,
+    SearchResultsModel,
+    plain_text,
+)
 from ui.widgets import plain_label
 
 # Quiet time after the last keystroke before the search runs (ms).
@@ -87,6 +95,10 @@ SYNTAX_HINT = "\n".join(
 
 KEYS_HELP = "↑ ↓ choose   ·   Enter open   ·   Esc close"
 
+# Side of a person's picture in the results; the People window's size, so
+# both share downloaded thumbnails.
+PERSON_AVATAR_SIZE = 36
+
 # Background of the matched parts of a title or snippet.
 MATCH_BACKGROUND = QColor("#fff0b3")
 
@@ -101,6 +113,15 @@ class SearchResultDelegate(QStyledItemDelegate):
     LINE_GAP = 2
     TITLE_LINES = 2
     SNIPPET_LINES = 2
+    AVATAR_GAP = 10
+
+    def __init__(self, parent=None, avatars: AvatarImages | None = None):
+        super().__init__(parent)
+        self._avatars = avatars
+
+    def _text_indent(self, hit) -> int:
+        """Return how far a hit's text starts right of the padding: past a picture."""
+        return PERSON_AVATAR_SIZE + self.AVATAR_GAP if hit.kind == "person" else 0
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         width = row_width(option)
@@ -110,7 +131,7 @@ class SearchResultDelegate(QStyledItemDelegate):
         hit = index.data(HIT_ROLE)
         if hit is None:
             return QSize(width, 0)
-        text_width = width - 2 * self.PADDING_X
+        text_width = width - 2 * self.PADDING_X - self._text_indent(hit)
         height = 2 * self.PADDING_Y
         title = fit_layout(
             hit.title, _title_font(option.font), text_width, self.TITLE_LINES
@@ -123,6 +144,8 @@ class SearchResultDelegate(QStyledItemDelegate):
             height += self.LINE_GAP + layout_height(snippet)
         if hit.detail:
             height += self.LINE_GAP + QFontMetrics(_small_font(option.font)).height()
+        if hit.kind == "person":
+            height = max(height, PERSON_AVATAR_SIZE + 2 * self.PADDING_Y)
         return QSize(width, height)
 
     def paint(
@@ -175,6 +198,29 @@ class SearchResultDelegate(QStyledItemDelegate):
         left = option.rect.left() + self.PADDING_X
         width = option.rect.width() - 2 * self.PADDING_X
         top = option.rect.top() + self.PADDING_Y
+        if hit.kind == "person":
+            name = plain_text(hit.title)
+            image = (
+                self._avatars.image(
+                    name,
+                    hit.ref,
+                    index.data(AVATAR_URL_ROLE),
+                    painter.device().devicePixelRatioF(),
+                )
+                if self._avatars is not None
+                else initials_image(
+                    name,
+                    hit.ref,
+                    PERSON_AVATAR_SIZE,
+                    painter.device().devicePixelRatioF(),
+                )
+            )
+            painter.drawImage(
+                QRect(left, top, PERSON_AVATAR_SIZE, PERSON_AVATAR_SIZE), image
+            )
+            indent = self._text_indent(hit)
+            left += indent
+            width -= indent
 
         painter.setPen(theme.TEXT)
         title = fit_layout(hit.title, _title_font(option.font), width, self.TITLE_LINES)
@@ -380,7 +426,7 @@ class SearchDialog(QDialog):
 
     hit_chosen = Signal(object)
 
-    def __init__(self, store, parent: QWidget | None = None):
+    def __init__(self, store, parent: QWidget | None = None, thumbnails=None):
         super().__init__(parent)
         self.setObjectName("searchDialog")
         self.setWindowTitle("Search")
@@ -404,7 +450,11 @@ class SearchDialog(QDialog):
         self.results_view = QListView()
         self.results_view.setObjectName("searchResults")
         self.results_view.setModel(self.model)
-        self.results_view.setItemDelegate(SearchResultDelegate(self.results_view))
+        self.avatars = AvatarImages(thumbnails, PERSON_AVATAR_SIZE, self)
+        self.results_view.setItemDelegate(
+            SearchResultDelegate(self.results_view, self.avatars)
+        )
+        self.avatars.changed.connect(self.results_view.viewport().update)
         self.results_view.setUniformItemSizes(False)
         self.results_view.setResizeMode(QListView.ResizeMode.Adjust)
         self.results_view.setMouseTracking(True)

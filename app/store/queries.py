@@ -592,6 +592,18 @@ def _person(row: sqlite3.Row) -> Person:
     )
 
 
+def avatar_urls(conn: sqlite3.Connection, user_ids: list[str]) -> dict[str, str]:
+    """Return the cached avatar of each of user_ids that has one."""
+    if not user_ids:
+        return {}
+    rows = conn.execute(
+        f"""SELECT user_id, avatar_url FROM people
+        WHERE user_id IN ({_placeholders(user_ids)}) AND avatar_url IS NOT NULL""",
+        list(user_ids),
+    ).fetchall()
+    return {row["user_id"]: row["avatar_url"] for row in rows}
+
+
 def get_person(conn: sqlite3.Connection, user_id: str) -> Person | None:
     row = conn.execute("SELECT * FROM people WHERE user_id = ?", (user_id,)).fetchone()
     return _person(row) if row else None

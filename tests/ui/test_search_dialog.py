@@ -7,8 +7,8 @@ from PySide6.QtGui import QFont, QKeySequence
 from app.records import Profile
 from tests.ui.builders import BASE_TS
 from ui.main_window import MainWindow
-from ui.models.search import HEADING_ROLE, HIT_ROLE
-from ui.search_dialog import SYNTAX_HINT, fit_layout
+from ui.models.search import AVATAR_URL_ROLE, HEADING_ROLE, HIT_ROLE
+from ui.search_dialog import PERSON_AVATAR_SIZE, SYNTAX_HINT, fit_layout
 from ui.thread_view import REPLY_PAGE
 
 ANA = "@ana:example.org"
@@ -350,3 +350,19 @@ def test_detail_isolates_each_part():
     line = isolated_detail(("Reply", "فريق الدعم", "Ann · Lee"))
 
     assert line == f"{FSI}Reply{PDI} · {FSI}فريق الدعم{PDI} · {FSI}Ann · Lee{PDI}"
+
+
+def test_person_results_carry_their_picture(window, qtbot, cache):
+    cache.profile(Profile(BEN, "Ben Okafor", "mxc://example.org/ben"))
+    cache.commit()
+    dialog = _search(qtbot, window, "okafor")
+    model = dialog.model
+    rows = [model.index(row) for row in range(model.rowCount())]
+    person = next(
+        index
+        for index in rows
+        if index.data(HIT_ROLE) is not None and index.data(HIT_ROLE).kind == "person"
+    )
+
+    assert person.data(AVATAR_URL_ROLE) == "mxc://example.org/ben"
+    assert dialog.results_view.visualRect(person).height() >= PERSON_AVATAR_SIZE

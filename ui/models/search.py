@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from app.store.queries import avatar_urls
 from app.store.search import KIND_LABELS, KINDS, Highlighted, SearchHit, search
 from ui.models.roles import NO_PARENT
 
@@ -12,6 +13,8 @@ Index = QModelIndex | QPersistentModelIndex
 # Roles of this model only; they start well above the shared ones in roles.py.
 HIT_ROLE = Qt.ItemDataRole.UserRole + 100  # SearchHit, or None on a heading row
 HEADING_ROLE = Qt.ItemDataRole.UserRole + 101  # bool: the row is a group heading
+# str or None: the mxc:// avatar of a person hit.
+AVATAR_URL_ROLE = Qt.ItemDataRole.UserRole + 102
 
 
 def plain_text(parts: Highlighted) -> str:
@@ -30,6 +33,7 @@ class SearchResultsModel(QAbstractListModel):
         super().__init__(parent)
         self._store = store
         self._rows: list[str | SearchHit] = []
+        self._avatars: dict[str, str] = {}
         self.notices: list[str] = []
 
     def run(self, text: str) -> None:
@@ -46,6 +50,12 @@ class SearchResultsModel(QAbstractListModel):
                     rows.extend(hits)
         self.beginResetModel()
         self._rows = rows
+        people = [
+            row.ref
+            for row in rows
+            if isinstance(row, SearchHit) and row.kind == "person"
+        ]
+        self._avatars = avatar_urls(self._store.reader(), people)
         self.notices = notices
         self.endResetModel()
 
@@ -76,6 +86,8 @@ class SearchResultsModel(QAbstractListModel):
             return plain_text(row.title)
         if role == HIT_ROLE:
             return row
+        if role == AVATAR_URL_ROLE:
+            return self._avatars.get(row.ref) if row.kind == "person" else None
         return None
 
     def is_heading(self, row: int) -> bool:
