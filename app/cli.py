@@ -213,7 +213,13 @@ def _error_from(exception: Exception) -> CommandError:
 
     message = getattr(exception, "message", str(exception))
     if isinstance(exception, KeyringUnavailable):
-        return CommandError(message, EXIT_KEYRING)
+        # The desktop app can sign in for one session without a keyring; the
+        # command line cannot, so it does not suggest that.
+        return CommandError(
+            f"The keyring cannot be used: {exception.reason}. Start or unlock "
+            "the system keyring (gnome-keyring on Linux) and retry.",
+            EXIT_KEYRING,
+        )
     if isinstance(exception, CacheError):
         return CommandError(message, EXIT_CACHE)
     if isinstance(exception, errors.InvalidCredentials | errors.AuthExpired):
