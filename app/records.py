@@ -225,7 +225,8 @@ class RoomBatch:
     """The records of one room from one sync response or back-fill, in timeline order.
 
     ``items`` contains RawEvent and the records above; the store gives each event
-    a position in the order of this list.
+    a position in the order of this list. The counts are the server's;
+    ``unread_count`` and ``highlight_count`` include the threads' counts.
     """
 
     room_id: str
@@ -234,6 +235,9 @@ class RoomBatch:
     unread_count: int | None = None
     highlight_count: int | None = None
     joined_member_count: int | None = None
+    # The server's (notification count, highlight count) per thread root, or
+    # None when the response carried no counts for the room.
+    thread_counts: dict[str, tuple[int, int]] | None = None
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ from app.media import ThumbnailCache
 from app.outbox import Outbox, OutboxStatus, OutboxWorker, session_fingerprint
 from app.policy import Policy, system_policy
 from app.profiles import ProfileFetcher
+from app.read_state import ReadState
 from app.records import Changes
 from app.store import Store
 from app.store.retention import (
@@ -26,7 +27,7 @@ from app.store.retention import (
     remove_expired,
     remove_old_media,
 )
-from app.sync import SyncLoop, SyncStatus
+from app.sync import SyncLoop, SyncState, SyncStatus
 from app.user_directory import search_user_directory
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,10 @@ class AppSession:
             on_queued=self.outbox_worker.wake,
         )
 
+        self.read_state = ReadState(self.client, self.store)
+
         self._task: asyncio.Task | None = None
+        self._read_state_task: asyncio.Task | None = None
         self._outbox_task: asyncio.Task | None = None
         self._retention_task: asyncio.Task | None = None
         self.last_status: SyncStatus | None = None
@@ -130,6 +134,9 @@ class AppSession:
 
     def _status(self, status: SyncStatus) -> None:
         self.last_status = status
+        if status.state is SyncState.ONLINE:
+            # The server is reachable again: send receipts queued offline.
+            self.read_state.wake()
         for listener in self._status_listeners:
             listener(status)
 
@@ -143,6 +150,8 @@ class AppSession:
             self._task = asyncio.ensure_future(self.sync.run())
         if self._outbox_task is None or self._outbox_task.done():
             self._outbox_task = asyncio.ensure_future(self.outbox_worker.run())
+        if self._read_state_task is None or self._read_state_task.done():
+            self._read_state_task = asyncio.ensure_future(self.read_state.run())
         if self.policy.retention_days and (
             self._retention_task is None or self._retention_task.done()
         ):
@@ -186,11 +195,18 @@ class AppSession:
             await asyncio.sleep(DAY_SECONDS)
 
     async def close(self) -> None:
-        for task in (self._task, self._outbox_task, self._retention_task):
+        tasks = (
+            self._task,
+            self._outbox_task,
+            self._read_state_task,
+            self._retention_task,
+        )
+        for task in tasks:
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         await self.outbox_worker.close()
+        await self.read_state.close()
         await self.sync.close()
         await self.client.aclose()
         self.store.close()

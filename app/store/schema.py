@@ -693,6 +693,41 @@ MIGRATIONS: tuple[Migration, ...] = (
         "activity stream",
         tuple(_activity_v6()),
     ),
+    Migration(
+        7,
+        "read state",
+        (
+            # The server's unread counts per thread of a room, from the sync's
+            # unread_thread_notifications. thread_id is the root's event id.
+            # Only threads with something unread have a row: each sync that
+            # carries a room's counts replaces all of that room's rows.
+            """CREATE TABLE thread_unread (
+                room_id TEXT NOT NULL,
+                thread_id TEXT NOT NULL,
+                notification_count INTEGER NOT NULL DEFAULT 0,
+                highlight_count INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (room_id, thread_id)
+            )""",
+            "CREATE INDEX thread_unread_thread ON thread_unread (thread_id)",
+            # The newest receipt or read marker to send per room, type and
+            # thread, until and after it is sent (sent = 1). receipt_type is
+            # m.read or m.fully_read; thread_id is a root's event id, "main",
+            # or "" for an unthreaded receipt or the read marker. position is
+            # the event's position in the cache's timeline order, so an older
+            # receipt than one already queued or sent is dropped.
+            """CREATE TABLE read_receipts (
+                room_id TEXT NOT NULL,
+                receipt_type TEXT NOT NULL,
+                thread_id TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                sent INTEGER NOT NULL DEFAULT 0,
+                queued_at REAL NOT NULL,
+                PRIMARY KEY (room_id, receipt_type, thread_id)
+            )""",
+            "CREATE INDEX read_receipts_unsent ON read_receipts (sent, queued_at)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].number

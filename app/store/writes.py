@@ -36,6 +36,7 @@ from app.store.direct_store import (
     save_direct_rooms,
 )
 from app.store.outbox_store import match_echo, match_state_echo
+from app.store.read_state_store import save_thread_counts
 from app.text import derive_title
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,8 @@ def _apply_room_batch(conn: sqlite3.Connection, batch: RoomBatch, changes: Chang
             conn.execute(
                 f"UPDATE rooms SET {column} = ? WHERE room_id = ?", (value, room_id)
             )
+    if batch.thread_counts is not None:
+        save_thread_counts(conn, room_id, batch.thread_counts)
     changes.rooms.add(room_id)
     changes.spaces = True
 

@@ -21,6 +21,7 @@ from app.sync.translate import (
     MAX_SAFE_INTEGER,
     direct_invites,
     parse_direct_rooms,
+    parse_thread_counts,
     translate_events,
     valid_room_id,
 )
@@ -37,11 +38,15 @@ LONG_POLL_MS = 30_000
 # Seconds to wait after a sync failure that the network layer does not retry.
 FAILED_SYNC_PAUSE = 30
 
+# unread_thread_notifications makes the server count each thread apart from
+# the main timeline. Read receipts are the only ephemeral events asked for:
+# without them, a receipt sent by the user's other device would not bring
+# the room's new counts (Synapse 1.163 leaves a room with no events out).
 SYNC_FILTER = {
     "presence": {"not_types": ["*"]},
     "room": {
-        "timeline": {"limit": TIMELINE_LIMIT},
-        "ephemeral": {"not_types": ["*"]},
+        "timeline": {"limit": TIMELINE_LIMIT, "unread_thread_notifications": True},
+        "ephemeral": {"types": ["m.receipt"]},
         "state": {"lazy_load_members": False},
     },
 }
@@ -191,10 +196,9 @@ class SyncLoop:
         batch = RoomBatch(
             room_id,
             "join",
-            unread_count=_count(counts.get("notification_count")),
-            highlight_count=_count(counts.get("highlight_count")),
             joined_member_count=_count(summary.get("m.joined_member_count")),
         )
+        _add_counts(batch, counts, room.get("unread_thread_notifications"))
         prev_batch = timeline.get("prev_batch")
         if timeline.get("limited") and isinstance(prev_batch, str):
             gap = await self._fill_gap(room_id, prev_batch, since)
@@ -232,6 +236,27 @@ class SyncLoop:
             )
         collected.reverse()
         return collected
+
+
+def _add_counts(batch: RoomBatch, counts: dict, thread_counts: object) -> None:
+    """Set a batch's counts: the main timeline's plus every thread's.
+
+    With unread_thread_notifications in the filter, unread_notifications
+    counts the main timeline only. The room's totals stay the server's counts
+    added up, and the threads are kept apart for the discussion list.
+    """
+    notifications = _count(counts.get("notification_count"))
+    highlights = _count(counts.get("highlight_count"))
+    if notifications is None and highlights is None:
+        return
+    threads = parse_thread_counts(thread_counts)
+    batch.thread_counts = threads
+    thread_notifications = sum(count for count, _ in threads.values())
+    thread_highlights = sum(count for _, count in threads.values())
+    batch.unread_count = min(
+        (notifications or 0) + thread_notifications, MAX_SAFE_INTEGER
+    )
+    batch.highlight_count = min((highlights or 0) + thread_highlights, MAX_SAFE_INTEGER)
 
 
 def _direct_rooms(response: dict):

@@ -53,6 +53,9 @@ MAX_SAFE_INTEGER = 2**53 - 1
 # cannot bloat the cache.
 MAX_DIRECT_PEOPLE = 10_000
 MAX_DIRECT_ROOMS_PER_PERSON = 100
+# Threads with unread counts kept per room and sync: an estimate far above
+# real use that keeps a broken server from bloating the cache.
+MAX_THREAD_COUNTS = 10_000
 
 # Event ids, room ids and user ids: a sigil and printable ASCII without spaces.
 _ID_PATTERN = re.compile(r"^[$!@#][\x21-\x7e]{1,254}$")
@@ -292,7 +295,11 @@ def _shared_file(room_id, event_id, sender, ts, content, msgtype, body) -> Share
     info = content.get("info") if isinstance(content.get("info"), dict) else {}
     mimetype = info.get("mimetype") if isinstance(info.get("mimetype"), str) else None
     size = info.get("size")
-    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_SAFE_INTEGER:
+    if (
+        not isinstance(size, int)
+        or isinstance(size, bool)
+        or not 0 <= size <= MAX_SAFE_INTEGER
+    ):
         size = None
     supersedes = content.get(ns.SUPERSEDES_KEY)
     supersedes = supersedes if isinstance(supersedes, str) else None
@@ -447,7 +454,11 @@ def _membership(room_id: str, user_id: str, content: dict, event: dict) -> Membe
     ts = event.get("origin_server_ts")
     if not (isinstance(event_id, str) and _ID_PATTERN.match(event_id)):
         event_id = None
-    if not isinstance(ts, int) or isinstance(ts, bool) or not 0 <= ts <= MAX_TIMESTAMP_MS:
+    if (
+        not isinstance(ts, int)
+        or isinstance(ts, bool)
+        or not 0 <= ts <= MAX_TIMESTAMP_MS
+    ):
         ts = None
     unsigned = event.get("unsigned")
     previous = unsigned.get("prev_content") if isinstance(unsigned, dict) else None
@@ -497,6 +508,42 @@ def valid_user_id(value: object) -> bool:
         and ":" in value
         and bool(_ID_PATTERN.match(value))
     )
+
+
+def _count(value: object) -> int | None:
+    is_integer = isinstance(value, int) and not isinstance(value, bool)
+    if is_integer and 0 <= value <= MAX_SAFE_INTEGER:
+        return value
+    return None
+
+
+def parse_thread_counts(value: object) -> dict[str, tuple[int, int]]:
+    """Return a room's unread_thread_notifications as {root id: (notify, highlight)}.
+
+    Entries whose key is not an event id or whose value is not an object are
+    left out, and a missing or invalid count is 0. At most MAX_THREAD_COUNTS
+    threads are kept.
+    """
+    counts: dict[str, tuple[int, int]] = {}
+    if not isinstance(value, dict):
+        return counts
+    for thread_id, entry in value.items():
+        if len(counts) >= MAX_THREAD_COUNTS:
+            log.warning(
+                "A room lists unread counts for more than %d threads; "
+                "the rest are ignored",
+                MAX_THREAD_COUNTS,
+            )
+            break
+        valid_id = isinstance(thread_id, str) and thread_id.startswith("$")
+        if not valid_id or not _ID_PATTERN.match(thread_id):
+            continue
+        if not isinstance(entry, dict):
+            continue
+        notifications = _count(entry.get("notification_count")) or 0
+        highlights = _count(entry.get("highlight_count")) or 0
+        counts[thread_id] = (notifications, highlights)
+    return counts
 
 
 def parse_direct_rooms(content: object) -> DirectRooms:
