@@ -21,6 +21,7 @@ from typing import Any
 
 from app import paths
 from app.credentials import KeyringUnavailable, MemoryTokenStore, TokenStore
+from app.logging_setup import redact_url
 from app.matrix import (
     InvalidCredentials,
     MatrixClient,
@@ -29,7 +30,7 @@ from app.matrix import (
     ServerNotFound,
     discover_homeserver,
 )
-from app.policy import Policy, system_policy
+from app.policy import Policy, normalise_server, system_policy
 from app.sso import (
     SSO_TIMEOUT,
     BrowserCallback,
@@ -46,6 +47,10 @@ from app.sso import (
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "settings.json"
+
+
+class ServerNotAllowed(ServerNotFound):
+    """The policy sets the server, and another server was given."""
 
 
 def settings_path() -> Path:
@@ -206,6 +211,8 @@ class AccountManager:
         self.policy = policy if policy is not None else system_policy()
         self._network = self.policy.network_options()
         self.settings = Settings.load(settings_file)
+        # Why load_session found no usable session, for the user; "" if none.
+        self.signed_out_reason = ""
 
     async def sign_in(
         self,
@@ -228,7 +235,7 @@ class AccountManager:
         user = user.strip()
         if not user or not password:
             raise InvalidCredentials("Enter your user name and password.")
-        server_or_url = self._allowed_server(server_or_url.strip())
+        server_or_url = await self._allowed_server(server_or_url.strip())
         server = server_or_url or _server_name(user)
         if not server:
             raise ServerNotFound("Enter the address of your organisation's server.")
@@ -255,21 +262,35 @@ class AccountManager:
         self._save_signed_in(session, typed_server=server_or_url.strip() or server)
         return session
 
-    def _allowed_server(self, typed: str) -> str:
-        """Return the server to sign in to, which the policy may fix."""
+    async def _allowed_server(self, typed: str) -> str:
+        """Return the server to sign in to, which the policy may fix.
+
+        A typed server is compared with the fixed one after normalising, and a
+        typed URL also with the base URL that the fixed server name leads to.
+        Raises ServerNotAllowed before any request to the typed server.
+        """
         fixed = self.policy.homeserver
         if not fixed:
             return typed
-        if typed and typed.rstrip("/") != fixed.rstrip("/"):
-            raise ServerNotFound(
-                f"Your organisation has set the server to {fixed}, so {typed} "
-                "cannot be used. Sign in without giving a server."
+        if not typed or normalise_server(typed) == normalise_server(fixed):
+            return fixed
+        if "://" in typed and "://" not in fixed:
+            # Only the fixed server is asked, so nothing is sent to another host.
+            base_url = await discover_homeserver(
+                fixed, transport=self._transport, network=self._network
             )
-        return fixed
+            if normalise_server(base_url) == normalise_server(typed):
+                return fixed
+        # NOTE: a typed server name is not discovered, so "example.org" is
+        # rejected when the policy gives the base URL it leads to.
+        raise ServerNotAllowed(
+            f"Your organisation has set the server to {fixed}, so "
+            f"{redact_url(typed)} cannot be used. Sign in without giving a server."
+        )
 
     async def login_flows(self, server_or_url: str) -> LoginFlows:
         """Find the server and return the ways of signing in that it offers."""
-        server = self._allowed_server(server_or_url.strip())
+        server = await self._allowed_server(server_or_url.strip())
         if not server:
             raise ServerNotFound("Enter the address of your organisation's server.")
         homeserver_url = await discover_homeserver(
@@ -301,7 +322,7 @@ class AccountManager:
         token, any other MatrixError, or KeyringUnavailable (checked before the
         browser opens). Cancelling stops the loopback server.
         """
-        server = self._allowed_server(server_or_url.strip())
+        server = await self._allowed_server(server_or_url.strip())
         if not server:
             raise ServerNotFound("Enter the address of your organisation's server.")
         store = self.memory_store if session_only else self.token_store
@@ -380,12 +401,28 @@ class AccountManager:
     def load_session(self) -> Session | None:
         """Return the saved session, or None when no account is signed in.
 
-        KeyringUnavailable and KeyringLocked propagate, and the saved session
-        is kept, so that the UI can offer to retry once the keyring works.
+        A session on a server other than the one the policy sets counts as
+        signed out: ``signed_out_reason`` then says so, and the settings,
+        token and cache are kept as they are. KeyringUnavailable and
+        KeyringLocked propagate, and the saved session is kept, so that the
+        UI can offer to retry once the keyring works.
         """
         self.settings = Settings.load(self._settings_file)
+        self.signed_out_reason = ""
         settings = self.settings
         if not (settings.homeserver_url and settings.user_id and settings.device_id):
+            return None
+        if not self.policy.allows_server(settings.homeserver_url, settings.user_id):
+            log.warning(
+                "Saved session of %s on %s not used: the policy sets the server %s",
+                settings.user_id,
+                settings.homeserver_url,
+                self.policy.homeserver,
+            )
+            self.signed_out_reason = (
+                f"Your organisation now requires the server {self.policy.homeserver}; "
+                "sign in again."
+            )
             return None
         store = self.memory_store if settings.session_only else self.token_store
         key = account_key(settings.homeserver_url, settings.user_id)

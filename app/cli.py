@@ -37,7 +37,7 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES = {
     EXIT_OK: "success",
     EXIT_ERROR: "unexpected error (details in the log file)",
-    EXIT_USAGE: "invalid command line",
+    EXIT_USAGE: "invalid command line, or a server that the policy does not allow",
     EXIT_NOT_SIGNED_IN: "not signed in: run 'commonplace login'",
     EXIT_AUTH_FAILED: "wrong user name or password, or the session has ended",
     EXIT_NETWORK: "server not found, unreachable, not a Matrix server, or TLS failed",
@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.policy import system_policy
 
     # The desktop app shows these in a dialog; here standard error shows them.
+    # Reading the policy hides URL passwords in its problems already.
     for problem in system_policy().problems:
         print(f"Warning: {problem}", file=sys.stderr)
     handlers = {**COMMANDS, **cli_outbox.COMMANDS, **cli_search.COMMANDS}
@@ -191,10 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - reported, logged, exit code 1
         log.exception("Command %s failed", command)
         from app import paths
+        from app.logging_setup import redact
 
         print(
-            f"Unexpected error: {type(error).__name__}: {error}. Details are in "
-            f"{paths.log_dir()}.",
+            f"Unexpected error: {type(error).__name__}: {redact(str(error))}. "
+            f"Details are in {paths.log_dir()}.",
             file=sys.stderr,
         )
         return EXIT_ERROR
@@ -206,12 +208,16 @@ def _silence_stdout() -> None:
 
 
 def _error_from(exception: Exception) -> CommandError:
-    """Map a core exception to a message and exit code."""
+    """Map a core exception to a message, secrets removed, and an exit code."""
+    from app.account import ServerNotAllowed
     from app.credentials import KeyringUnavailable
     from app.errors import CacheError
+    from app.logging_setup import redact
     from app.matrix import errors
 
-    message = getattr(exception, "message", str(exception))
+    message = redact(getattr(exception, "message", str(exception)))
+    if isinstance(exception, ServerNotAllowed):
+        return CommandError(message, EXIT_USAGE)
     if isinstance(exception, KeyringUnavailable):
         # The desktop app can sign in for one session without a keyring; the
         # command line cannot, so it does not suggest that.
@@ -241,10 +247,18 @@ def _error_from(exception: Exception) -> CommandError:
 def _load_session():
     from app.account import AccountManager
 
+    manager = AccountManager()
     try:
-        session = AccountManager().load_session()
+        session = manager.load_session()
     except Exception as error:  # noqa: BLE001 - mapped or re-raised by _error_from
         raise _error_from(error) from error
+    if session is None and manager.signed_out_reason:
+        raise CommandError(
+            "Your organisation now requires the server "
+            f"{manager.policy.homeserver}; sign in again with 'commonplace login "
+            "--user NAME'.",
+            EXIT_NOT_SIGNED_IN,
+        )
     if session is None:
         raise CommandError(
             "Not signed in. Run 'commonplace login --server URL --user NAME' first.",

@@ -1,9 +1,10 @@
 """Logging for the GUI and the command line: a rotating file, and secret removal.
 
 ``configure_logging`` sends every record through ``RedactingFilter``, which
-replaces access tokens, Authorization headers and passwords with
-``[redacted]`` in the message, its arguments and the traceback text, whatever
-module logged it.
+replaces access tokens, Authorization headers and passwords, URL passwords
+(``user:password@host``) included, with ``[redacted]`` in the message, its
+arguments and the traceback text, whatever module logged it. ``redact`` and
+``redact_url`` apply the same rules to text shown to the user.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _SECRET_KEYS = (
     r"access_token|refresh_token|password|new_password|token|login_token|loginToken"
 )
+# The user name starts a word or follows "://"; the password runs to the last
+# "@" before a space or quote, because a typo can leave "/" or "#" in it.
+_URL_CREDENTIALS = re.compile(
+    r"""(?:(?<=://)|(?<![^\s"'(<=\[]))([^\s/?#@:"'<>]+):(?!//)[^\s"'<>]*@"""
+)
 _PATTERNS = [
     # Synapse access and refresh tokens (syt_, syr_) and Matrix Authentication
     # Service tokens (mat_, mar_, mct_).
@@ -43,6 +49,9 @@ _PATTERNS = [
     ),
     # Query strings and key=value text: access_token=...
     (re.compile(rf"(?i)\b((?:{_SECRET_KEYS})=)[^&\s\"',;]+"), rf"\1{REDACTED}"),
+    # The password of a URL's user information, with or without a scheme
+    # (http://alice:pw@proxy:3128, alice:pw@proxy:3128). The user name stays.
+    (_URL_CREDENTIALS, rf"\1:{REDACTED}@"),
 ]
 
 # Loggers of libraries that log full URLs (query strings included) at INFO.
@@ -56,6 +65,17 @@ def redact(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with the password of its user information replaced.
+
+    Used for proxy and server addresses shown in messages, so that
+    ``http://alice:secret@proxy:3128`` shows as
+    ``http://alice:[redacted]@proxy:3128``. Only that rule applies, so the
+    rest of the URL is shown exactly as given.
+    """
+    return _URL_CREDENTIALS.sub(rf"\1:{REDACTED}@", url)
 
 
 class RedactingFilter(logging.Filter):

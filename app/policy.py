@@ -24,16 +24,23 @@ read the policy before anything else.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import os
 import plistlib
+import re
 import ssl
+import stat
 import sys
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from xml.parsers.expat import ExpatError
+
+from app.logging_setup import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +55,18 @@ MANAGED_PREFERENCES_FILE = Path(
 # in a way that overflows date arithmetic; 100 years is longer than any cache.
 MAX_RETENTION_DAYS = 36500
 
+# A policy is a few lines of text; anything larger is not a policy file, and
+# reading it whole would cost memory at every start.
+MAX_POLICY_FILE_BYTES = 1024 * 1024
+# Browsers and servers commonly reject URLs longer than this.
+MAX_HOMESERVER_LENGTH = 2048
+
+# Matrix server name grammar (the spec's appendix "Server Name"), as in
+# app.matrix.urls, which this module does not import because it loads httpx.
+_SERVER_NAME_RE = re.compile(
+    r"(?:\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9.-]{1,255})(?::[0-9]{1,5})?\Z"
+)
+
 # Windows registry value types (winreg.REG_*), named here so that the reader
 # works with an injected stand-in for winreg on any system.
 REG_SZ = 1
@@ -55,7 +74,7 @@ REG_EXPAND_SZ = 2
 REG_DWORD = 4
 REG_QWORD = 11
 
-_FIX_HINT = "Tell your IT department."
+FIX_HINT = "Tell your IT department."
 
 # Shown in the UI beside every value that the policy sets.
 POLICY_NOTE = "Set by your organisation"
@@ -68,7 +87,9 @@ class _Key:
 
 
 POLICY_KEYS: dict[str, _Key] = {
-    "homeserver": _Key(str, "a server address or Matrix server name"),
+    "homeserver": _Key(
+        str, "an https:// server address or a Matrix server name such as example.org"
+    ),
     "hide_server_field": _Key(bool, "true or false"),
     "disable_uploads": _Key(bool, "true or false"),
     "disable_external_links": _Key(bool, "true or false"),
@@ -114,10 +135,26 @@ class Policy:
         """Return the proxy's host and port without its credentials, for display."""
         if not self.proxy:
             return None
-        from urllib.parse import urlsplit
-
         parts = urlsplit(self.proxy)
         return parts.netloc.rpartition("@")[2]
+
+    def allows_server(self, homeserver_url: str, user_id: str = "") -> bool:
+        """Return whether a session on ``homeserver_url`` may be used.
+
+        True when the policy fixes no server, or when ``homeserver_url`` is
+        the fixed server after normalising (scheme and host case, default
+        port, trailing slash). A fixed server name such as ``example.org``
+        also allows any base URL for a user id on that server
+        (``@ann:example.org``), because discovery may lead elsewhere.
+        """
+        if not self.homeserver:
+            return True
+        if normalise_server(homeserver_url) == normalise_server(self.homeserver):
+            return True
+        if "://" in self.homeserver:
+            return False
+        server_name = user_id.partition(":")[2]
+        return bool(server_name) and server_name.lower() == self.homeserver.lower()
 
     def network_options(self):
         """Return the app.matrix NetworkOptions for this policy's proxy and CA bundle."""
@@ -160,6 +197,44 @@ def read_policy(
     return policy
 
 
+def normalise_server(server: str) -> str:
+    """Return a server name or base URL as a comparable base URL.
+
+    The scheme and host are lower-cased, a default port and a trailing slash
+    are dropped, and a server name becomes ``https://name`` (``http://`` for
+    loopback, as discovery does). A value that is not a URL is returned
+    stripped and lower-cased, so that it equals only itself.
+    """
+    text = server.strip()
+    if "://" not in text:
+        try:
+            host = urlsplit(f"//{text}").hostname or ""
+        except ValueError:
+            return text.lower()
+        scheme = "http" if _is_loopback(host) else "https"
+        text = f"{scheme}://{text}"
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return text.lower()
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != {"https": 443, "http": 80}.get(scheme):
+        netloc = f"{netloc}:{port}"
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @cache
 def system_policy() -> Policy:
     """Return this computer's policy, read once per process."""
@@ -181,7 +256,7 @@ def policy_from_values(values: dict[str, Any], source: str) -> Policy:
             known = ", ".join(POLICY_KEYS)
             problems.append(
                 f"The policy in {source} contains the unknown key {key!r}, which "
-                f"was ignored. Known keys: {known}. {_FIX_HINT}"
+                f"was ignored. Known keys: {known}. {FIX_HINT}"
             )
             continue
         if value is None:
@@ -190,7 +265,7 @@ def policy_from_values(values: dict[str, Any], source: str) -> Policy:
         if problem is not None:
             problems.append(
                 f"The policy in {source} sets {key} to {_shown(value)}, but it must "
-                f"be {spec.description}{problem}. This value was ignored. {_FIX_HINT}"
+                f"be {spec.description}{problem}. This value was ignored. {FIX_HINT}"
             )
             continue
         accepted[key] = value
@@ -198,7 +273,7 @@ def policy_from_values(values: dict[str, Any], source: str) -> Policy:
     if accepted.get("hide_server_field") and "homeserver" not in accepted:
         problems.append(
             f"The policy in {source} sets hide_server_field without a valid "
-            f"homeserver, so the server field is shown. {_FIX_HINT}"
+            f"homeserver, so the server field is shown. {FIX_HINT}"
         )
         del accepted["hide_server_field"]
 
@@ -213,7 +288,7 @@ def policy_from_values(values: dict[str, Any], source: str) -> Policy:
         **fields,
         locked=frozenset(accepted),
         source=source,
-        problems=tuple(problems),
+        problems=_redacted(problems),
     )
 
 
@@ -226,8 +301,8 @@ def _check_value(key: str, spec: _Key, value: Any) -> str | None:
         return ""
     if key == "retention_days" and not 1 <= value <= MAX_RETENTION_DAYS:
         return ""
-    if key == "homeserver" and not value.strip():
-        return ""
+    if key == "homeserver":
+        return _check_homeserver(value.strip())
     if key == "proxy":
         return _check_proxy(value.strip())
     if key == "ca_bundle":
@@ -235,16 +310,59 @@ def _check_value(key: str, spec: _Key, value: Any) -> str | None:
     return None
 
 
-def _check_proxy(url: str) -> str | None:
-    from urllib.parse import urlsplit
+def _check_homeserver(value: str) -> str | None:
+    """Check a server address as sign-in would: https, or http to loopback."""
+    if not value:
+        return " (it is empty)"
+    if len(value) > MAX_HOMESERVER_LENGTH:
+        return f" (it is longer than {MAX_HOMESERVER_LENGTH} characters)"
+    if "://" not in value:
+        if not _SERVER_NAME_RE.match(value) or ".." in value or value.startswith("."):
+            return " (it is neither a URL nor a server name)"
+        return _check_port(value.rpartition("]")[2].partition(":")[2] or None)
+    problem = _check_url_parts(value, ("http", "https"))
+    if problem is not None:
+        return problem
+    parts = urlsplit(value)
+    if parts.query or parts.fragment:
+        return " (remove the part after ? or #)"
+    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+        return " (plain http:// is allowed only for this computer; use https://)"
+    return None
 
+
+def _check_proxy(url: str) -> str | None:
+    return _check_url_parts(url, ("http", "https"), credentials_allowed=True)
+
+
+def _check_url_parts(
+    url: str, schemes: tuple[str, ...], *, credentials_allowed: bool = False
+) -> str | None:
+    """Return None for a URL with an allowed scheme, a host and a valid port."""
     try:
         parts = urlsplit(url)
-        _ = parts.port  # raises ValueError for a port that is not a number
-    except ValueError as error:
-        return f" ({error})"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return ""
+    except ValueError:
+        return " (it is not a valid URL)"
+    if parts.scheme.lower() not in schemes:
+        shown = f"{parts.scheme}://" if "://" in url else "no scheme"
+        return f" (it has {shown})"
+    try:
+        port = parts.port
+    except ValueError:
+        port_text = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+        return _check_port(port_text)
+    if not parts.hostname:
+        return " (it has no host name)"
+    if not credentials_allowed and (parts.username or parts.password):
+        return " (remove the user name and password)"
+    return _check_port(str(port) if port is not None else None)
+
+
+def _check_port(port_text: str | None) -> str | None:
+    if port_text is None:
+        return None
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        return f" (the port {port_text!r} is not a number from 1 to 65535)"
     return None
 
 
@@ -264,8 +382,17 @@ def _check_ca_bundle(path_text: str) -> str | None:
 
 
 def _shown(value: Any) -> str:
+    """Return a value for a problem message: JSON, shortened, passwords hidden."""
+    if isinstance(value, str):
+        value = redact_url(value)
     text = json.dumps(value) if not isinstance(value, bytes) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _redacted(problems: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    # Every problem goes through redact_url again, so that no message built
+    # from a raw value can show a URL's password.
+    return tuple(redact_url(problem) for problem in problems)
 
 
 # -- Sources -----------------------------------------------------------------
@@ -274,29 +401,92 @@ def _shown(value: Any) -> str:
 def _read_json(path: Path) -> Policy:
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = _read_policy_file(path)
     except FileNotFoundError:
         return NO_POLICY
-    except (OSError, UnicodeDecodeError) as error:
-        return _unreadable(source, f"it cannot be read ({error})")
+    except _NotReadable as error:
+        return _unreadable(source, error.reason)
+    try:
+        # utf-8-sig accepts the byte order mark that Windows editors write.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        return _unreadable(
+            source, f"it is not UTF-8 text (invalid byte at position {error.start})"
+        )
     try:
         values = json.loads(text)
-    except (ValueError, RecursionError) as error:
-        return _unreadable(source, f"it is not valid JSON ({error})")
+    except json.JSONDecodeError as error:
+        return _unreadable(
+            source,
+            f"it is not valid JSON ({error.msg} at line {error.lineno}, "
+            f"column {error.colno})",
+        )
+    except (ValueError, RecursionError):
+        return _unreadable(source, "it is not valid JSON (it is nested too deeply)")
     if not isinstance(values, dict):
         return _unreadable(source, "it does not contain a JSON object")
     return policy_from_values(values, source)
 
 
+class _NotReadable(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _read_policy_file(path: Path) -> bytes:
+    """Return the bytes of a policy file, or raise _NotReadable saying why.
+
+    FileNotFoundError propagates, because a missing file means no policy.
+    The file is opened without blocking and must be a regular file of at
+    most MAX_POLICY_FILE_BYTES, so a FIFO or a device at the path cannot
+    stop the program from starting.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except PermissionError as error:
+        raise _NotReadable(
+            "it cannot be read: permission denied. The policy file must be "
+            "readable by every user (for example mode 644, owned by root)"
+        ) from error
+    except OSError as error:
+        raise _NotReadable(f"it cannot be opened: {error.strerror or error}") from error
+    try:
+        status = os.fstat(descriptor)
+        if stat.S_ISDIR(status.st_mode):
+            raise _NotReadable("it is a folder, not a file")
+        if not stat.S_ISREG(status.st_mode):
+            raise _NotReadable("it is not a regular file (for example a pipe)")
+        if status.st_size > MAX_POLICY_FILE_BYTES:
+            raise _NotReadable(
+                f"it is larger than {MAX_POLICY_FILE_BYTES // 1024} KiB "
+                f"({status.st_size} bytes)"
+            )
+        with os.fdopen(descriptor, "rb", closefd=False) as file:
+            data = file.read(MAX_POLICY_FILE_BYTES + 1)
+    except OSError as error:
+        raise _NotReadable(f"it cannot be read: {error.strerror or error}") from error
+    finally:
+        os.close(descriptor)
+    if len(data) > MAX_POLICY_FILE_BYTES:
+        # The file grew after fstat.
+        raise _NotReadable(f"it is larger than {MAX_POLICY_FILE_BYTES // 1024} KiB")
+    return data
+
+
 def _read_plist(path: Path) -> Policy:
     source = str(path)
     try:
-        with path.open("rb") as file:
-            values = plistlib.load(file)
+        data = _read_policy_file(path)
     except FileNotFoundError:
         return NO_POLICY
-    except OSError as error:
-        return _unreadable(source, f"it cannot be read ({error})")
+    except _NotReadable as error:
+        return _unreadable(source, error.reason)
+    try:
+        values = plistlib.loads(data)
     # plistlib lets the XML parser's ExpatError through, and a damaged binary
     # plist can end in any of the lookup errors.
     except (
@@ -327,8 +517,10 @@ def _read_registry(registry: Any) -> Policy:
         key = registry.OpenKey(registry.HKEY_LOCAL_MACHINE, REGISTRY_KEY)
     except FileNotFoundError:
         return NO_POLICY
+    except PermissionError:
+        return _unreadable(source, "it cannot be read: permission denied")
     except OSError as error:
-        return _unreadable(source, f"it cannot be read ({error})")
+        return _unreadable(source, f"it cannot be read: {error.strerror or error}")
     values: dict[str, Any] = {}
     problems: list[str] = []
     try:
@@ -345,7 +537,7 @@ def _read_registry(registry: Any) -> Policy:
                 problems.append(
                     f"The policy in {source} stores {name} as registry type "
                     f"{value_type}, but it must be {converted.expected}. This value "
-                    f"was ignored. {_FIX_HINT}"
+                    f"was ignored. {FIX_HINT}"
                 )
                 continue
             values[name] = converted
@@ -387,18 +579,21 @@ def _registry_value(name: str, data: Any, value_type: int) -> Any:
 def _unreadable(source: str, reason: str) -> Policy:
     problem = (
         f"The policy in {source} was not applied because {reason}. Commonplace "
-        f"started with its default settings. {_FIX_HINT}"
+        f"started with its default settings. {FIX_HINT}"
     )
-    return Policy(source=source, problems=(problem,))
+    return Policy(source=source, problems=_redacted([problem]))
 
 
 def _with_problems(policy: Policy, problems: list[str]) -> Policy:
-    return replace(policy, problems=tuple(problems) + policy.problems)
+    return replace(policy, problems=_redacted(problems) + policy.problems)
 
 
 __all__ = [
+    "FIX_HINT",
     "MANAGED_PREFERENCES_DOMAIN",
     "MANAGED_PREFERENCES_FILE",
+    "MAX_HOMESERVER_LENGTH",
+    "MAX_POLICY_FILE_BYTES",
     "MAX_RETENTION_DAYS",
     "NO_POLICY",
     "POLICY_FILE",
@@ -406,6 +601,7 @@ __all__ = [
     "POLICY_NOTE",
     "REGISTRY_KEY",
     "Policy",
+    "normalise_server",
     "policy_from_values",
     "read_policy",
     "system_policy",

@@ -1,9 +1,10 @@
 """``commonplace --self-test``: checks a help desk can run on a user's machine.
 
-Each check returns a CheckResult: the Qt platform plugin and fonts, the
-keyring, the desktop notification service, the cache folders, and the
-configured server. ``run_self_test`` prints one line per check and returns a
-non-zero exit code when any check failed.
+Each check returns a CheckResult: the system-wide policy, the Qt platform
+plugin and fonts, the keyring, the desktop notification service, the cache
+folders, and the configured server. ``run_self_test`` prints one line per
+check and returns a non-zero exit code when any check failed. A missing
+notification service is a warning, because the app works without it.
 
 The Qt check runs in a child process, because Qt aborts the whole process
 when its platform plugin cannot be loaded.
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app import __version__, paths
+from app.logging_setup import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ class CheckResult:
     """The outcome of one check: ``detail`` is what was found, ``action`` the fix."""
 
     name: str
-    status: str  # "OK", "FAILED" or "SKIPPED"
+    status: str  # "OK", "WARNING", "FAILED" or "SKIPPED"
     detail: str
     action: str = ""
 
@@ -50,6 +52,7 @@ class CheckResult:
 
 
 OK = "OK"
+WARNING = "WARNING"  # something optional is missing; the check does not fail
 FAILED = "FAILED"
 SKIPPED = "SKIPPED"
 
@@ -60,6 +63,39 @@ def _ok(name: str, detail: str) -> CheckResult:
 
 def _failed(name: str, detail: str, action: str) -> CheckResult:
     return CheckResult(name, FAILED, detail, action)
+
+
+def _warning(name: str, detail: str, action: str) -> CheckResult:
+    return CheckResult(name, WARNING, detail, action)
+
+
+# -- Policy ------------------------------------------------------------------
+
+
+def check_policy() -> CheckResult:
+    """Report whether the system-wide policy was read and applied in full.
+
+    It fails when the policy file exists but could not be read, is not
+    valid, or has values that were ignored, because the other checks then
+    run without the proxy, CA bundle or server that the organisation set.
+    """
+    from app.policy import FIX_HINT, system_policy
+
+    name = "Policy"
+    policy = system_policy()
+    if not policy.source:
+        return _ok(name, "no policy.")
+    if policy.problems:
+        problems = " ".join(
+            problem.removesuffix(FIX_HINT).strip() for problem in policy.problems
+        )
+        return _failed(
+            name,
+            problems,
+            f"The other checks ran without the ignored settings. {FIX_HINT}",
+        )
+    settings = ", ".join(sorted(policy.locked)) or "nothing"
+    return _ok(name, f"{policy.source} is applied; it sets {settings}.")
 
 
 # -- Qt platform -------------------------------------------------------------
@@ -201,18 +237,48 @@ def check_keyring() -> CheckResult:
     except KeyringLocked as error:
         return _failed(
             "Keyring",
-            f"the keyring is locked: {error.reason}.",
+            f"the keyring is locked: {_plain_keyring_reason(error)}.",
             "Unlock it (for example by signing in to the desktop session "
-            "again), or sign in for this session only.",
+            "again), or sign in for this session only in the desktop app.",
         )
     except KeyringUnavailable as error:
         return _failed(
             "Keyring",
-            f"{error.reason}.",
+            f"{_plain_keyring_reason(error)}.",
             "Start GNOME Keyring or KWallet in the desktop session (Debian "
-            "package gnome-keyring), or sign in for this session only.",
+            "package gnome-keyring), or sign in for this session only in the "
+            "desktop app.",
         )
-    return _ok("Keyring", f"{store.backend_name()} works.")
+    return _ok("Keyring", f"{_keyring_display_name(store.backend_name())} works.")
+
+
+def _plain_keyring_reason(error) -> str:
+    """Return the error's reason, unless it is a library's text.
+
+    Reasons that Commonplace wrote itself have no cause; a reason copied
+    from a keyring library exception is logged and replaced with a sentence.
+    """
+    if error.__cause__ is None:
+        return error.reason
+    log.warning("Self-test keyring check failed: %s", error.reason)
+    return (
+        "the keyring service returned an error when a test entry was read "
+        "(the log file has the details)"
+    )
+
+
+def _keyring_display_name(backend_path: str) -> str:
+    """Return a keyring backend's product name for a class path from keyring."""
+    names = {
+        "SecretService": "The Secret Service keyring (GNOME Keyring or KWallet)",
+        "kwallet": "KWallet",
+        "Windows": "Windows Credential Manager",
+        "macOS": "The macOS Keychain",
+    }
+    for part, display_name in names.items():
+        if part in backend_path:
+            return display_name
+    return "The system keyring"
 
 
 # -- Notifications -----------------------------------------------------------
@@ -229,7 +295,7 @@ def check_notifications() -> CheckResult:
         )
     address = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
     if not address:
-        return _failed(
+        return _warning(
             name,
             "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set), so no "
             "desktop notifications can be shown.",
@@ -237,14 +303,25 @@ def check_notifications() -> CheckResult:
         )
     try:
         server = _notification_server_name()
-    except (OSError, TimeoutError, ValueError) as error:
-        return _failed(
+    except TimeoutError:
+        log.warning("Self-test: the D-Bus session bus at %s timed out", address)
+        return _warning(
             name,
-            f"the D-Bus session bus at {address} could not be used: {error}.",
+            f"the D-Bus session bus did not answer within {DBUS_TIMEOUT:.0f} "
+            "seconds, so no desktop notifications can be shown.",
+            "Run Commonplace inside a desktop session.",
+        )
+    except (OSError, ValueError) as error:
+        log.warning("Self-test: the D-Bus session bus at %s failed: %s", address, error)
+        return _warning(
+            name,
+            "the D-Bus session bus named by DBUS_SESSION_BUS_ADDRESS could not "
+            "be used (the address is invalid, or nothing answers there), so no "
+            "desktop notifications can be shown.",
             "Run Commonplace inside a desktop session.",
         )
     if server is None:
-        return _failed(
+        return _warning(
             name,
             f"no notification service ({NOTIFICATIONS_BUS_NAME}) is running on "
             "the D-Bus session bus, so new replies cannot be announced.",
@@ -320,16 +397,24 @@ def check_cache_folders() -> CheckResult:
 def configured_server() -> tuple[str | None, str]:
     """Return (server, where it comes from), or (None, "") if none is set.
 
-    The signed-in account's server URL comes first. Without one, the server
-    an administrator set by policy, which may be a URL or a server name.
+    The signed-in account's server URL comes first, unless the policy sets
+    another server. Otherwise the server an administrator set by policy,
+    which may be a URL or a server name.
     """
     from app.account import Settings
     from app.policy import system_policy
 
     settings = Settings.load()
-    if settings.user_id and settings.homeserver_url:
-        return settings.homeserver_url, f"the server of {settings.user_id}"
     policy = system_policy()
+    if settings.user_id and settings.homeserver_url:
+        if policy.allows_server(settings.homeserver_url, settings.user_id):
+            return settings.homeserver_url, f"the server of {settings.user_id}"
+        log.info(
+            "Self-test: the saved session on %s is not used, because the policy "
+            "sets the server %s",
+            settings.homeserver_url,
+            policy.homeserver,
+        )
     if policy.homeserver:
         return policy.homeserver, f"the server set by the policy in {policy.source}"
     return None, ""
@@ -351,7 +436,7 @@ def check_server() -> CheckResult:
     if server is None:
         return _failed(
             name,
-            "no server configured: nobody is signed in and no policy names a server.",
+            "no server configured: nobody is signed in and no policy sets a server.",
             "Sign in with 'commonplace login --server URL --user NAME' or in "
             "the desktop app.",
         )
@@ -360,14 +445,18 @@ def check_server() -> CheckResult:
     except Exception as error:  # noqa: BLE001 - every failure is the check's result
         from app.matrix import MatrixError
 
-        if not isinstance(error, MatrixError):
-            log.exception("Self-test request to %s failed", server)
-        message = getattr(error, "message", None) or str(error)
+        shown = redact_url(server)
+        if isinstance(error, MatrixError):
+            # Its message already says what to do next.
+            return _failed(
+                name, f"{shown} ({source}) did not answer: {error.message}", ""
+            )
+        log.exception("Self-test request to %s failed", server)
         return _failed(
             name,
-            f"{server} ({source}) did not answer: {message}",
-            "Check the network connection and the server address, or ask your "
-            "administrator whether the server is running.",
+            f"{shown} ({source}) did not answer because of an unexpected error.",
+            "Check the network connection and the server address, and send the "
+            "log file to your help desk.",
         )
     newest = versions[-1] if versions else "no version"
     return _ok(name, f"{url} ({source}) answers, Matrix {newest}.")
@@ -405,6 +494,7 @@ async def _fetch_versions(server: str) -> tuple[str, list[str]]:
 # -- Report ------------------------------------------------------------------
 
 CHECKS: tuple[Callable[[], CheckResult], ...] = (
+    check_policy,
     check_qt_platform,
     check_keyring,
     check_notifications,
@@ -419,14 +509,15 @@ def run_checks() -> list[CheckResult]:
     for check in CHECKS:
         try:
             results.append(check())
-        except Exception as error:  # noqa: BLE001 - reported, logged, the test goes on
+        except Exception:  # noqa: BLE001 - reported, logged, the test goes on
             log.exception("Self-test check %s failed", check.__name__)
             results.append(
                 _failed(
                     check.__name__.removeprefix("check_")
                     .replace("_", " ")
                     .capitalize(),
-                    f"the check itself failed: {type(error).__name__}: {error}.",
+                    "the check itself failed because of an unexpected error "
+                    "(the log file has the details).",
                     "Run 'commonplace --self-test -v' and send its output to "
                     "your help desk.",
                 )
@@ -443,8 +534,11 @@ def format_report(results: list[CheckResult]) -> str:
             line += f" {result.action}"
         lines.append(line)
     failures = sum(result.failed for result in results)
+    warnings = sum(result.status == WARNING for result in results)
     if failures:
         lines.append(f"{failures} of {len(results)} checks failed.")
+    elif warnings:
+        lines.append(f"All checks passed; {warnings} with a warning.")
     else:
         lines.append("All checks passed.")
     return "\n".join(lines)

@@ -172,7 +172,8 @@ class AppController(QObject):
         if session is _QUIT:
             return 0
 
-        error = ""
+        # A saved session on a server that the policy no longer allows.
+        error = getattr(self.accounts, "signed_out_reason", "")
         if session is None and server and user and password:
             session, error = await self._sign_in_directly(server, user, password)
         if session is None:

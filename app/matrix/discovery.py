@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from app.logging_setup import redact_url
 from app.matrix.client import MatrixClient
 from app.matrix.errors import (
     ConnectionFailed,
@@ -157,11 +158,13 @@ def _checked_url(url: str, *, typed: str) -> str:
     try:
         return check_base_url(url)
     except ValueError as exc:
-        raise ServerNotFound(
-            f"{url!r} is not a valid server address. Check what you entered: "
-            f"{typed!r}.",
-            details=str(exc),
-        ) from exc
+        # check_base_url's message names the address (its password hidden)
+        # and the reason.
+        if url == typed:
+            message = f"{exc} Check the address you entered."
+        else:
+            message = f"{exc} Check what you entered: {redact_url(typed)!r}."
+        raise ServerNotFound(message, details=str(exc)) from exc
 
 
 def _not_found(typed: str, error: MatrixError) -> ServerNotFound:

@@ -10,6 +10,7 @@ import ipaddress
 import re
 from urllib.parse import quote, urlsplit
 
+from app.logging_setup import redact_url
 from app.matrix.errors import InsecureConnection
 
 # Server name grammar of the Matrix spec (appendix "Server Name"): an IPv4
@@ -58,23 +59,28 @@ def check_base_url(url: str) -> str:
     loopback. A path prefix (``https://example.org/matrix``) is kept.
     """
     url = url.strip()
+    # The address is shown with any password in it replaced.
+    shown = repr(redact_url(url))
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise ValueError(f"{url!r} is not a valid server address: {exc}.") from exc
+        raise ValueError(
+            f"{shown} is not a valid server address: its port is not a valid "
+            "port number."
+        ) from exc
     host = parts.hostname
     if not host or parts.scheme not in ("http", "https"):
         raise ValueError(
-            f"{url!r} is not a valid server address: it needs https:// and a host."
+            f"{shown} is not a valid server address: it needs https:// and a host."
         )
     if parts.username is not None or parts.password is not None:
         raise ValueError(
-            f"{url!r} is not a valid server address: remove the user name."
+            f"{shown} is not a valid server address: remove the user name and password."
         )
     if parts.query or parts.fragment:
         raise ValueError(
-            f"{url!r} is not a valid server address: remove the part after ? or #."
+            f"{shown} is not a valid server address: remove the part after ? or #."
         )
     check_transport(parts.scheme, host)
 

@@ -5,7 +5,13 @@ import logging
 import pytest
 
 from app import paths
-from app.logging_setup import LOG_FILE, RedactingFilter, configure_logging, redact
+from app.logging_setup import (
+    LOG_FILE,
+    RedactingFilter,
+    configure_logging,
+    redact,
+    redact_url,
+)
 
 TOKEN = "syt_YWxpY2U_AbCdEfGhIjKlMnOpQrSt_1a2b3c"
 
@@ -49,6 +55,53 @@ def test_redact_removes_secrets(text, secret):
 
     assert secret not in redacted
     assert "[redacted]" in redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            'proxy to "http://alice:s3cret-pw@127.0.0.1:31x28", but',
+            'proxy to "http://alice:[redacted]@127.0.0.1:31x28", but',
+        ),
+        (
+            "socks5://alice:s3cret-pw@127.0.0.1:1080",
+            "socks5://alice:[redacted]@127.0.0.1:1080",
+        ),
+        (
+            "'https://admin:hunter2@127.0.0.1:18443' is not valid",
+            "'https://admin:[redacted]@127.0.0.1:18443' is not valid",
+        ),
+        ("alice:s3cret-pw@127.0.0.1:3128", "alice:[redacted]@127.0.0.1:3128"),
+        # A typo can leave "/" or "#" in the password; it is hidden all the same.
+        ("http://alice:pa/ss#w@proxy:3128", "http://alice:[redacted]@proxy:3128"),
+    ],
+)
+def test_redact_hides_url_password(text, shown):
+    assert redact(text) == shown
+    assert redact_url(text) == shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "http://alice@proxy.example.org:3128",
+        "https://matrix.example.org:8448/_matrix/client/versions",
+        "members @ann:example.org,@bob:example.org",
+    ],
+)
+def test_redact_url_keeps_urls_without_password(text):
+    assert redact_url(text) == text
+
+
+def test_log_file_hides_url_password(configured):
+    logging.getLogger("app.test").warning(
+        "Proxy %s failed", "http://alice:s3cret-pw@127.0.0.1:3128"
+    )
+
+    text = read_log(configured)
+    assert "s3cret-pw" not in text
+    assert "http://alice:[redacted]@127.0.0.1:3128" in text
 
 
 def test_redact_keeps_ordinary_text():

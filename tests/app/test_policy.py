@@ -1,7 +1,9 @@
 """The policy reader: JSON on Linux, an injected registry and a plist path."""
 
 import json
+import os
 import plistlib
+import threading
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -9,12 +11,15 @@ import pytest
 import trustme
 
 from app.policy import (
+    MAX_POLICY_FILE_BYTES,
     MAX_RETENTION_DAYS,
     POLICY_KEYS,
     REG_DWORD,
     REG_SZ,
     REGISTRY_KEY,
     Policy,
+    normalise_server,
+    policy_from_values,
     read_policy,
 )
 
@@ -39,6 +44,163 @@ def read_json(tmp_path, values) -> Policy:
 
 
 # -- JSON on Linux -------------------------------------------------------------
+
+
+def test_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "policy.json"
+    path.write_bytes(b"\xef\xbb\xbf" + b'{"retention_days": 30}')
+
+    policy = read_policy(platform="linux", json_path=path)
+
+    assert policy.problems == ()
+    assert policy.retention_days == 30
+
+
+def test_oversized_file_is_rejected(tmp_path):
+    path = tmp_path / "policy.json"
+    padding = " " * MAX_POLICY_FILE_BYTES
+    path.write_text('{"retention_days": 30}' + padding, encoding="utf-8")
+
+    policy = read_policy(platform="linux", json_path=path)
+
+    assert policy.retention_days is None
+    assert len(policy.problems) == 1
+    assert "larger than 1024 KiB" in policy.problems[0]
+
+
+def test_fifo_does_not_block(tmp_path):
+    path = tmp_path / "policy.json"
+    os.mkfifo(path)
+
+    # A blocking open of a FIFO without a writer never returns, so the
+    # reader runs in a thread that the test waits for with a time limit.
+    results = []
+    reader = threading.Thread(
+        target=lambda: results.append(read_policy(platform="linux", json_path=path)),
+        daemon=True,
+    )
+    reader.start()
+    reader.join(5)
+    if reader.is_alive():
+        # Opening the writing end releases the blocked reader.
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    assert results, "reading a FIFO blocked for 5 seconds"
+    policy = results[0]
+    assert policy.locked == frozenset()
+    assert "not a regular file" in policy.problems[0]
+
+
+def test_permission_denied_is_a_problem(tmp_path, monkeypatch):
+    # Root reads a file of any mode, so os.open is made to fail as it does
+    # for a user who may not read the file.
+    path = tmp_path / "policy.json"
+    path.write_text('{"retention_days": 30}', encoding="utf-8")
+    real_open = os.open
+
+    def denied(name, *args, **kwargs):
+        if Path(name) == path:
+            raise PermissionError(13, "Permission denied", str(name))
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
+
+    policy = read_policy(platform="linux", json_path=path)
+
+    assert policy.retention_days is None
+    assert policy.source == str(path)
+    problem = policy.problems[0]
+    assert "permission denied" in problem
+    assert "readable by every user" in problem
+    assert "Errno" not in problem
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        "http://alice:s3cret-pw@127.0.0.1:31x28",
+        "socks5://alice:s3cret-pw@127.0.0.1:1080",
+        "alice:s3cret-pw@127.0.0.1:3128",
+        "http://alice:s3cret-pw@:3128",
+    ],
+)
+def test_rejected_proxy_hides_password(tmp_path, proxy):
+    policy = read_json(tmp_path, {"proxy": proxy})
+
+    assert policy.proxy is None
+    problem = policy.problems[0]
+    assert "s3cret-pw" not in problem
+    assert "alice:[redacted]@" in problem
+
+
+def test_rejected_proxy_port_says_why(tmp_path):
+    policy = read_json(tmp_path, {"proxy": "http://127.0.0.1:31x28"})
+
+    problem = policy.problems[0]
+    assert "the port '31x28' is not a number from 1 to 65535" in problem
+
+
+@pytest.mark.parametrize(
+    ("homeserver", "reason"),
+    [
+        ("http://127.0.0.1:99999", "not a number from 1 to 65535"),
+        ("http://127.0.0.1:notaport", "not a number from 1 to 65535"),
+        ("ftp://127.0.0.1:18100", "ftp://"),
+        ("http://matrix.example.org", "use https://"),
+        ("not a url at all !!", "neither a URL nor a server name"),
+        ("example.org:0", "not a number from 1 to 65535"),
+        ("https://matrix.example.org/?x=1", "after ? or #"),
+        ("https://" + "a" * 2100 + ".org", "longer than 2048 characters"),
+        ("https://admin:hunter2@127.0.0.1:18443", "remove the user name"),
+    ],
+)
+def test_invalid_homeserver_is_rejected(tmp_path, homeserver, reason):
+    policy = read_json(tmp_path, {"homeserver": homeserver})
+
+    assert policy.homeserver is None
+    assert not policy.is_locked("homeserver")
+    problem = policy.problems[0]
+    assert "homeserver" in problem
+    assert reason in problem
+    assert "hunter2" not in problem
+
+
+@pytest.mark.parametrize(
+    "homeserver",
+    [
+        "https://matrix.example.org",
+        "https://matrix.example.org:8448/prefix",
+        "example.org",
+        "example.org:8448",
+        "http://127.0.0.1:8008",
+        "[::1]:8008",
+    ],
+)
+def test_valid_homeserver_is_accepted(tmp_path, homeserver):
+    policy = read_json(tmp_path, {"homeserver": homeserver})
+
+    assert policy.problems == ()
+    assert policy.homeserver == homeserver
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("example.org", "https://example.org/"),
+        ("HTTPS://Matrix.Example.org:443", "https://matrix.example.org"),
+        ("127.0.0.1:8008", "http://127.0.0.1:8008"),
+    ],
+)
+def test_normalise_server_equates_forms(first, second):
+    assert normalise_server(first) == normalise_server(second)
+
+
+def test_fixed_server_allows_only_its_sessions():
+    policy = policy_from_values({"homeserver": "example.org"}, "test")
+
+    assert policy.allows_server("https://example.org", "@ann:example.org")
+    assert policy.allows_server("https://matrix.example.org", "@ann:example.org")
+    assert not policy.allows_server("https://other.example", "@ann:other.example")
+    assert Policy().allows_server("https://other.example", "@ann:other.example")
 
 
 def test_missing_file_gives_no_policy(tmp_path):
@@ -116,7 +278,7 @@ def test_undecodable_file_is_reported(tmp_path):
 
     policy = read_policy(platform="linux", json_path=path)
 
-    assert "cannot be read" in policy.problems[0]
+    assert "not UTF-8 text" in policy.problems[0]
 
 
 @pytest.mark.parametrize(

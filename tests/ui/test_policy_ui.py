@@ -307,3 +307,33 @@ def test_policy_problems_shown_at_start(qtbot, controller):
     )
     app_controller.window.close()
     qtbot.waitUntil(run.done)
+
+
+def test_session_on_other_server_asks_sign_in(qtbot, controller, tmp_path):
+    from app.account import AccountManager, Settings
+    from app.credentials import MemoryTokenStore
+
+    settings_file = tmp_path / "settings.json"
+    Settings(
+        homeserver_url="http://127.0.0.1:18300",
+        user_id="@ann:localhost",
+        device_id="OLD",
+    ).save(settings_file)
+    settings_before = settings_file.read_bytes()
+    policy = policy_with(homeserver="https://matrix.example.org")
+    accounts = AccountManager(
+        token_store=MemoryTokenStore(), settings_file=settings_file, policy=policy
+    )
+    app_controller = controller(policy, accounts)
+    run = asyncio.ensure_future(app_controller.run())
+
+    qtbot.waitUntil(lambda: _visible(SignInDialog) is not None)
+    dialog = _visible(SignInDialog)
+
+    assert app_controller.window is None
+    assert "now requires the server https://matrix.example.org" in (
+        dialog.error_label.text()
+    )
+    assert settings_file.read_bytes() == settings_before
+    dialog.reject()
+    qtbot.waitUntil(run.done)
