@@ -41,6 +41,7 @@ from ui.discussion_pane import DiscussionPane
 from ui.drafts_view import DraftsDialog
 from ui.home_view import HomeEntry, HomeView
 from ui.models.roles import ID_ROLE
+from ui.notifications import NotificationsController
 from ui.outbox_actions import OutboxActions
 from ui.outbox_view import OutboxDialog, OutboxIndicator, outbox_counts
 from ui.people_view import DIRECTORY_TAB, EXPERT_TAB, PeopleWindow
@@ -170,6 +171,7 @@ class MainWindow(QMainWindow):
         self.events.cache_changed.connect(self.apply_changes)
         self.events.status_changed.connect(self.set_status)
         self.events.outbox_status_changed.connect(self._outbox_status)
+        self.notifications = NotificationsController(self, app_session)
         self._update_outbox_indicator()
 
         last_sync = get_meta(self.store.reader(), LAST_SYNC_KEY)
