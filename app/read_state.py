@@ -69,14 +69,21 @@ class ReadState:
 
     def discussion_opened(self, root_id: str) -> None:
         """Mark a discussion read in the background; for callers without a coroutine."""
-        task = asyncio.ensure_future(self.mark_discussion_read(root_id))
+        self._in_background(self.mark_discussion_read(root_id))
+
+    def space_read_requested(self, space_id: str) -> None:
+        """Mark a space read in the background; for callers without a coroutine."""
+        self._in_background(self.mark_space_read(space_id))
+
+    def _in_background(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
 
     def _task_done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("Marking a discussion read failed: %r", task.exception())
+            log.error("Queueing read receipts failed: %r", task.exception())
 
     async def _queue(self, targets: list[ReceiptTarget]) -> int:
         if not targets or not self._newer_than_queued(targets):

@@ -184,7 +184,7 @@ class DiscussionDelegate(QStyledItemDelegate):
         line_width = width - 2 * PADDING - 4 - time_width - self.TIME_GAP
         return wrap_title(
             index.data(Qt.ItemDataRole.DisplayRole) or "",
-            _title_font(option.font),
+            _row_title_font(option.font, index),
             line_width - self._badge_width(option.font, index),
             line_width,
             max_lines,
@@ -207,7 +207,7 @@ class DiscussionDelegate(QStyledItemDelegate):
         rect = option.rect.adjusted(
             PADDING + 4, self.VERTICAL_PADDING, -PADDING, -self.VERTICAL_PADDING
         )
-        title_font = _title_font(option.font)
+        title_font = _row_title_font(option.font, index)
         small = _small_font(option.font)
         line_height = QFontMetrics(title_font).lineSpacing()
         details_height = QFontMetrics(small).height()
@@ -231,6 +231,23 @@ class DiscussionDelegate(QStyledItemDelegate):
 
         details_top = rect.top() + len(lines) * line_height + self.DETAILS_GAP
         details = QRect(rect.left(), details_top, rect.width(), details_height)
+        unread = index.data(UNREAD_ROLE) or 0
+        if unread:
+            # The server's count of unread replies, at the end of the details line.
+            colour = (
+                theme.HIGHLIGHT_BADGE if index.data(HIGHLIGHT_ROLE) else theme.BADGE
+            )
+            text = f"{unread:,}" if unread < 1000 else "999+"
+            left = draw_pill(
+                painter,
+                details.right(),
+                details.center().y() + 1,
+                text,
+                colour,
+                QColor("white"),
+                _badge_font(option.font),
+            )
+            details.setRight(left - self.BADGE_GAP)
         text, colour = details_text(index)
         painter.setFont(small)
         painter.setPen(colour)
@@ -356,6 +373,14 @@ def _row_width(option: QStyleOptionViewItem) -> int:
 def _title_font(font: QFont) -> QFont:
     title = QFont(font)
     title.setWeight(QFont.Weight.DemiBold)
+    return title
+
+
+def _row_title_font(font: QFont, index: QModelIndex) -> QFont:
+    """Return a discussion's title font: bold while its thread has unread replies."""
+    title = _title_font(font)
+    if index.data(UNREAD_ROLE):
+        title.setWeight(QFont.Weight.Bold)
     return title
 
 

@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
             getattr(app_session, "thumbnails", None),
             actions=self.outbox_actions,
             external_links_allowed=not policy.disable_external_links,
+            read_state=getattr(app_session, "read_state", None),
         )
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -149,6 +150,7 @@ class MainWindow(QMainWindow):
         self._build_menu()
 
         self.space_pane.space_selected.connect(self._space_selected)
+        self.space_pane.mark_read_requested.connect(self.mark_space_read)
         self.discussion_pane.discussion_opened.connect(self.thread_view.show_discussion)
         self.discussion_pane.board_changed.connect(self._board_changed)
         self.thread_view.person_activated.connect(self.show_profile)
@@ -220,6 +222,13 @@ class MainWindow(QMainWindow):
         self.home_action.setToolTip("Show the activity across your spaces")
         self.home_action.triggered.connect(lambda: self.show_home(True))
         go_menu.addAction(self.home_action)
+        self.mark_read_action = QAction("&Mark all as read", self)
+        self.mark_read_action.setShortcut(QKeySequence("Shift+Esc"))
+        self.mark_read_action.setToolTip("Mark everything in the chosen space read")
+        self.mark_read_action.triggered.connect(
+            lambda: self.mark_space_read(self.space_pane.selected_space())
+        )
+        go_menu.addAction(self.mark_read_action)
         self.search_action = QAction("&Search…", self)
         self.search_action.setShortcuts(
             [QKeySequence("Ctrl+K"), QKeySequence(QKeySequence.StandardKey.Find)]
@@ -255,6 +264,17 @@ class MainWindow(QMainWindow):
         )
 
     # -- Routing -------------------------------------------------------------
+
+    def mark_space_read(self, space_id: str | None) -> None:
+        """Mark every room of a space read on the server, now or once online."""
+        read_state = getattr(self.app_session, "read_state", None)
+        if read_state is None or space_id is None:
+            return
+        read_state.space_read_requested(space_id)
+        self.statusBar().showMessage(
+            "Marked as read. The unread counts change after the next sync.",
+            ACTION_MESSAGE_MS,
+        )
 
     def _space_selected(self, room_id: str | None) -> None:
         space = self.space_pane.model.space(room_id) if room_id is not None else None

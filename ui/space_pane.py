@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtWidgets import QListView, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
+from PySide6.QtWidgets import QListView, QMenu, QStackedWidget, QVBoxLayout, QWidget
 
 from ui.delegates import SpaceDelegate
-from ui.models.roles import ID_ROLE
+from ui.models.roles import ID_ROLE, INVITED_ROLE
 from ui.models.spaces import SpaceListModel
 from ui.widgets import plain_label
 
@@ -15,6 +15,7 @@ NO_SPACES = (
     "Spaces that you join or are invited to appear here."
 )
 NOT_SYNCED = "Your group spaces appear here after the first sync with the server."
+MARK_ALL_READ = "Mark all as read"
 
 
 class SpacePane(QWidget):
@@ -22,9 +23,11 @@ class SpacePane(QWidget):
 
     The rooms that belong to no space are listed under UNGROUPED_SPACE_ID,
     which is "", so the signal carries None rather than "" for no space.
+    mark_read_requested(room_id) asks to mark everything in a space read.
     """
 
     space_selected = Signal(object)
+    mark_read_requested = Signal(str)
 
     def __init__(self, store, parent: QWidget | None = None):
         super().__init__(parent)
@@ -41,6 +44,8 @@ class SpacePane(QWidget):
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.setMouseTracking(True)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._show_menu)
         self.model.modelReset.connect(self._update_empty_state)
 
         self.empty_label = plain_label(NO_SPACES, "emptyState")
@@ -105,3 +110,21 @@ class SpacePane(QWidget):
     def _current_changed(self, current, previous) -> None:
         if current.isValid():
             self.space_selected.emit(current.data(ID_ROLE))
+
+    def space_menu(self, room_id: str) -> QMenu:
+        """Return the context menu of a space's row."""
+        menu = QMenu(self)
+        mark_read = menu.addAction(MARK_ALL_READ)
+        row = self.model.row_of(room_id)
+        invited = row is not None and self.model.index(row).data(INVITED_ROLE)
+        mark_read.setEnabled(row is not None and not invited)
+        mark_read.triggered.connect(lambda: self.mark_read_requested.emit(room_id))
+        return menu
+
+    def _show_menu(self, position: QPoint) -> None:
+        index = self.view.indexAt(position)
+        if not index.isValid():
+            return
+        menu = self.space_menu(index.data(ID_ROLE))
+        menu.exec(self.view.viewport().mapToGlobal(position))
+        menu.deleteLater()

@@ -212,7 +212,9 @@ class ThreadView(QWidget):
     With outbox actions (ui.outbox_actions.OutboxActions), each post has
     links to like, quote, edit, delete and mark answers, and a reply box
     sits under the thread. edit_discussion_requested(post id, failed item
-    id or 0) asks the window to open the discussion's composer.
+    id or 0) asks the window to open the discussion's composer. With
+    ``read_state`` (app.read_state.ReadState), showing a discussion marks it
+    read on the server, and so do new replies while the window is active.
     """
 
     person_activated = Signal(str)
@@ -229,9 +231,11 @@ class ThreadView(QWidget):
         actions=None,
         *,
         external_links_allowed: bool = True,
+        read_state=None,
     ):
         super().__init__(parent)
         self._actions = actions
+        self._read_state = read_state
         self._external_links_allowed = external_links_allowed
         self._posts: dict[str, Post] = {}
         self._post_ids: list[str] = []
@@ -301,6 +305,7 @@ class ThreadView(QWidget):
         self._shown_thread = None
         self._render()
         self.browser.verticalScrollBar().setValue(0)
+        self._mark_read()
         root = self._posts.get(event_id)
         box = self.reply_box
         if box is not None and root is not None and box.discussion() != event_id:
@@ -333,6 +338,12 @@ class ThreadView(QWidget):
             bar.setValue(bar.maximum())
         else:
             bar.setValue(position)
+        if self.window().isActiveWindow():
+            self._mark_read()
+
+    def _mark_read(self) -> None:
+        if self._read_state is not None and self._event_id in self._posts:
+            self._read_state.discussion_opened(self._event_id)
 
     def _render(self) -> None:
         conn = self._store.reader()

@@ -23,9 +23,11 @@ from app.store.answers import accepted_answers
 from app.store.outbox_queries import resolve_id
 from app.store.outbox_store import is_local_id
 from app.store.queries import DiscussionSummary, list_discussions
+from app.store.read_state_store import thread_unread_counts
 from ui.models.roles import (
     ANSWERED_ROLE,
     AUTHOR_ROLE,
+    HIGHLIGHT_ROLE,
     ID_ROLE,
     KIND_ROLE,
     LAST_ACTIVITY_ROLE,
@@ -34,6 +36,7 @@ from ui.models.roles import (
     REPLY_COUNT_ROLE,
     SEND_ERROR_ROLE,
     SEND_STATE_ROLE,
+    UNREAD_ROLE,
 )
 from ui.text_format import discussion_title, person_name, reply_count_label
 
@@ -58,6 +61,8 @@ class DiscussionListModel(QAbstractListModel):
         self._ids: list[str] = []
         self._summaries: dict[str, DiscussionSummary] = {}
         self._answered: set[str] = set()  # questions with an accepted answer
+        # The server's (notification, highlight) counts of threads with unread replies.
+        self._unread: dict[str, tuple[int, int]] = {}
         self._has_more = False
         self._notifying = 0
 
@@ -112,6 +117,13 @@ class DiscussionListModel(QAbstractListModel):
             self._ids.append(summary.event_id)
             self._summaries[summary.event_id] = summary
         self._answered |= self._read_answered(page)
+        self._unread.update(self._read_unread(page))
+
+    def _read_unread(
+        self, summaries: list[DiscussionSummary]
+    ) -> dict[str, tuple[int, int]]:
+        ids = [summary.event_id for summary in summaries]
+        return thread_unread_counts(self._store.reader(), ids)
 
     def _read_answered(self, summaries: list[DiscussionSummary]) -> set[str]:
         questions = [s.event_id for s in summaries if s.kind == "question"]
@@ -124,7 +136,8 @@ class DiscussionListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return discussion_title(summary.title, redacted=summary.redacted)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(summary)
+            unread = self._unread.get(summary.event_id, (0, 0))[0]
+            return self._tooltip(summary, unread)
         if role == ID_ROLE:
             return summary.event_id
         if role == AUTHOR_ROLE:
@@ -141,6 +154,10 @@ class DiscussionListModel(QAbstractListModel):
             return summary.send_state
         if role == SEND_ERROR_ROLE:
             return summary.send_error
+        if role == UNREAD_ROLE:
+            return self._unread.get(summary.event_id, (0, 0))[0]
+        if role == HIGHLIGHT_ROLE:
+            return self._unread.get(summary.event_id, (0, 0))[1]
         if role == ANSWERED_ROLE:
             if summary.kind != "question":
                 return None
@@ -148,11 +165,13 @@ class DiscussionListModel(QAbstractListModel):
         return None
 
     @staticmethod
-    def _tooltip(summary: DiscussionSummary) -> str:
+    def _tooltip(summary: DiscussionSummary, unread: int) -> str:
         title = discussion_title(summary.title, redacted=summary.redacted)
         author = person_name(summary.sender_name, summary.sender)
         replies = reply_count_label(summary.reply_count)
         text = f"{title}\nStarted by {author} · {replies}"
+        if unread:
+            text += f" · {unread:,} unread"
         if summary.send_state == "pending":
             text += "\nSending…"
         elif summary.send_state == "failed":
@@ -168,6 +187,7 @@ class DiscussionListModel(QAbstractListModel):
         self._ids = []
         self._summaries = {}
         self._answered = set()
+        self._unread = {}
         self._has_more = False
         if self._room_ids:
             self._append(self._read_page())
@@ -214,6 +234,7 @@ class DiscussionListModel(QAbstractListModel):
         # be there first; the ones of removed rows are dropped afterwards.
         self._summaries.update((summary.event_id, summary) for summary in fresh)
         self._answered = self._read_answered(fresh)
+        self._unread = self._read_unread(fresh)
         renamed = self._rename_sent_rows(new_ids)
         self._move_rows_to(new_ids)
         self._summaries = {summary.event_id: summary for summary in fresh}
