@@ -51,6 +51,8 @@ BURST_WINDOW_SECONDS = 10.0
 SUMMARY_TITLES = 3
 
 NOTIFYING_KINDS = ("discussion", "question", "announcement", "reply")
+# A read position after every post: nothing there is unread.
+READ_EVERYTHING = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,23 +74,27 @@ class Candidate:
 class ReadPositions:
     """The user's read positions, as origin_server_ts in milliseconds.
 
-    rooms maps a room id to the time of the last event read in the room's
-    main timeline; discussions maps a discussion (thread root) id to the time
-    of the last post read in it. A post is read when its time is at or before
-    either position.
+    rooms maps a room id to the position of an unthreaded receipt, which
+    covers the whole room, threads included. main maps a room id to the
+    position in its main timeline, where discussions start. threads maps a
+    discussion (thread root) id to the position among its replies. A post is
+    read when its time is at or before a position that covers it.
+    READ_EVERYTHING marks a room, timeline or thread with nothing unread.
     """
 
     rooms: Mapping[str, int] = field(default_factory=dict)
-    discussions: Mapping[str, int] = field(default_factory=dict)
+    main: Mapping[str, int] = field(default_factory=dict)
+    threads: Mapping[str, int] = field(default_factory=dict)
 
     def is_read(self, item: StreamItem) -> bool:
-        room_position = self.rooms.get(item.room_id)
-        if room_position is not None and item.ts <= room_position:
+        position = self.rooms.get(item.room_id)
+        if position is not None and item.ts <= position:
             return True
-        if item.discussion_id is None:
-            return False
-        discussion_position = self.discussions.get(item.discussion_id)
-        return discussion_position is not None and item.ts <= discussion_position
+        if item.kind == "reply":
+            position = self.threads.get(item.discussion_id or "")
+        else:
+            position = self.main.get(item.room_id)
+        return position is not None and item.ts <= position
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +200,10 @@ def notification_for(
 
 
 def summary(notifications: Sequence[Notification]) -> Notification:
-    """Put notifications together in one: "7 new posts in Data Guild and 2 other spaces"."""
+    """Put notifications together in one.
+
+    Its title reads like "7 new posts in Data Guild and 2 other spaces".
+    """
     items = tuple(item for notification in notifications for item in notification.items)
     spaces = Counter(_place(item) for item in items)
     # The space with the most posts is named; ties go to the newest post's.

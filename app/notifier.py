@@ -22,13 +22,14 @@ import sqlite3
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from xml.sax.saxutils import escape
 
 from app.notification_rules import (
     BURST_WINDOW_SECONDS,
     DEFAULT_LEVEL,
     LEVELS,
+    READ_EVERYTHING,
     Candidate,
     Decision,
     Notification,
@@ -37,7 +38,7 @@ from app.notification_rules import (
 )
 from app.records import Changes
 from app.store.activity import (
-    POST_KINDS,
+    DISCUSSION_KINDS,
     StreamFilter,
     StreamItem,
     followed_discussions_sql,
@@ -45,6 +46,7 @@ from app.store.activity import (
     read_new_items,
 )
 from app.store.lookups import chunks, placeholders
+from app.store.read_state_store import thread_unread_counts
 from app.store.writes import SYNC_TOKEN_KEY, get_meta
 
 log = logging.getLogger(__name__)
@@ -62,8 +64,8 @@ MAX_COLLECTED = 200
 # Shown notifications remembered for a click, oldest forgotten first.
 MAX_CLICKABLE = 100
 
-# (room id to time of the last read event, discussion id to the same), given
-# the cache connection and the rooms and discussions of the new items.
+# Returns the read positions for the rooms and discussions of the new items,
+# given the cache connection and their ids (server_read_positions is one).
 ReadPositionSource = Callable[[sqlite3.Connection, set[str], set[str]], ReadPositions]
 
 
@@ -248,24 +250,73 @@ def default_backend():
 
 
 def implicit_read_positions(
-    conn: sqlite3.Connection, user_id: str, discussion_ids: Iterable[str]
-) -> dict[str, int]:
-    """Return, per discussion, the time of the user's latest post in it.
+    conn: sqlite3.Connection,
+    user_id: str,
+    room_ids: Iterable[str],
+    discussion_ids: Iterable[str],
+) -> ReadPositions:
+    """Return the times of the user's latest posts, as read positions.
 
-    Sending a post marks everything before it as read (an implicit read
-    receipt, as in the Matrix specification), whichever device sent it.
+    Sending a post marks everything before it in its timeline as read (an
+    implicit receipt, as in the Matrix specification), whichever device
+    sent it: a reply reads its thread, a new discussion the room's main
+    timeline.
     """
-    positions: dict[str, int] = {}
-    kinds = ", ".join(f"'{kind}'" for kind in POST_KINDS)
+    kinds = ", ".join(f"'{kind}'" for kind in DISCUSSION_KINDS)
+    main: dict[str, int] = {}
+    for chunk in chunks(sorted(set(room_ids))):
+        rows = conn.execute(
+            f"""SELECT room_id, MAX(ts) FROM activity WHERE actor = ?
+            AND kind IN ({kinds}) AND room_id IN ({placeholders(chunk)})
+            GROUP BY room_id""",
+            [user_id, *chunk],
+        )
+        main.update({room: ts for room, ts in rows})
+    threads: dict[str, int] = {}
     for chunk in chunks(sorted(set(discussion_ids))):
         rows = conn.execute(
             f"""SELECT root_id, MAX(ts) FROM activity WHERE actor = ?
-            AND kind IN ({kinds}) AND root_id IN ({placeholders(chunk)})
+            AND kind = 'reply' AND root_id IN ({placeholders(chunk)})
             GROUP BY root_id""",
             [user_id, *chunk],
         )
-        positions.update({root: ts for root, ts in rows})
-    return positions
+        threads.update({root: ts for root, ts in rows})
+    return ReadPositions(main=main, threads=threads)
+
+
+def server_read_positions(
+    conn: sqlite3.Connection, room_ids: set[str], discussion_ids: set[str]
+) -> ReadPositions:
+    """Return what the server's unread counts say is read, on any device.
+
+    The sync stores, with each batch, the server's notification counts for
+    each room's main timeline and for each thread with something unread. A
+    timeline or thread that the server counts nothing unread in has been
+    read, here or elsewhere (its receipt is past every post that notifies).
+    NOTE: the counts cover only events that the user's push rules notify
+    for, so a room muted with push rules counts as read.
+    """
+    main: dict[str, int] = {}
+    for chunk in chunks(sorted(room_ids)):
+        rows = conn.execute(
+            f"""SELECT r.room_id FROM rooms r
+            WHERE r.room_id IN ({placeholders(chunk)})
+            AND r.unread_count - COALESCE((SELECT SUM(t.notification_count)
+                FROM thread_unread t WHERE t.room_id = r.room_id), 0) <= 0""",
+            list(chunk),
+        )
+        main.update({row[0]: READ_EVERYTHING for row in rows})
+    unread = set(thread_unread_counts(conn, sorted(discussion_ids)))
+    threads = {root: READ_EVERYTHING for root in discussion_ids - unread}
+    return ReadPositions(main=main, threads=threads)
+
+
+def _later(first: Mapping[str, int], second: Mapping[str, int]) -> dict[str, int]:
+    """Return the later of the two positions for every key of either."""
+    merged = dict(first)
+    for key, position in second.items():
+        merged[key] = max(position, merged.get(key, position))
+    return merged
 
 
 def gather_candidates(
@@ -332,8 +383,9 @@ class Notifier:
     Call check() after each stored batch (changes_arrived does it in the
     background). Items already in the cache when the Notifier starts are
     never announced, and neither is the history that a cache's first sync
-    brings. read_positions, when given, supplies the server's read markers
-    and receipts. The user's own posts count as read positions either way.
+    brings. read_positions, when given, supplies what the server says is
+    read (server_read_positions). The user's own posts count as read
+    positions either way.
     """
 
     def __init__(
@@ -469,12 +521,12 @@ class Notifier:
         explicit = ReadPositions()
         if self._read_positions is not None:
             explicit = self._read_positions(conn, rooms, discussions)
-        merged = dict(explicit.discussions)
-        for discussion, ts in implicit_read_positions(
-            conn, self.user_id, discussions
-        ).items():
-            merged[discussion] = max(ts, merged.get(discussion, ts))
-        return ReadPositions(rooms=dict(explicit.rooms), discussions=merged)
+        implicit = implicit_read_positions(conn, self.user_id, rooms, discussions)
+        return ReadPositions(
+            rooms=dict(explicit.rooms),
+            main=_later(explicit.main, implicit.main),
+            threads=_later(explicit.threads, implicit.threads),
+        )
 
     async def _deliver(self, decision: Decision) -> None:
         if decision.collected:

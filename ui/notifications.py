@@ -12,7 +12,7 @@ import asyncio
 from PySide6.QtCore import QObject, Signal
 
 from app.notification_rules import Notification
-from app.notifier import Notifier
+from app.notifier import Notifier, ReadPositionSource, server_read_positions
 
 
 class NotificationsController(QObject):
@@ -20,8 +20,9 @@ class NotificationsController(QObject):
 
     Notifications are on when the session runs a sync loop, since only the
     sync brings other people's posts; enabled overrides that. backend
-    replaces the system's notification backend. Emits activated(Notification)
-    after a click has opened its item.
+    replaces the system's notification backend, and read_positions the
+    source of what the user has read (the server's unread counts).
+    Emits activated(Notification) after a click has opened its item.
     """
 
     activated = Signal(object)
@@ -33,6 +34,7 @@ class NotificationsController(QObject):
         *,
         backend=None,
         enabled: bool | None = None,
+        read_positions: ReadPositionSource | None = server_read_positions,
     ):
         super().__init__(window)
         self._window = window
@@ -41,7 +43,12 @@ class NotificationsController(QObject):
         self.notifier: Notifier | None = None
         if not enabled:
             return
-        self.notifier = Notifier(app_session.store, app_session.user_id, backend)
+        self.notifier = Notifier(
+            app_session.store,
+            app_session.user_id,
+            backend,
+            read_positions=read_positions,
+        )
         self.notifier.on_clicked = self.open_notification
         window.events.cache_changed.connect(self.notifier.changes_arrived)
         window.closed.connect(self._window_closed)

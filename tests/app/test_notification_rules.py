@@ -11,6 +11,7 @@ from app.notification_rules import (
     MENTIONS_AND_REPLIES,
     NEW_POST,
     NOTHING,
+    READ_EVERYTHING,
     REPLY_TO_USER,
     Candidate,
     ReadPositions,
@@ -163,22 +164,34 @@ def test_posts_before_room_read_position_stay_quiet():
     assert [n.items[0] for n in decision.shown] == [unread]
 
 
-def test_posts_read_in_discussion_stay_quiet():
+def test_replies_read_in_thread_stay_quiet():
     # Read on another device while this one was offline: the thread's
     # receipt (or the user's own later reply) is past the post.
     decision = run(
         [Candidate(post(ts=5_000), replies_to_user=True)],
-        read_positions=ReadPositions(discussions={ROOT: 6_000}),
+        read_positions=ReadPositions(threads={ROOT: 6_000}),
     )
     assert decision.shown == []
 
 
-def test_other_discussion_read_position_ignored():
+def test_other_thread_read_position_ignored():
     decision = run(
         [Candidate(post(ts=5_000), replies_to_user=True)],
-        read_positions=ReadPositions(discussions={"$elsewhere": 6_000}),
+        read_positions=ReadPositions(threads={"$elsewhere": 6_000}),
     )
     assert len(decision.shown) == 1
+
+
+def test_main_timeline_position_covers_new_discussions():
+    positions = ReadPositions(main={GUILD_BOARD: READ_EVERYTHING})
+    started = post("announcement", ts=5_000)
+    reply = post(ts=5_000)
+    decision = run(
+        [Candidate(started), Candidate(reply, replies_to_user=True)],
+        read_positions=positions,
+    )
+    # The main timeline's position says nothing about the threads' replies.
+    assert [n.items[0] for n in decision.shown] == [reply]
 
 
 def test_burst_becomes_one_summary():

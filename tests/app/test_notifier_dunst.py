@@ -9,9 +9,10 @@ import asyncio
 import logging
 import time
 
+import httpx
 import pytest
 
-from app.notifier import FreedesktopBackend, Notifier
+from app.notifier import FreedesktopBackend, Notifier, server_read_positions
 from app.session import AppSession
 from app.store import Store
 from app.sync import SyncState
@@ -211,7 +212,10 @@ def test_mention_from_other_client_within_10_s(
                 store_path=tmp_path / "cache.sqlite3",
             )
             notifier = Notifier(
-                session.store, reader.user_id, FreedesktopBackend(bus.address)
+                session.store,
+                reader.user_id,
+                FreedesktopBackend(bus.address),
+                read_positions=server_read_positions,
             )
             session.add_changes_listener(notifier.changes_arrived)
             online = asyncio.Event()
@@ -252,3 +256,99 @@ def test_mention_from_other_client_within_10_s(
     assert calls[0].summary == "Ana Lima mentioned you in Data Guild"
     assert calls[0].body.startswith("Kubernetes tips\n")
     assert dunst.displayed() == 1
+
+
+def thread_reply(root: str, body: str, mentioned: str) -> dict:
+    return {
+        "msgtype": "m.text",
+        "body": body,
+        "m.mentions": {"user_ids": [mentioned]},
+        "m.relates_to": {
+            "rel_type": "m.thread",
+            "event_id": root,
+            "is_falling_back": True,
+            "m.in_reply_to": {"event_id": root},
+        },
+    }
+
+
+def sign_in_again(base_url: str, user) -> OtherClient:
+    """Sign user in on a new device and return a client for it."""
+    response = httpx.post(
+        f"{base_url}/_matrix/client/v3/login",
+        json={
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": user.localpart},
+            "password": user.password,
+        },
+    )
+    response.raise_for_status()
+    return OtherClient(base_url, response.json()["access_token"], user.user_id)
+
+
+@pytest.mark.synapse
+def test_read_on_other_device_stays_quiet(
+    tmp_path, synapse, make_user, bus, dunst, monitor
+):
+    author = make_user("notify-author", displayname="Ana Lima")
+    reader = make_user("notify-reader", displayname="Nora Reader")
+    other = OtherClient(synapse.base_url, author.access_token, author.user_id)
+    mine = OtherClient(synapse.base_url, reader.access_token, reader.user_id)
+    phone = sign_in_again(synapse.base_url, reader)
+    try:
+        space, board = other.create_space_with_board(
+            "Data Guild", invite=[reader.user_id]
+        )
+        mine.join(space)
+        mine.join(board)
+        read_root = other.discussion(board, "Read on the phone")
+        unread_root = other.discussion(board, "Still unread")
+
+        async def scenario() -> list:
+            session = AppSession(
+                Session(
+                    homeserver_url=synapse.base_url,
+                    user_id=reader.user_id,
+                    device_id=reader.device_id,
+                    access_token=reader.access_token,
+                ),
+                store_path=tmp_path / "cache.sqlite3",
+            )
+            notifier = Notifier(
+                session.store,
+                reader.user_id,
+                FreedesktopBackend(bus.address),
+                read_positions=server_read_positions,
+            )
+            session.add_changes_listener(notifier.changes_arrived)
+            try:
+                await session.sync.sync_once()
+                await notifier.wait_for_checks()
+                # While this device is offline, two mentions arrive, and the
+                # user reads one of them on their phone.
+                read_reply = other.send(
+                    board, thread_reply(read_root, "Seen this?", reader.user_id)
+                )
+                other.send(
+                    board, thread_reply(unread_root, "And this?", reader.user_id)
+                )
+                phone.call(
+                    "POST",
+                    f"/rooms/{board}/receipt/m.read/{read_reply}",
+                    json={"thread_id": read_root},
+                )
+                await session.sync.sync_once()
+                await notifier.wait_for_checks()
+                return monitor.snapshot()
+            finally:
+                await notifier.close()
+                await session.close()
+
+        calls = asyncio.run(scenario())
+    finally:
+        other.close()
+        mine.close()
+        phone.close()
+
+    assert [call.summary for call in calls] == ["Ana Lima mentioned you in Data Guild"]
+    assert calls[0].body == "Still unread\nAnd this?"
