@@ -3,7 +3,16 @@
 import platform
 import sys
 
-from benchmarks import activity, ingest, outbox, people, search, send_latency, startup
+from benchmarks import (
+    activity,
+    ingest,
+    outbox,
+    people,
+    realtime,
+    search,
+    send_latency,
+    startup,
+)
 
 
 def _machine() -> str:
@@ -29,6 +38,7 @@ BENCHMARKS = {
     "search": lambda: search.run(),
     "people": lambda: people.run(),
     "activity": lambda: activity.run(),
+    "realtime": lambda: realtime.run(),
 }
 
 
