@@ -12,14 +12,19 @@ because PyInstaller copies the build machine's shared libraries.
 from __future__ import annotations
 
 import argparse
+import datetime
+import gzip
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -31,7 +36,10 @@ MAINTAINER_SCRIPTS = HERE / "debian"
 
 PACKAGE_NAME = "commonplace"
 INSTALL_DIR = "/opt/commonplace"
-MAINTAINER = "The Commonplace developers <commonplace@localhost>"
+# Used when neither DEBEMAIL nor pyproject.toml names a maintainer. The
+# .invalid domain (RFC 2606) makes clear that this is no real address.
+DEFAULT_MAINTAINER = "The Commonplace developers <maintainers@commonplace.invalid>"
+PYPROJECT_FILE = ROOT / "pyproject.toml"
 
 # System packages the folder needs beyond the shared libraries that its ELF
 # files link to (those are found by objdump and checked in
@@ -73,6 +81,41 @@ def app_version() -> str:
     namespace: dict = {}
     exec((ROOT / "app" / "__init__.py").read_text(), namespace)  # noqa: S102
     return namespace["__version__"]
+
+
+def maintainer() -> str:
+    """Return the Maintainer field: "Name <email>".
+
+    The first source that gives an email address wins. First come the
+    DEBEMAIL and DEBFULLNAME environment variables, which Debian's own tools
+    read; DEBEMAIL may also be "Name <email>". Next is the first
+    ``maintainers`` or ``authors`` entry with an email in pyproject.toml,
+    and last DEFAULT_MAINTAINER.
+    """
+    email = os.environ.get("DEBEMAIL", "").strip()
+    if email:
+        if "<" in email:
+            return email
+        name = os.environ.get("DEBFULLNAME", "").strip() or "Commonplace packager"
+        return f"{name} <{email}>"
+    project = tomllib.loads(PYPROJECT_FILE.read_text(encoding="utf-8"))["project"]
+    for person in project.get("maintainers", []) + project.get("authors", []):
+        if person.get("email"):
+            name = person.get("name") or "The Commonplace developers"
+            return f"{name} <{person['email']}>"
+    return DEFAULT_MAINTAINER
+
+
+def release_date(version: str) -> datetime.date:
+    """Return the date of ``version`` in the AppStream metadata's release list."""
+    releases = ElementTree.parse(METAINFO_FILE).getroot().iter("release")
+    for release in releases:
+        if release.get("version") == version and release.get("date"):
+            return datetime.date.fromisoformat(release.get("date"))
+    raise SystemExit(
+        f"{METAINFO_FILE.name} has no <release> with a date for version {version}: "
+        "add one before building the package."
+    )
 
 
 def debian_architecture() -> str:
@@ -199,6 +242,38 @@ def system_library_packages(folder: Path) -> dict[str, str]:
     }
 
 
+_GLIBC_VERSION_RE = re.compile(r"\bGLIBC_(\d+(?:\.\d+)+)\b")
+
+
+def required_glibc_version(folder: Path) -> str:
+    """Return the newest GLIBC_x.y symbol version that the folder's ELF files import.
+
+    objdump -T lists each dynamic symbol with its version; only undefined
+    (imported) symbols count. The result is the libc6 version to depend on.
+    """
+    elf_files = [str(path) for path in sorted(folder.rglob("*")) if is_elf(path)]
+    newest: tuple[int, ...] = ()
+    # Many files per objdump run, so that a folder of hundreds of ELF files
+    # starts a few processes instead of hundreds.
+    for start in range(0, len(elf_files), 200):
+        output = subprocess.run(
+            ["objdump", "-T", *elf_files[start : start + 200]],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for line in output.splitlines():
+            if "*UND*" not in line:
+                continue
+            match = _GLIBC_VERSION_RE.search(line)
+            if match:
+                version = tuple(int(part) for part in match[1].split("."))
+                newest = max(newest, version)
+    if not newest:
+        raise SystemExit(f"No ELF file in {folder} imports a versioned glibc symbol.")
+    return ".".join(str(part) for part in newest)
+
+
 def check_declared_dependencies(folder: Path) -> None:
     """Raise SystemExit if the folder links to a library LIBRARY_PACKAGES misses."""
     missing = {
@@ -224,15 +299,21 @@ class DebInfo:
     version: str
     architecture: str
     installed_size_kib: int
+    glibc_version: str  # the libc6 version that Depends requires at least
+    maintainer: str
 
 
 def control_text(info: DebInfo) -> str:
-    depends = ", ".join(LIBRARY_PACKAGES + DATA_PACKAGES)
+    libraries = [
+        f"libc6 (>= {info.glibc_version})" if package == "libc6" else package
+        for package in LIBRARY_PACKAGES
+    ]
+    depends = ", ".join(libraries + DATA_PACKAGES)
     return (
         f"Package: {PACKAGE_NAME}\n"
         f"Version: {info.version}\n"
         f"Architecture: {info.architecture}\n"
-        f"Maintainer: {MAINTAINER}\n"
+        f"Maintainer: {info.maintainer}\n"
         f"Installed-Size: {info.installed_size_kib}\n"
         f"Depends: {depends}\n"
         f"Recommends: {', '.join(RECOMMENDED_PACKAGES)}\n"
@@ -246,6 +327,39 @@ def control_text(info: DebInfo) -> str:
         " .\n"
         f" The application is self-contained under {INSTALL_DIR}.\n"
     )
+
+
+def changelog_text(version: str, maintainer_field: str, date: datetime.date) -> str:
+    """Return a one-entry Debian changelog for a package built from this tree."""
+    stamp = datetime.datetime.combine(date, datetime.time(), datetime.UTC)
+    return (
+        f"{PACKAGE_NAME} ({version}) unstable; urgency=medium\n"
+        "\n"
+        f"  * Commonplace {version}, built from the upstream source tree.\n"
+        "\n"
+        f" -- {maintainer_field}  {stamp.strftime('%a, %d %b %Y %H:%M:%S +0000')}\n"
+    )
+
+
+def write_changelog(documents: Path, text: str) -> None:
+    """Write changelog.Debian.gz as ``gzip -9n`` would, with no name or time stamp.
+
+    Without a time stamp, two builds of the same tree give the same bytes.
+    """
+    compressed = gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+    (documents / "changelog.Debian.gz").write_bytes(compressed)
+
+
+def md5sums_text(staging: Path) -> str:
+    """Return DEBIAN/md5sums: the MD5 of each regular file, as dpkg --verify reads it."""
+    lines = []
+    for path in sorted(staging.rglob("*")):
+        relative = path.relative_to(staging)
+        if relative.parts[0] == "DEBIAN" or path.is_symlink() or not path.is_file():
+            continue
+        digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+        lines.append(f"{digest}  {relative.as_posix()}\n")
+    return "".join(lines)
 
 
 def stage_package_tree(folder: Path, staging: Path) -> None:
@@ -294,14 +408,26 @@ def build_deb(folder: Path, dist: Path) -> Path:
     check_declared_dependencies(folder)
     version = app_version()
     architecture = debian_architecture()
+    maintainer_field = maintainer()
     output = dist / f"{PACKAGE_NAME}_{version}_{architecture}.deb"
     with tempfile.TemporaryDirectory(prefix="commonplace-deb-") as temporary:
         staging = Path(temporary) / "root"
         stage_package_tree(folder, staging)
+        documents = staging / "usr" / "share" / "doc" / PACKAGE_NAME
+        changelog = changelog_text(version, maintainer_field, release_date(version))
+        write_changelog(documents, changelog)
+        (documents / "changelog.Debian.gz").chmod(0o644)
         control_dir = staging / "DEBIAN"
         control_dir.mkdir()
-        info = DebInfo(version, architecture, tree_size_kib(staging))
+        info = DebInfo(
+            version,
+            architecture,
+            tree_size_kib(staging),
+            required_glibc_version(folder),
+            maintainer_field,
+        )
         (control_dir / "control").write_text(control_text(info))
+        (control_dir / "md5sums").write_text(md5sums_text(staging))
         postrm = control_dir / "postrm"
         shutil.copy2(MAINTAINER_SCRIPTS / "postrm", postrm)
         postrm.chmod(0o755)
