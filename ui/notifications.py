@@ -3,16 +3,51 @@
 NotificationsController runs an app.notifier.Notifier on the session's cache
 changes and opens what a clicked notification is about: a single post opens
 its discussion scrolled to that post, and a summary of several opens Home.
+Its Notifications menu turns do-not-disturb on for an hour or until the next
+morning, and lists what do-not-disturb held back (HeldBackDialog).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
+import logging
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.notification_rules import Notification
-from app.notifier import Notifier, ReadPositionSource, server_read_positions
+from app.notifier import (
+    Notifier,
+    ReadPositionSource,
+    load_do_not_disturb,
+    save_do_not_disturb,
+    server_read_positions,
+)
+from ui.tasks import TaskRunner
+from ui.widgets import plain_label
+
+log = logging.getLogger(__name__)
+
+# "Until tomorrow" ends do-not-disturb at this local hour of the next day.
+MORNING_HOUR = 8
+HOUR_SECONDS = 3600
+STATUS_MESSAGE_MS = 15_000
+
+
+def next_morning(now: datetime.datetime) -> datetime.datetime:
+    """Return MORNING_HOUR o'clock local time on the day after now."""
+    tomorrow = (now + datetime.timedelta(days=1)).date()
+    return datetime.datetime.combine(tomorrow, datetime.time(MORNING_HOUR)).astimezone()
 
 
 class NotificationsController(QObject):
@@ -26,6 +61,7 @@ class NotificationsController(QObject):
     """
 
     activated = Signal(object)
+    do_not_disturb_changed = Signal()
 
     def __init__(
         self,
@@ -38,9 +74,13 @@ class NotificationsController(QObject):
     ):
         super().__init__(window)
         self._window = window
+        self._session = app_session
+        self._tasks = TaskRunner(self)
+        self._dialog: HeldBackDialog | None = None
         if enabled is None:
             enabled = getattr(app_session, "sync", None) is not None
         self.notifier: Notifier | None = None
+        self.menu: QMenu | None = None
         if not enabled:
             return
         self.notifier = Notifier(
@@ -50,8 +90,109 @@ class NotificationsController(QObject):
             read_positions=read_positions,
         )
         self.notifier.on_clicked = self.open_notification
+        self.notifier.on_collected = lambda notifications: self._update_menu()
         window.events.cache_changed.connect(self.notifier.changes_arrived)
         window.closed.connect(self._window_closed)
+        self._build_menu()
+        self._load_do_not_disturb()
+
+    # -- Menu ------------------------------------------------------------------
+
+    def _build_menu(self) -> None:
+        self.menu = self._window.menuBar().addMenu("&Notifications")
+        self.hour_action = QAction("Do not disturb for &1 hour", self)
+        self.hour_action.triggered.connect(
+            lambda: self.do_not_disturb_for(HOUR_SECONDS)
+        )
+        self.tomorrow_action = QAction(
+            f"Do not disturb until &tomorrow {MORNING_HOUR}:00", self
+        )
+        self.tomorrow_action.triggered.connect(self.do_not_disturb_until_tomorrow)
+        self.off_action = QAction("Turn do not disturb &off", self)
+        self.off_action.triggered.connect(lambda: self.set_do_not_disturb(None))
+        self.held_back_action = QAction("&Held back…", self)
+        self.held_back_action.triggered.connect(self.show_held_back)
+        for action in (self.hour_action, self.tomorrow_action, self.off_action):
+            self.menu.addAction(action)
+        self.menu.addSeparator()
+        self.menu.addAction(self.held_back_action)
+        self.menu.aboutToShow.connect(self._update_menu)
+        self._update_menu()
+
+    def _update_menu(self) -> None:
+        if self.notifier is None or self.menu is None:
+            return
+        self.off_action.setEnabled(self.notifier.do_not_disturb())
+        count = len(self.notifier.collected)
+        self.held_back_action.setText(f"&Held back ({count})…")
+        self.held_back_action.setEnabled(count > 0)
+        if self._dialog is not None:
+            self._dialog.set_notifications(self.notifier.collected)
+
+    # -- Do not disturb -------------------------------------------------------
+
+    def do_not_disturb_for(self, seconds: float) -> None:
+        self.set_do_not_disturb(datetime.datetime.now().timestamp() + seconds)
+
+    def do_not_disturb_until_tomorrow(self) -> None:
+        self.set_do_not_disturb(next_morning(datetime.datetime.now()).timestamp())
+
+    def set_do_not_disturb(self, until: float | None) -> None:
+        """Hold notifications back until until (seconds since the epoch; None: off).
+
+        Applies at once here and is saved in the account data for the
+        user's other sign-ins.
+        """
+        if self.notifier is None:
+            return
+        self.notifier.set_do_not_disturb(until)
+        self._update_menu()
+        self.do_not_disturb_changed.emit()
+        if until is None:
+            message = "Do not disturb is off."
+        else:
+            end = datetime.datetime.fromtimestamp(until)
+            message = f"Do not disturb is on until {end:%A %H:%M}."
+        self._window.statusBar().showMessage(message, STATUS_MESSAGE_MS)
+        client = getattr(self._session, "client", None)
+        if client is None:
+            return
+        self._tasks.run(
+            save_do_not_disturb(client, self._session.user_id, until),
+            on_failure=self._save_failed,
+            key="save-do-not-disturb",
+        )
+
+    def _save_failed(self, error: BaseException) -> None:
+        self._window.statusBar().showMessage(
+            f"Do not disturb applies on this computer only: saving it on the "
+            f"server failed ({error}). Choose it again once you are online.",
+            STATUS_MESSAGE_MS,
+        )
+
+    def _load_do_not_disturb(self) -> None:
+        client = getattr(self._session, "client", None)
+        if client is None:
+            return
+        self._tasks.run(
+            load_do_not_disturb(client, self._session.user_id),
+            on_success=self._loaded,
+            on_failure=self._load_failed,
+            key="load-do-not-disturb",
+        )
+
+    def _load_failed(self, error: BaseException) -> None:
+        # Offline: do-not-disturb stays as it is here until chosen again.
+        log.warning("Reading the do-not-disturb setting failed: %s", error)
+
+    def _loaded(self, until: float | None) -> None:
+        if self.notifier is None:
+            return
+        self.notifier.set_do_not_disturb(until)
+        self._update_menu()
+        self.do_not_disturb_changed.emit()
+
+    # -- Opening ------------------------------------------------------------------
 
     def open_notification(self, notification: Notification) -> None:
         """Bring the window to the front and show what notification is about."""
@@ -67,8 +208,90 @@ class NotificationsController(QObject):
             window.open_activity_item(notification.items[0])
         self.activated.emit(notification)
 
+    def show_held_back(self) -> HeldBackDialog:
+        """Open the list of notifications that do-not-disturb held back."""
+        if self._dialog is None:
+            self._dialog = HeldBackDialog(self._window)
+            self._dialog.notification_chosen.connect(self.open_notification)
+            self._dialog.mark_read_requested.connect(self._mark_held_back_read)
+        if self.notifier is not None:
+            self._dialog.set_notifications(self.notifier.collected)
+        self._dialog.show()
+        self._dialog.raise_()
+        return self._dialog
+
+    def _mark_held_back_read(self) -> None:
+        """Mark the held-back posts' discussions read, here and on the server."""
+        if self.notifier is None:
+            return
+        read_state = getattr(self._session, "read_state", None)
+        if read_state is not None:
+            discussions = {
+                item.discussion_id
+                for notification in self.notifier.collected
+                for item in notification.items
+                if item.discussion_id
+            }
+            for discussion_id in sorted(discussions):
+                read_state.discussion_opened(discussion_id)
+        self.notifier.mark_collected_read()
+        self._update_menu()
+
     def _window_closed(self) -> None:
         if self.notifier is not None:
             notifier, self.notifier = self.notifier, None
-            # Not through a TaskRunner: closing the window cancels its tasks.
+            # Not through self._tasks: closing the window cancels those.
             asyncio.ensure_future(notifier.close())
+
+
+class HeldBackDialog(QDialog):
+    """Notifications held back by do-not-disturb, oldest first.
+
+    Emits notification_chosen(Notification) on a double click or Enter, and
+    mark_read_requested() from "Mark all read".
+    """
+
+    notification_chosen = Signal(object)
+    mark_read_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Held back notifications")
+        self.resize(480, 360)
+        self.list = QListWidget()
+        self.list.setObjectName("heldBackList")
+        self.list.setWordWrap(True)
+        self.list.itemActivated.connect(self._activated)
+        self.empty_label = plain_label(
+            "Nothing was held back. While do not disturb is on, new mentions "
+            "and replies are listed here instead of shown.",
+            "emptyState",
+        )
+        self.empty_label.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.mark_read_button = buttons.addButton(
+            "Mark all read", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.mark_read_button.clicked.connect(self.mark_read_requested)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.empty_label)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(buttons)
+
+    def set_notifications(self, notifications: list[Notification]) -> None:
+        self.list.clear()
+        for notification in notifications:
+            # Plain text only: a QListWidgetItem never renders markup.
+            text = notification.title
+            if notification.body:
+                text += "\n" + notification.body
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, notification)
+            self.list.addItem(item)
+        self.empty_label.setVisible(not notifications)
+        self.list.setVisible(bool(notifications))
+        self.mark_read_button.setEnabled(bool(notifications))
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        self.notification_chosen.emit(item.data(Qt.ItemDataRole.UserRole))

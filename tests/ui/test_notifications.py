@@ -5,14 +5,20 @@ can send ActionInvoked as the notification server does on a click.
 """
 
 import asyncio
+import datetime
+import time
 
 import pytest
 
-from app.notifier import FreedesktopBackend
+from app.notifier import DO_NOT_DISTURB_KEY, SETTINGS_EVENT, FreedesktopBackend
+from app.read_state import ReadState
+from app.session import AppSession
+from app.store.read_state_store import unsent_receipts
 from tests.notification_bus import FakeNotificationService, PrivateBus
-from tests.ui.builders import BASE_TS, ME
+from tests.other_client import OtherClient
+from tests.ui.builders import BASE_TS, ME, Session
 from ui.main_window import MainWindow
-from ui.notifications import NotificationsController
+from ui.notifications import MORNING_HOUR, NotificationsController, next_morning
 
 SPACE = "!guild:example.org"
 BOARD = "!guild-board:example.org"
@@ -124,3 +130,136 @@ def test_click_on_unknown_id_does_nothing(window, spaces, app_session, service, 
     app_session.announce(spaces.commit())
     with qtbot.assertNotEmitted(window.notifications.activated, wait=300):
         service.click(42)
+
+
+def test_next_morning_is_tomorrow_at_eight():
+    evening = datetime.datetime(2026, 3, 5, 22, 30).astimezone()
+    morning = next_morning(evening)
+    assert morning.date() == datetime.date(2026, 3, 6)
+    assert (morning.hour, morning.minute) == (MORNING_HOUR, 0)
+
+
+def test_do_not_disturb_holds_back(window, spaces, app_session, service, qtbot):
+    root = spaces.discussion(BOARD, "Kubernetes tips", sender=ME, ts=BASE_TS)
+    app_session.announce(spaces.commit())
+    controller = window.notifications
+    controller.hour_action.trigger()
+    assert controller.notifier.do_not_disturb()
+    assert controller.off_action.isEnabled()
+
+    reply = spaces.reply(BOARD, root, "Try kubectl", sender=ANA, ts=BASE_TS + 10)
+    app_session.announce(spaces.commit())
+    qtbot.waitUntil(lambda: len(controller.notifier.collected) == 1, timeout=5_000)
+    assert service.calls == []
+    assert controller.held_back_action.text() == "&Held back (1)…"
+
+    dialog = controller.show_held_back()
+    assert dialog.list.count() == 1
+    assert dialog.list.item(0).text() == (
+        "Ana Lima replied in Data Guild\nKubernetes tips\nTry kubectl"
+    )
+    with qtbot.waitSignal(controller.activated, timeout=5_000):
+        dialog.list.itemActivated.emit(dialog.list.item(0))
+    assert window.thread_view.current_discussion() == root
+    assert reply in [n.event_id for n in controller.notifier.collected]
+
+    dialog.mark_read_button.click()
+    assert dialog.list.count() == 0
+    assert controller.notifier.collected == []
+    assert not controller.held_back_action.isEnabled()
+
+    controller.off_action.trigger()
+    spaces.reply(BOARD, root, "Any news?", sender=ANA, ts=BASE_TS + 20)
+    app_session.announce(spaces.commit())
+    qtbot.waitUntil(lambda: len(service.calls) == 1, timeout=5_000)
+    dialog.close()
+
+
+@pytest.mark.synapse
+def test_do_not_disturb_shared_across_sign_ins(
+    qtbot, qasync_loop, tmp_path, synapse, make_user
+):
+    user = make_user("dnd")
+    sessions = [
+        AppSession(
+            Session(
+                homeserver_url=synapse.base_url,
+                user_id=user.user_id,
+                device_id=user.device_id,
+                access_token=user.access_token,
+            ),
+            store_path=tmp_path / f"cache{number}.sqlite3",
+        )
+        for number in range(2)
+    ]
+    windows = []
+    for session in sessions[:1]:
+        main = MainWindow(session)
+        qtbot.addWidget(main)
+        windows.append(main)
+    first = windows[0].notifications
+    assert first.notifier is not None
+    before = time.time()
+    first.hour_action.trigger()
+
+    other = OtherClient(synapse.base_url, user.access_token, user.user_id)
+    try:
+        path = f"/user/{user.user_id}/account_data/{SETTINGS_EVENT}"
+
+        def stored() -> dict | None:
+            try:
+                return other.call("GET", path)
+            except RuntimeError:
+                return None
+
+        qtbot.waitUntil(lambda: stored() is not None, timeout=10_000)
+        until_ms = stored()[DO_NOT_DISTURB_KEY]
+    finally:
+        other.close()
+    assert before + 3590 < until_ms / 1000 < time.time() + 3610
+
+    # Another sign-in reads it when its window opens.
+    second_window = MainWindow(sessions[1])
+    qtbot.addWidget(second_window)
+    second = second_window.notifications
+    with qtbot.waitSignal(second.do_not_disturb_changed, timeout=10_000):
+        pass
+    assert second.notifier.do_not_disturb()
+    assert second.notifier.do_not_disturb_until == until_ms / 1000
+
+    for main in (windows[0], second_window):
+        main.close()
+    for session in sessions:
+        closing = asyncio.ensure_future(session.close())
+        qtbot.waitUntil(closing.done, timeout=20_000)
+
+
+def test_mark_held_back_read_queues_receipts(
+    window, spaces, app_session, service, qtbot
+):
+    # The real read state over the test's cache: receipts are queued there,
+    # and nothing sends them without a server.
+    app_session.read_state = ReadState(None, app_session.store)
+
+    def queued() -> set[str]:
+        return {
+            target.event_id for target in unsent_receipts(app_session.store.reader())
+        }
+
+    root = spaces.discussion(BOARD, "Kubernetes tips", sender=ME, ts=BASE_TS)
+    app_session.announce(spaces.commit())
+    controller = window.notifications
+    controller.hour_action.trigger()
+    spaces.reply(BOARD, root, "Try kubectl", sender=ANA, ts=BASE_TS + 10)
+    app_session.announce(spaces.commit())
+    qtbot.waitUntil(lambda: len(controller.notifier.collected) == 1, timeout=5_000)
+    assert queued() == set()
+
+    dialog = controller.show_held_back()
+    dialog.mark_read_button.click()
+
+    # The cache builder's raw events carry no thread relation, so only the
+    # root's receipt is queued here; a synced thread also gets the reply's.
+    qtbot.waitUntil(lambda: root in queued(), timeout=5_000)
+    assert controller.notifier.collected == []
+    dialog.close()
