@@ -138,3 +138,26 @@ def test_mark_all_read_menu_action(qtbot, window, board, author, synapse, reader
     phone.close()
     counts = response["rooms"]["join"][board_id]["unread_notifications"]
     assert counts["notification_count"] == 0
+
+
+def test_new_reply_in_open_discussion_is_read(qtbot, window, board, author):
+    space, board_id = board
+    qtbot.waitUntil(
+        lambda: window.space_pane.model.row_of(space) is not None, timeout=20_000
+    )
+    window.space_pane.select_space(space)
+    root = author.discussion(board_id, "Deploy freeze")
+    model = window.discussion_pane.discussions
+    qtbot.waitUntil(lambda: _row(model, root) is not None, timeout=20_000)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    assert window.discussion_pane.select_discussion(root)
+
+    author.reply(board_id, root, "Starts on Friday")
+
+    document = window.thread_view.document()
+    qtbot.waitUntil(
+        lambda: "Starts on Friday" in document.toPlainText(), timeout=20_000
+    )
+    qtbot.waitUntil(lambda: _space_unread(window, space) == 0, timeout=20_000)
+    assert _unread(model, root) == 0
