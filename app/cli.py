@@ -383,6 +383,12 @@ def command_logout(args) -> int:
     wipe = args.wipe_cache
     if manager.policy.is_locked("wipe_cache_on_sign_out"):
         wipe = manager.policy.wipe_cache_on_sign_out
+        if args.wipe_cache and not wipe:
+            print(
+                "Your organisation's policy keeps the cached content at sign-out, "
+                "so --wipe-cache has no effect.",
+                file=sys.stderr,
+            )
     if wipe:
         delete_cache_files(paths.database_path(session.user_id, session.homeserver_url))
         shutil.rmtree(paths.cache_dir(), ignore_errors=True)

@@ -58,7 +58,7 @@ MAX_RETENTION_DAYS = 36500
 # A policy is a few lines of text; anything larger is not a policy file, and
 # reading it whole would cost memory at every start.
 MAX_POLICY_FILE_BYTES = 1024 * 1024
-# Browsers and servers commonly reject URLs longer than this.
+# Far longer than any real server address; it bounds what is stored and shown.
 MAX_HOMESERVER_LENGTH = 2048
 
 # Matrix server name grammar (the spec's appendix "Server Name"), as in
@@ -153,6 +153,8 @@ class Policy:
             return True
         if "://" in self.homeserver:
             return False
+        # NOTE: the user id comes from the server that the session is on, so a
+        # server that claims ids of the fixed server name passes this check.
         server_name = user_id.partition(":")[2]
         return bool(server_name) and server_name.lower() == self.homeserver.lower()
 

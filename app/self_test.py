@@ -129,7 +129,7 @@ def check_qt_platform() -> CheckResult:
     except OSError as error:
         return _failed(
             name,
-            f"the Qt check could not be started: {error}.",
+            f"the Qt check could not be started: {error.strerror or error}.",
             "Reinstall Commonplace.",
         )
     probe = _parse_probe_output(completed.stdout)
@@ -434,9 +434,16 @@ def check_server() -> CheckResult:
             "writable folder.",
         )
     if server is None:
+        from app.policy import system_policy
+
+        policy_text = (
+            "the policy sets no usable server (see the Policy line)"
+            if system_policy().problems
+            else "no policy sets a server"
+        )
         return _failed(
             name,
-            "no server configured: nobody is signed in and no policy sets a server.",
+            f"no server configured: nobody is signed in and {policy_text}.",
             "Sign in with 'commonplace login --server URL --user NAME' or in "
             "the desktop app.",
         )

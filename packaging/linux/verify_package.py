@@ -23,6 +23,7 @@ not be made (no root rights, no debootstrap, or no mirror).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import subprocess
@@ -65,8 +66,13 @@ def step(message: str) -> None:
 
 
 def base_root_tar(mirror: str) -> Path:
-    """Return the tar file of a pristine minimal root, running debootstrap once."""
-    tar = CACHE_DIR / f"{SUITE}-minbase.tar"
+    """Return the tar file of a pristine minimal root, running debootstrap once.
+
+    Each mirror gets its own file, because the root's apt sources name the
+    mirror that debootstrap used, and the install in the root fetches from it.
+    """
+    mirror_digest = hashlib.sha256(mirror.encode()).hexdigest()[:12]
+    tar = CACHE_DIR / f"{SUITE}-minbase-{mirror_digest}.tar"
     if tar.exists():
         return tar
     if shutil.which("debootstrap") is None:

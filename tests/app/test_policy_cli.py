@@ -167,7 +167,9 @@ def test_logout_keeps_cache_by_policy(
 
     assert cli.main(["logout", "--wipe-cache"]) == cli.EXIT_OK
 
-    assert "The cached content was kept" in capsys.readouterr().out
+    output = capsys.readouterr()
+    assert "The cached content was kept" in output.out
+    assert "--wipe-cache has no effect" in output.err
     assert cache_file.exists()
 
 
