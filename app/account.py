@@ -402,8 +402,8 @@ class AccountManager:
         """Return the saved session, or None when no account is signed in.
 
         A session on a server other than the one the policy sets counts as
-        signed out: ``signed_out_reason`` then says so, and the settings,
-        token and cache are kept as they are. KeyringUnavailable and
+        signed out. ``signed_out_reason`` then contains the message for the
+        user, and the settings, token and cache are kept as they are. KeyringUnavailable and
         KeyringLocked propagate, and the saved session is kept, so that the
         UI can offer to retry once the keyring works.
         """

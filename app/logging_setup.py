@@ -26,7 +26,7 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _SECRET_KEYS = (
     r"access_token|refresh_token|password|new_password|token|login_token|loginToken"
 )
-# The user name starts a word or follows "://"; the password runs to the last
+# The user name starts a word or follows "://". The password runs to the last
 # "@" before a space or quote, because a typo can leave "/" or "#" in it.
 _URL_CREDENTIALS = re.compile(
     r"""(?:(?<=://)|(?<![^\s"'(<=\[]))([^\s/?#@:"'<>]+):(?!//)[^\s"'<>]*@"""

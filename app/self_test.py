@@ -454,7 +454,7 @@ def check_server() -> CheckResult:
 
         shown = redact_url(server)
         if isinstance(error, MatrixError):
-            # Its message already says what to do next.
+            # Its message already ends with the next step to take.
             return _failed(
                 name, f"{shown} ({source}) did not answer: {error.message}", ""
             )
