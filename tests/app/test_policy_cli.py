@@ -93,14 +93,14 @@ def test_session_on_other_server_is_signed_out(
     cache_file = paths.database_path(user.user_id, synapse.base_url)
     cache_before = cache_file.read_bytes()
     capsys.readouterr()
-    policy_file({"homeserver": "https://matrix.example.org"})
+    policy_file({"homeserver": "http://127.0.0.1:9"})
 
     for command in (["status"], ["sync", "--once"]):
         code = cli.main(command)
 
         assert code == cli.EXIT_NOT_SIGNED_IN
         error = capsys.readouterr().err
-        assert "now requires the server https://matrix.example.org" in error
+        assert "now requires the server http://127.0.0.1:9" in error
         assert "sign in again" in error
     assert cache_file.read_bytes() == cache_before
 

@@ -464,11 +464,11 @@ def test_session_on_other_server_is_not_checked(monkeypatch):
         device_id="OLD",
     ).save()
     policy = app.policy.policy_from_values(
-        {"homeserver": "https://matrix.example.org"}, "/etc/commonplace/policy.json"
+        {"homeserver": "http://127.0.0.1:9"}, "/etc/commonplace/policy.json"
     )
     monkeypatch.setattr(app.policy, "system_policy", lambda: policy)
 
     server, source = configured_server()
 
-    assert server == "https://matrix.example.org"
+    assert server == "http://127.0.0.1:9"
     assert "policy" in source

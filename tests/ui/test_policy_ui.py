@@ -320,7 +320,7 @@ def test_session_on_other_server_asks_sign_in(qtbot, controller, tmp_path):
         device_id="OLD",
     ).save(settings_file)
     settings_before = settings_file.read_bytes()
-    policy = policy_with(homeserver="https://matrix.example.org")
+    policy = policy_with(homeserver="http://127.0.0.1:9")
     accounts = AccountManager(
         token_store=MemoryTokenStore(), settings_file=settings_file, policy=policy
     )
@@ -331,7 +331,7 @@ def test_session_on_other_server_asks_sign_in(qtbot, controller, tmp_path):
     dialog = _visible(SignInDialog)
 
     assert app_controller.window is None
-    assert "now requires the server https://matrix.example.org" in (
+    assert "now requires the server http://127.0.0.1:9" in (
         dialog.error_label.text()
     )
     assert settings_file.read_bytes() == settings_before
