@@ -25,8 +25,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from xml.sax.saxutils import escape
 
-from app import namespace as ns
-from app.matrix.rooms import get_account_data, set_account_data
 from app.notification_rules import (
     BURST_WINDOW_SECONDS,
     DEFAULT_LEVEL,
@@ -65,11 +63,6 @@ EXPIRE_TIMEOUT = -1
 MAX_COLLECTED = 200
 # Shown notifications remembered for a click, oldest forgotten first.
 MAX_CLICKABLE = 100
-# Global account data with the notification settings, so that every
-# sign-in of the user sees them: {"do_not_disturb_until": ms since the
-# epoch, or null when off}.
-SETTINGS_EVENT = f"{ns.NAMESPACE}.notifications"
-DO_NOT_DISTURB_KEY = "do_not_disturb_until"
 
 # Returns the read positions for the rooms and discussions of the new items,
 # given the cache connection and their ids (server_read_positions is one).
@@ -577,33 +570,3 @@ class Notifier:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.backend.close()
-
-
-# -- Settings in account data ------------------------------------------------
-
-
-async def load_do_not_disturb(client, user_id: str) -> float | None:
-    """Return when the user's do-not-disturb ends (seconds since the epoch).
-
-    None when it is off or the stored value is invalid. Raises MatrixError
-    when the server cannot be reached.
-    """
-    content = await get_account_data(client, user_id, SETTINGS_EVENT)
-    if not isinstance(content, dict):
-        return None
-    until = content.get(DO_NOT_DISTURB_KEY)
-    if isinstance(until, bool) or not isinstance(until, int | float) or until <= 0:
-        return None
-    return until / 1000
-
-
-async def save_do_not_disturb(client, user_id: str, until: float | None) -> None:
-    """Store when do-not-disturb ends (None: off) in the user's account data.
-
-    Other keys of the settings are kept. Raises MatrixError when the server
-    cannot be reached or rejects the change.
-    """
-    content = await get_account_data(client, user_id, SETTINGS_EVENT)
-    content = dict(content) if isinstance(content, dict) else {}
-    content[DO_NOT_DISTURB_KEY] = None if until is None else int(until * 1000)
-    await set_account_data(client, user_id, SETTINGS_EVENT, content)

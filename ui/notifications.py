@@ -4,7 +4,8 @@ NotificationsController runs an app.notifier.Notifier on the session's cache
 changes and opens what a clicked notification is about: a single post opens
 its discussion scrolled to that post, and a summary of several opens Home.
 Its Notifications menu turns do-not-disturb on for an hour or until the next
-morning, and lists what do-not-disturb held back (HeldBackDialog).
+morning, sets the level of the space chosen in the sidebar, and lists what
+do-not-disturb held back (HeldBackDialog).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import datetime
 import logging
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -25,14 +26,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.notification_rules import Notification
-from app.notifier import (
-    Notifier,
-    ReadPositionSource,
-    load_do_not_disturb,
-    save_do_not_disturb,
-    server_read_positions,
+from app.notification_rules import (
+    ALL_POSTS,
+    DEFAULT_LEVEL,
+    MENTIONS_AND_REPLIES,
+    NOTHING,
+    Notification,
 )
+from app.notification_settings import (
+    load_do_not_disturb,
+    load_space_levels,
+    save_do_not_disturb,
+    set_space_level,
+)
+from app.notifier import Notifier, ReadPositionSource, server_read_positions
+from app.store.queries import list_spaces
 from ui.tasks import TaskRunner
 from ui.widgets import plain_label
 
@@ -42,6 +50,12 @@ log = logging.getLogger(__name__)
 MORNING_HOUR = 8
 HOUR_SECONDS = 3600
 STATUS_MESSAGE_MS = 15_000
+
+LEVEL_LABELS = (
+    (ALL_POSTS, "&All new posts"),
+    (MENTIONS_AND_REPLIES, "&Mentions, replies and followed discussions"),
+    (NOTHING, "&Nothing"),
+)
 
 
 def next_morning(now: datetime.datetime) -> datetime.datetime:
@@ -62,6 +76,7 @@ class NotificationsController(QObject):
 
     activated = Signal(object)
     do_not_disturb_changed = Signal()
+    levels_changed = Signal()
 
     def __init__(
         self,
@@ -94,12 +109,13 @@ class NotificationsController(QObject):
         window.events.cache_changed.connect(self.notifier.changes_arrived)
         window.closed.connect(self._window_closed)
         self._build_menu()
-        self._load_do_not_disturb()
+        self._load_settings()
 
     # -- Menu ------------------------------------------------------------------
 
     def _build_menu(self) -> None:
         self.menu = self._window.menuBar().addMenu("&Notifications")
+
         self.hour_action = QAction("Do not disturb for &1 hour", self)
         self.hour_action.triggered.connect(
             lambda: self.do_not_disturb_for(HOUR_SECONDS)
@@ -112,8 +128,25 @@ class NotificationsController(QObject):
         self.off_action.triggered.connect(lambda: self.set_do_not_disturb(None))
         self.held_back_action = QAction("&Held back…", self)
         self.held_back_action.triggered.connect(self.show_held_back)
+
         for action in (self.hour_action, self.tomorrow_action, self.off_action):
             self.menu.addAction(action)
+        self.menu.addSeparator()
+
+        self.space_menu = self.menu.addMenu("In this &space")
+        self.level_actions: dict[str, QAction] = {}
+        levels = QActionGroup(self)
+        for level, label in LEVEL_LABELS:
+            action = QAction(label, self, checkable=True)
+            action.triggered.connect(
+                lambda _checked=False, chosen=level: self.set_space_level(
+                    self._current_space(), chosen
+                )
+            )
+            levels.addAction(action)
+            self.space_menu.addAction(action)
+            self.level_actions[level] = action
+
         self.menu.addSeparator()
         self.menu.addAction(self.held_back_action)
         self.menu.aboutToShow.connect(self._update_menu)
@@ -123,6 +156,10 @@ class NotificationsController(QObject):
         if self.notifier is None or self.menu is None:
             return
         self.off_action.setEnabled(self.notifier.do_not_disturb())
+        space_id = self._current_space()
+        self.space_menu.setEnabled(space_id is not None)
+        level = self.notifier.levels.get(space_id or "", DEFAULT_LEVEL)
+        self.level_actions[level].setChecked(True)
         count = len(self.notifier.collected)
         self.held_back_action.setText(f"&Held back ({count})…")
         self.held_back_action.setEnabled(count > 0)
@@ -170,20 +207,73 @@ class NotificationsController(QObject):
             STATUS_MESSAGE_MS,
         )
 
-    def _load_do_not_disturb(self) -> None:
+    def _load_settings(self) -> None:
+        """Read do-not-disturb and the spaces' levels from the server."""
         client = getattr(self._session, "client", None)
         if client is None:
             return
         self._tasks.run(
             load_do_not_disturb(client, self._session.user_id),
             on_success=self._loaded,
-            on_failure=self._load_failed,
+            on_failure=lambda error: self._load_failed("do-not-disturb", error),
             key="load-do-not-disturb",
         )
+        spaces = [
+            space.room_id
+            for space in list_spaces(self._session.store.reader())
+            if space.membership == "join" and space.room_id.startswith("!")
+        ]
+        self._tasks.run(
+            load_space_levels(client, self._session.store.reader(), spaces),
+            on_success=self._levels_loaded,
+            on_failure=lambda error: self._load_failed("space levels", error),
+            key="load-space-levels",
+        )
 
-    def _load_failed(self, error: BaseException) -> None:
-        # Offline: do-not-disturb stays as it is here until chosen again.
-        log.warning("Reading the do-not-disturb setting failed: %s", error)
+    def _load_failed(self, setting: str, error: BaseException) -> None:
+        # Offline: the setting stays as it is here until chosen again.
+        log.warning("Reading the %s setting failed: %s", setting, error)
+
+    def _levels_loaded(self, levels: dict[str, str]) -> None:
+        if self.notifier is None:
+            return
+        for space_id, level in levels.items():
+            self.notifier.set_level(space_id, level)
+        self._update_menu()
+        self.levels_changed.emit()
+
+    # -- Space levels ---------------------------------------------------------
+
+    def _current_space(self) -> str | None:
+        """Return the space chosen in the sidebar, None for a pseudo-space."""
+        space_id = self._window.space_pane.selected_space()
+        if space_id is None or not space_id.startswith("!"):
+            return None
+        return space_id
+
+    def set_space_level(self, space_id: str | None, level: str) -> None:
+        """Choose which posts of a space notify, here and in the push rules."""
+        if self.notifier is None or space_id is None:
+            return
+        self.notifier.set_level(space_id, level)
+        self._update_menu()
+        self.levels_changed.emit()
+        client = getattr(self._session, "client", None)
+        if client is None:
+            return
+        self._tasks.run(
+            set_space_level(client, self._session.store.reader(), space_id, level),
+            on_failure=self._level_save_failed,
+            key=("space-level", space_id),
+        )
+
+    def _level_save_failed(self, error: BaseException) -> None:
+        self._window.statusBar().showMessage(
+            f"The space's notification level applies on this computer only: "
+            f"saving it on the server failed ({error}). Choose it again once "
+            f"you are online.",
+            STATUS_MESSAGE_MS,
+        )
 
     def _loaded(self, until: float | None) -> None:
         if self.notifier is None:

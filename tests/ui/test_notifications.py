@@ -10,7 +10,9 @@ import time
 
 import pytest
 
-from app.notifier import DO_NOT_DISTURB_KEY, SETTINGS_EVENT, FreedesktopBackend
+from app.notification_rules import ALL_POSTS, MENTIONS_AND_REPLIES, NOTHING
+from app.notification_settings import DO_NOT_DISTURB_KEY, SETTINGS_EVENT
+from app.notifier import FreedesktopBackend
 from app.read_state import ReadState
 from app.session import AppSession
 from app.store.read_state_store import unsent_receipts
@@ -263,3 +265,31 @@ def test_mark_held_back_read_queues_receipts(
     qtbot.waitUntil(lambda: root in queued(), timeout=5_000)
     assert controller.notifier.collected == []
     dialog.close()
+
+
+def test_space_level_menu_mutes_space(window, spaces, app_session, service, qtbot):
+    root = spaces.discussion(BOARD, "Kubernetes tips", sender=BEN, ts=BASE_TS)
+    app_session.announce(spaces.commit())
+    controller = window.notifications
+    assert window.space_pane.select_space(SPACE)
+    controller.menu.aboutToShow.emit()
+    assert controller.space_menu.isEnabled()
+    assert controller.level_actions[MENTIONS_AND_REPLIES].isChecked()
+
+    controller.level_actions[NOTHING].trigger()
+    assert controller.notifier.levels == {SPACE: NOTHING}
+    spaces.reply(BOARD, root, f"{ME} please look", sender=ANA, ts=BASE_TS + 10)
+    app_session.announce(spaces.commit())
+    checked = asyncio.ensure_future(controller.notifier.wait_for_checks())
+    qtbot.waitUntil(checked.done, timeout=5_000)
+    assert service.calls == []
+    assert controller.notifier.collected == []
+
+    # All new posts: a reply in a discussion the user never joined notifies.
+    controller.level_actions[ALL_POSTS].trigger()
+    spaces.reply(BOARD, root, "Another idea", sender=ANA, ts=BASE_TS + 20)
+    app_session.announce(spaces.commit())
+    qtbot.waitUntil(lambda: len(service.calls) == 1, timeout=5_000)
+    assert service.calls[0].summary == "Ana Lima replied in Data Guild"
+    controller.menu.aboutToShow.emit()
+    assert controller.level_actions[ALL_POSTS].isChecked()
