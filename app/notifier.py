@@ -405,6 +405,9 @@ class Notifier:
         self.backend.on_closed = self._closed
         self.on_clicked: Callable[[Notification], None] = lambda notification: None
         self.on_collected: Callable[[list[Notification]], None] = lambda items: None
+        # Returns True for a notification the user is already looking at
+        # (its discussion open in the active window), which is not shown.
+        self.in_view: Callable[[Notification], bool] = lambda notification: False
         self.levels: dict[str, str] = {}
         self.do_not_disturb_until: float | None = None
         self.collected: list[Notification] = []
@@ -535,6 +538,8 @@ class Notifier:
             self.on_collected(decision.collected)
         now = self._clock()
         for notification in decision.shown:
+            if self.in_view(notification):
+                continue
             self._recent.extend([now] * len(notification.items))
             try:
                 notification_id = await self.backend.show(

@@ -105,6 +105,7 @@ class NotificationsController(QObject):
             read_positions=read_positions,
         )
         self.notifier.on_clicked = self.open_notification
+        self.notifier.in_view = self._in_view
         self.notifier.on_collected = lambda notifications: self._update_menu()
         window.events.cache_changed.connect(self.notifier.changes_arrived)
         window.closed.connect(self._window_closed)
@@ -283,6 +284,16 @@ class NotificationsController(QObject):
         self.do_not_disturb_changed.emit()
 
     # -- Opening ------------------------------------------------------------------
+
+    def _in_view(self, notification: Notification) -> bool:
+        """Return True when notification's discussion is open in the active window."""
+        window = self._window
+        return (
+            not notification.is_summary
+            and window.isActiveWindow()
+            and not window.home_view.isVisible()
+            and window.thread_view.current_discussion() == notification.discussion_id
+        )
 
     def open_notification(self, notification: Notification) -> None:
         """Bring the window to the front and show what notification is about."""

@@ -171,6 +171,8 @@ def test_do_not_disturb_holds_back(window, spaces, app_session, service, qtbot):
     assert not controller.held_back_action.isEnabled()
 
     controller.off_action.trigger()
+    # Away from the open discussion, whose new posts are seen as they come.
+    window.show_home(True)
     spaces.reply(BOARD, root, "Any news?", sender=ANA, ts=BASE_TS + 20)
     app_session.announce(spaces.commit())
     qtbot.waitUntil(lambda: len(service.calls) == 1, timeout=5_000)
@@ -293,3 +295,23 @@ def test_space_level_menu_mutes_space(window, spaces, app_session, service, qtbo
     assert service.calls[0].summary == "Ana Lima replied in Data Guild"
     controller.menu.aboutToShow.emit()
     assert controller.level_actions[ALL_POSTS].isChecked()
+
+
+def test_open_discussion_in_active_window_quiet(
+    window, spaces, app_session, service, qtbot
+):
+    root = spaces.discussion(BOARD, "Kubernetes tips", sender=ME, ts=BASE_TS)
+    other = spaces.discussion(BOARD, "Other topic", sender=ME, ts=BASE_TS + 1)
+    app_session.announce(spaces.commit())
+    window.open_discussion(BOARD, root)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+
+    spaces.reply(BOARD, root, "Seen as it arrives", sender=ANA, ts=BASE_TS + 10)
+    spaces.reply(BOARD, other, "Not on screen", sender=ANA, ts=BASE_TS + 11)
+    app_session.announce(spaces.commit())
+
+    qtbot.waitUntil(lambda: len(service.calls) == 1, timeout=5_000)
+    checked = asyncio.ensure_future(window.notifications.notifier.wait_for_checks())
+    qtbot.waitUntil(checked.done, timeout=5_000)
+    assert [call.body for call in service.calls] == ["Other topic\nNot on screen"]
