@@ -77,7 +77,9 @@ async def _delete_rule(client, kind: str, room_id: str) -> None:
         pass
 
 
-async def set_space_level(client, conn: sqlite3.Connection, space_id: str, level: str):
+async def set_space_level(
+    client, conn: sqlite3.Connection, space_id: str, level: str
+) -> None:
     """Write the push rules of level on every joined room of a space.
 
     conn reads the space's rooms from the cache. Raises ValueError for an
