@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -237,7 +238,8 @@ def check_keyring() -> CheckResult:
     except KeyringLocked as error:
         return _failed(
             "Keyring",
-            f"the keyring is locked: {_plain_keyring_reason(error)}.",
+            # KeyringLocked's reason is always Commonplace's own sentence.
+            f"the keyring is locked: {error.reason}.",
             "Unlock it (for example by signing in to the desktop session "
             "again), or sign in for this session only in the desktop app.",
         )
@@ -253,18 +255,25 @@ def check_keyring() -> CheckResult:
 
 
 def _plain_keyring_reason(error) -> str:
-    """Return the error's reason, unless it is a library's text.
+    """Return the error's reason in plain words.
 
-    Reasons that Commonplace wrote itself have no cause; a reason copied
-    from a keyring library exception is logged and replaced with a sentence.
+    Reasons that Commonplace wrote itself have no cause, and a class path in
+    them is shortened to the class name. A reason copied from a keyring
+    library exception is logged and replaced with a sentence.
     """
     if error.__cause__ is None:
-        return error.reason
+        return _CLASS_PATH_RE.sub(r"\1", error.reason)
     log.warning("Self-test keyring check failed: %s", error.reason)
     return (
         "the keyring service returned an error when a test entry was read "
         "(the log file has the details)"
     )
+
+
+# A dotted Python class path such as keyrings.alt.file.PlaintextKeyring.
+_CLASS_PATH_RE = re.compile(
+    r"\b(?:[A-Za-z_][A-Za-z0-9_]*\.){2,}([A-Za-z_][A-Za-z0-9_]*)\b"
+)
 
 
 def _keyring_display_name(backend_path: str) -> str:

@@ -472,3 +472,15 @@ def test_session_on_other_server_is_not_checked(monkeypatch):
 
     assert server == "http://127.0.0.1:9"
     assert "policy" in source
+
+
+def test_rejected_keyring_named_without_class_path(isolated_profile):
+    environment = base_environment(isolated_profile)
+    environment["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+
+    result = run_self_test(environment)
+
+    line = report_line(result, "Keyring")
+    assert line.startswith("FAILED ")
+    assert "Keyring does not keep secrets" in line
+    assert "keyring.backends" not in line
