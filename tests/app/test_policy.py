@@ -559,3 +559,29 @@ def test_adml_describes_every_key():
             assert presentations[name] == element_ids
     named = {string_id.removesuffix("_Explain") for string_id in strings}
     assert named - set(POLICY_KEYS) == {"Commonplace", "SUPPORTED_Commonplace_0_1"}
+
+
+def test_example_profile_sets_every_key(tmp_path):
+    profile = plistlib.loads((PACKAGING / "app.commonplace.mobileconfig").read_bytes())
+    payloads = profile["PayloadContent"]
+    assert len(payloads) == 1
+    payload = payloads[0]
+    assert payload["PayloadType"] == "app.commonplace"
+    # macOS writes the payload's keys as the managed preferences that the
+    # reader takes, so the reader is given them as such a file.
+    managed = tmp_path / "app.commonplace.plist"
+    managed.write_bytes(plistlib.dumps(payload))
+
+    policy = read_policy(platform="darwin", plist_path=managed)
+
+    example = json.loads((PACKAGING / "policy.example.json").read_text("utf-8"))
+    settings = {key: value for key, value in payload.items() if key in POLICY_KEYS}
+    assert set(settings) == set(POLICY_KEYS)
+    assert {key: settings[key] for key in example if key != "ca_bundle"} == {
+        key: value for key, value in example.items() if key != "ca_bundle"
+    }
+    # Only ca_bundle is rejected here, because its file does not exist on
+    # this machine.
+    assert policy.locked == frozenset(POLICY_KEYS) - {"ca_bundle"}
+    assert len(policy.problems) == 1
+    assert "ca_bundle" in policy.problems[0]
