@@ -3,9 +3,11 @@
 NotificationsController runs an app.notifier.Notifier on the session's cache
 changes and opens what a clicked notification is about: a single post opens
 its discussion scrolled to that post, and a summary of several opens Home.
-Its Notifications menu turns do-not-disturb on for an hour or until the next
-morning, sets the level of the space chosen in the sidebar, and lists what
-do-not-disturb held back (HeldBackDialog).
+Its Notifications menu opens the notifications panel (NotificationsPanel),
+which the bell in the status bar opens too. The menu also turns
+do-not-disturb on for an hour or until the next morning, sets the level of
+the space chosen in the sidebar, and lists what do-not-disturb held back
+(HeldBackDialog).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import asyncio
 import datetime
 import logging
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (
     QDialog,
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.notification_list import ListedNotification, read_notifications, unread_count
 from app.notification_rules import (
     ALL_POSTS,
     DEFAULT_LEVEL,
@@ -41,6 +44,7 @@ from app.notification_settings import (
 )
 from app.notifier import Notifier, ReadPositionSource, server_read_positions
 from app.store.queries import list_spaces
+from ui.notifications_panel import NotificationBell, NotificationsPanel
 from ui.tasks import TaskRunner
 from ui.widgets import plain_label
 
@@ -50,6 +54,9 @@ log = logging.getLogger(__name__)
 MORNING_HOUR = 8
 HOUR_SECONDS = 3600
 STATUS_MESSAGE_MS = 15_000
+# Milliseconds to wait after a cache change before reading the list again,
+# so that a burst of sync batches costs one read.
+REFRESH_DELAY_MS = 200
 
 LEVEL_LABELS = (
     (ALL_POSTS, "&All new posts"),
@@ -71,10 +78,12 @@ class NotificationsController(QObject):
     sync brings other people's posts; enabled overrides that. backend
     replaces the system's notification backend, and read_positions the
     source of what the user has read (the server's unread counts).
-    Emits activated(Notification) after a click has opened its item.
+    Emits activated(Notification) after a click has opened its item, and
+    unread_changed(int) when the count of unread notifications changes.
     """
 
     activated = Signal(object)
+    unread_changed = Signal(int)
     do_not_disturb_changed = Signal()
     levels_changed = Signal()
 
@@ -92,6 +101,13 @@ class NotificationsController(QObject):
         self._session = app_session
         self._tasks = TaskRunner(self)
         self._dialog: HeldBackDialog | None = None
+        self.panel: NotificationsPanel | None = None
+        self.bell: NotificationBell | None = None
+        self.entries: list[ListedNotification] = []
+        self.unread = 0
+        self._read_positions = read_positions
+        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
+        self._refresh_timer.timeout.connect(self.refresh)
         if enabled is None:
             enabled = getattr(app_session, "sync", None) is not None
         self.notifier: Notifier | None = None
@@ -108,14 +124,25 @@ class NotificationsController(QObject):
         self.notifier.in_view = self._in_view
         self.notifier.on_collected = lambda notifications: self._update_menu()
         window.events.cache_changed.connect(self.notifier.changes_arrived)
+        window.events.cache_changed.connect(self._cache_changed)
         window.closed.connect(self._window_closed)
         self._build_menu()
+        self.bell = NotificationBell()
+        self.bell.clicked.connect(self.show_notifications)
+        window.statusBar().addPermanentWidget(self.bell)
+        self.levels_changed.connect(self._refresh_timer.start)
         self._load_settings()
+        self.refresh()
 
     # -- Menu ------------------------------------------------------------------
 
     def _build_menu(self) -> None:
         self.menu = self._window.menuBar().addMenu("&Notifications")
+
+        self.show_action = QAction("Show &notifications…", self)
+        self.show_action.triggered.connect(self.show_notifications)
+        self.menu.addAction(self.show_action)
+        self.menu.addSeparator()
 
         self.hour_action = QAction("Do not disturb for &1 hour", self)
         self.hour_action.triggered.connect(
@@ -337,6 +364,78 @@ class NotificationsController(QObject):
                 read_state.discussion_opened(discussion_id)
         self.notifier.mark_collected_read()
         self._update_menu()
+
+    # -- Panel ------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Read the notifications list from the cache again and show it."""
+        if self.notifier is None:
+            return
+        self.entries = read_notifications(
+            self._session.store.reader(),
+            self._session.user_id,
+            levels=self.notifier.levels,
+            read_positions=self._read_positions,
+        )
+        unread = unread_count(self.entries)
+        if self.panel is not None:
+            self.panel.set_entries(self.entries)
+        if self.bell is not None:
+            self.bell.set_unread(unread)
+        if unread != self.unread:
+            self.unread = unread
+            self.unread_changed.emit(unread)
+
+    def _cache_changed(self, changes) -> None:
+        if changes.rooms or changes.discussions:
+            self._refresh_timer.start()
+
+    def show_notifications(self) -> NotificationsPanel:
+        """Open the notifications panel, newest first."""
+        if self.panel is None:
+            self.panel = NotificationsPanel(self._window)
+            self.panel.notification_chosen.connect(self.open_notification)
+            self.panel.mark_read_requested.connect(self.mark_read)
+            self.panel.mark_all_read_requested.connect(self.mark_all_read)
+        self.refresh()
+        self.panel.show()
+        self.panel.raise_()
+        self.panel.activateWindow()
+        return self.panel
+
+    def mark_read(self, entries: list[ListedNotification]) -> None:
+        """Mark the discussions of entries read, here and through receipts.
+
+        A receipt covers a discussion up to its newest post, so marking one
+        post read also marks the later posts of its discussion read.
+        """
+        discussions = {
+            entry.item.discussion_id for entry in entries if entry.item.discussion_id
+        }
+        read_state = getattr(self._session, "read_state", None)
+        if read_state is None or not discussions:
+            return
+        for discussion_id in sorted(discussions):
+            self._tasks.run(
+                read_state.mark_discussion_read(discussion_id),
+                on_success=lambda _queued: self._refresh_timer.start(),
+                on_failure=self._mark_read_failed,
+                key=("mark-read", discussion_id),
+            )
+
+    def mark_all_read(self) -> None:
+        """Mark every unread notification read, and forget the held-back ones."""
+        self.mark_read([entry for entry in self.entries if not entry.read])
+        if self.notifier is not None and self.notifier.collected:
+            self.notifier.mark_collected_read()
+            self._update_menu()
+
+    def _mark_read_failed(self, error: BaseException) -> None:
+        log.error("Marking notifications read failed: %r", error)
+        self._window.statusBar().showMessage(
+            f"Marking notifications read failed ({error}). Try again.",
+            STATUS_MESSAGE_MS,
+        )
 
     def _window_closed(self) -> None:
         if self.notifier is not None:
