@@ -54,6 +54,7 @@ from ui.settings_dialog import SettingsDialog
 from ui.space_pane import SpacePane
 from ui.status_bar import StatusIndicator
 from ui.thread_view import ThreadView
+from ui.tray import TrayController
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,7 @@ class MainWindow(QMainWindow):
         self.events.status_changed.connect(self.set_status)
         self.events.outbox_status_changed.connect(self._outbox_status)
         self.notifications = NotificationsController(self, app_session)
+        self.tray = TrayController(self, self.notifications)
         self._update_outbox_indicator()
 
         last_sync = get_meta(self.store.reader(), LAST_SYNC_KEY)
