@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.notification_rules import (
+    FOLLOWED,
     NOTIFYING_KINDS,
     Notification,
     ReadPositions,
@@ -63,7 +64,7 @@ def read_notifications(
     """Return up to limit notifications of past posts, newest first.
 
     levels maps a space id to its notification level, as in decide().
-    read_positions supplies the server's read positions; with None only
+    read_positions supplies the server's read positions. With None, only
     the user's own posts and local receipts count.
     """
     found: list[Notification] = []
@@ -85,8 +86,13 @@ def read_notifications(
                 levels=levels,
                 read_positions=ReadPositions(),
             )
-            if notification is not None:
-                found.append(notification)
+            if notification is None:
+                continue
+            # A discussion's first post came before anyone could follow it,
+            # so following it later does not list that post.
+            if notification.reason == FOLLOWED and candidate.item.kind != "reply":
+                continue
+            found.append(notification)
         if len(found) >= limit or page.cursor is None:
             break
         cursor = page.cursor

@@ -45,6 +45,7 @@ from app.store.activity import (
     latest_item_id,
     read_new_items,
 )
+from app.store.follows_store import cached_follows
 from app.store.lookups import chunks, placeholders
 from app.store.read_state_store import thread_unread_counts
 from app.store.writes import SYNC_TOKEN_KEY, get_meta
@@ -352,6 +353,10 @@ def gather_candidates(
         )
         started.update(row[0] for row in rows)
 
+    # In a discussion the user unfollowed, replies to the user stay quiet,
+    # and only mentions notify.
+    unfollowed = set(cached_follows(conn).unfollow)
+
     reply_ids = [item.event_id for item in items if item.kind == "reply"]
     quoting_user: set[str] = set()
     for chunk in chunks(reply_ids):
@@ -370,6 +375,7 @@ def gather_candidates(
             item,
             mentions_user=item.id in mentioned,
             replies_to_user=item.kind == "reply"
+            and item.discussion_id not in unfollowed
             and (item.discussion_id in started or item.event_id in quoting_user),
             in_followed_discussion=item.discussion_id in followed,
         )

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import paths
+from app.follows import apply_choice, save_choice
 from app.policy import NO_POLICY
 from app.records import Changes
 from app.store import outbox_queries
@@ -53,6 +54,7 @@ from ui.session_events import SessionEvents
 from ui.settings_dialog import SettingsDialog
 from ui.space_pane import SpacePane
 from ui.status_bar import StatusIndicator
+from ui.tasks import TaskRunner
 from ui.thread_view import ThreadView
 from ui.tray import TrayController
 
@@ -169,6 +171,8 @@ class MainWindow(QMainWindow):
         # Clicking the space that is still current leaves Home too.
         self.space_pane.view.clicked.connect(lambda _index: self.show_home(False))
         self.thread_view.status_message.connect(self._show_action_failure)
+        self._follow_tasks = TaskRunner(self)
+        self.thread_view.follow_toggled.connect(self.set_following)
 
         self.events = SessionEvents(app_session, self)
         self.events.cache_changed.connect(self.apply_changes)
@@ -675,6 +679,33 @@ class MainWindow(QMainWindow):
 
     def _posted(self, post_id: str) -> None:
         self.discussion_pane.select_discussion(post_id)
+
+    def set_following(self, discussion_id: str, following: bool) -> None:
+        """Follow or unfollow a discussion, here at once and then on the server."""
+        self._follow_tasks.run(
+            self._set_following(discussion_id, following),
+            on_failure=self._follow_failed,
+            key=("follow", discussion_id),
+        )
+
+    async def _set_following(self, discussion_id: str, following: bool) -> None:
+        self.events.cache_changed.emit(
+            await apply_choice(self.store, discussion_id, following)
+        )
+        client = getattr(self.app_session, "client", None)
+        if client is None:
+            return
+        changes = await save_choice(
+            client, self.store, self.app_session.user_id, discussion_id, following
+        )
+        self.events.cache_changed.emit(changes)
+
+    def _follow_failed(self, error: BaseException) -> None:
+        log.warning("Saving a follow on the server failed: %s", error)
+        self._show_action_failure(
+            f"Following applies on this computer only: saving it on the server "
+            f"failed ({error}). Choose it again once you are online."
+        )
 
     def _show_action_failure(self, message: str) -> None:
         self.statusBar().showMessage(message, ACTION_MESSAGE_MS)

@@ -23,10 +23,12 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTextBrowser,
     QTextEdit,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from app.follows import is_following
 from app.records import Changes
 from app.store.answers import accepted_answers, may_accept_answer
 from app.store.queries import (
@@ -215,9 +217,12 @@ class ThreadView(QWidget):
     id or 0) asks the window to open the discussion's composer. With
     ``read_state`` (app.read_state.ReadState), showing a discussion marks it
     read on the server, and so do new replies while the window is active.
+    With a user_id, the Follow button above the thread emits
+    follow_toggled(discussion id, following) for the window to store.
     """
 
     person_activated = Signal(str)
+    follow_toggled = Signal(str, bool)
     edit_discussion_requested = Signal(str, int)
     # A sentence for the status bar, such as why a link did not open.
     status_message = Signal(str)
@@ -267,11 +272,23 @@ class ThreadView(QWidget):
 
         self.placeholder = Placeholder()
 
+        self.follow_button = QToolButton()
+        self.follow_button.setObjectName("followButton")
+        self.follow_button.setCheckable(True)
+        self.follow_button.setAutoRaise(True)
+        self.follow_button.clicked.connect(self._follow_clicked)
+        header = QHBoxLayout()
+        header.setContentsMargins(8, 4, 8, 0)
+        header.addStretch(1)
+        header.addWidget(self.follow_button)
+        self.follow_button.setVisible(user_id is not None)
+
         self.reply_box = None
         reading = QWidget()
         reading_layout = QVBoxLayout(reading)
         reading_layout.setContentsMargins(0, 0, 0, 0)
         reading_layout.setSpacing(0)
+        reading_layout.addLayout(header)
         reading_layout.addWidget(self.browser, 1)
         if actions is not None:
             self.reply_box = ReplyBox(store, actions.outbox)
@@ -378,7 +395,29 @@ class ThreadView(QWidget):
         if not self._append_replies(thread):
             self.browser.setHtml(thread.html)
         self._shown_thread = thread
+        self._update_follow_button(conn)
         self._stack.setCurrentWidget(self._reading)
+
+    def _update_follow_button(self, conn) -> None:
+        if self._user_id is None or self._event_id is None:
+            return
+        following = is_following(conn, self._user_id, self._event_id)
+        self._set_follow_button(following)
+
+    def _set_follow_button(self, following: bool) -> None:
+        self.follow_button.setChecked(following)
+        self.follow_button.setText("Following" if following else "Follow")
+        if following:
+            tip = "You are notified of new replies. Click to unfollow."
+        else:
+            tip = "Follow to be notified of new replies."
+        self.follow_button.setToolTip(tip)
+
+    def _follow_clicked(self, checked: bool) -> None:
+        if self._event_id is None:
+            return
+        self._set_follow_button(checked)
+        self.follow_toggled.emit(self._event_id, checked)
 
     def _append_replies(self, thread: ThreadHtml) -> bool:
         """Add thread's new last replies to the document if nothing else changed.

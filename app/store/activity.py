@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from app.records import Membership
 from app.store.answers import accepted_answers
 from app.store.direct_store import direct_room_people
+from app.store.follows_store import FOLLOW, FOLLOWS_KEY, UNFOLLOW
 from app.store.lookups import PERSON_NAME_SQL, chunks, placeholders, room_places
 from app.text import clean_name
 
@@ -268,15 +269,20 @@ def latest_item_id(conn: sqlite3.Connection) -> int:
 
 
 def followed_discussions_sql() -> str:
-    """Return SQL for the ids of the discussions a user follows; one ? is the user.
+    """Return SQL for the root_id of each discussion a user follows; one ? is the user.
 
-    Until follow and unfollow controls exist, a user follows the discussions
-    they started or replied to (deleted posts no longer count). An explicit
-    follow list, kept in namespaced account data and cached in a table,
-    would be added here with UNION and an unfollow list with EXCEPT.
+    A user follows the discussions they started or replied to (deleted posts
+    no longer count) and those on their explicit follow list, except those
+    on their unfollow list. Both lists are the follows account data that
+    app.store.follows_store caches as JSON in the meta table.
     """
-    return f"""SELECT f.root_id FROM activity f WHERE f.actor = ?
-        AND f.kind IN ({", ".join(f"'{kind}'" for kind in POST_KINDS)})"""
+    kinds = ", ".join(f"'{kind}'" for kind in POST_KINDS)
+    lists = f"(SELECT value FROM meta WHERE key = '{FOLLOWS_KEY}')"
+    return f"""SELECT root_id FROM (
+            SELECT f.root_id AS root_id FROM activity f
+            WHERE f.actor = ? AND f.kind IN ({kinds})
+            UNION SELECT value FROM json_each({lists}, '$.{FOLLOW}')
+        ) WHERE root_id NOT IN (SELECT value FROM json_each({lists}, '$.{UNFOLLOW}'))"""
 
 
 def _scope_rooms(

@@ -13,9 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.follows import follows_from_sync
 from app.matrix.errors import AuthExpired, MatrixError
 from app.records import Changes, RoomBatch
 from app.store import Store
+from app.store.follows_store import save_follows
 from app.store.writes import SYNC_TOKEN_KEY, apply_sync, get_meta
 from app.sync.translate import (
     MAX_SAFE_INTEGER,
@@ -111,7 +113,14 @@ class SyncLoop:
             raise MatrixError("The server's sync response has no next_batch token.")
         batches, left = await self._room_batches(response, since)
         direct = _direct_rooms(response)
+        # Stored before the batch and its token: after a crash in between,
+        # the same sync brings the lists again.
+        follows = follows_from_sync(response)
+        follow_changes = Changes()
+        if follows is not None:
+            follow_changes = await self.store.write(save_follows, follows)
         changes = await self.store.write(apply_sync, batches, next_batch, left, direct)
+        changes.merge(follow_changes)
         self._last_sync_finished = time.time()
         self._report(SyncState.ONLINE)
         if changes:

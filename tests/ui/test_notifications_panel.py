@@ -80,7 +80,13 @@ def add_history(spaces) -> dict[str, str]:
     # The user's own reply never notifies.
     spaces.reply(BOARD, mine, "Thanks", sender=ME, ts=BASE_TS + 5)
     spaces.commit()
-    return {"mine": mine, "reply": reply, "notice": notice, "mention": mention}
+    return {
+        "mine": mine,
+        "reply": reply,
+        "other": other,
+        "notice": notice,
+        "mention": mention,
+    }
 
 
 def test_panel_lists_cached_notifications(spaces, open_window):
@@ -322,3 +328,53 @@ def test_mark_read_reaches_other_sign_ins(
             if session is not None:
                 closing = asyncio.ensure_future(session.close())
                 qtbot.waitUntil(closing.done, timeout=20_000)
+
+
+def test_follow_button_lists_followed_replies(spaces, app_session, open_window, qtbot):
+    ids = add_history(spaces)
+    other = ids["other"]
+    window = open_window()
+    controller = window.notifications
+    window.show_home(False)
+    window.thread_view.show_discussion(other)
+    button = window.thread_view.follow_button
+    assert button.isVisibleTo(window.thread_view)
+    assert button.text() == "Follow"
+    assert not button.isChecked()
+
+    # A reply in a discussion the user does not follow is not listed.
+    spaces.reply(BOARD, other, "Bring forks", sender=ANA, ts=BASE_TS + 50)
+    app_session.announce(spaces.commit())
+    checked = asyncio.ensure_future(controller.notifier.wait_for_checks())
+    qtbot.waitUntil(checked.done, timeout=5_000)
+    controller.refresh()
+    assert len(controller.entries) == 3
+
+    button.click()
+
+    assert button.text() == "Following"
+    qtbot.waitUntil(lambda: len(controller.entries) == 4, timeout=5_000)
+    assert controller.entries[0].notification.title == "Ana Lima replied in Data Guild"
+    assert controller.entries[0].item.excerpt == "Bring forks"
+
+
+def test_unfollow_own_discussion_silences_replies(spaces, open_window, qtbot):
+    ids = add_history(spaces)
+    window = open_window()
+    controller = window.notifications
+    window.show_home(False)
+    window.thread_view.show_discussion(ids["mine"])
+    button = window.thread_view.follow_button
+    assert button.text() == "Following"
+    assert ids["reply"] in {entry.item.event_id for entry in controller.entries}
+
+    button.click()
+
+    assert button.text() == "Follow"
+    qtbot.waitUntil(
+        lambda: ids["reply"] not in {e.item.event_id for e in controller.entries},
+        timeout=5_000,
+    )
+    # Read back from the cache when the discussion is shown again.
+    window.thread_view.show_discussion(ids["mine"])
+    assert not button.isChecked()
