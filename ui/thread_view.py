@@ -272,6 +272,8 @@ class ThreadView(QWidget):
 
         self.placeholder = Placeholder()
 
+        # The discussion id that the Follow button stores, None while unsent.
+        self._follow_target: str | None = None
         self.follow_button = QToolButton()
         self.follow_button.setObjectName("followButton")
         self.follow_button.setCheckable(True)
@@ -395,14 +397,19 @@ class ThreadView(QWidget):
         if not self._append_replies(thread):
             self.browser.setHtml(thread.html)
         self._shown_thread = thread
-        self._update_follow_button(conn)
+        self._update_follow_button(conn, root)
         self._stack.setCurrentWidget(self._reading)
 
-    def _update_follow_button(self, conn) -> None:
-        if self._user_id is None or self._event_id is None:
+    def _update_follow_button(self, conn, root: Post) -> None:
+        if self._user_id is None:
             return
-        following = is_following(conn, self._user_id, self._event_id)
-        self._set_follow_button(following)
+        # An unsent discussion has only a local id, which the server's lists
+        # cannot name. Its author follows it anyway once it is sent.
+        sent = root.event_id.startswith("$")
+        self._follow_target = root.event_id if sent else None
+        self.follow_button.setEnabled(sent)
+        following = sent and is_following(conn, self._user_id, root.event_id)
+        self._set_follow_button(following or not sent)
 
     def _set_follow_button(self, following: bool) -> None:
         self.follow_button.setChecked(following)
@@ -414,10 +421,10 @@ class ThreadView(QWidget):
         self.follow_button.setToolTip(tip)
 
     def _follow_clicked(self, checked: bool) -> None:
-        if self._event_id is None:
+        if self._follow_target is None:
             return
         self._set_follow_button(checked)
-        self.follow_toggled.emit(self._event_id, checked)
+        self.follow_toggled.emit(self._follow_target, checked)
 
     def _append_replies(self, thread: ThreadHtml) -> bool:
         """Add thread's new last replies to the document if nothing else changed.

@@ -378,3 +378,19 @@ def test_unfollow_own_discussion_silences_replies(spaces, open_window, qtbot):
     # Read back from the cache when the discussion is shown again.
     window.thread_view.show_discussion(ids["mine"])
     assert not button.isChecked()
+
+
+def test_follow_button_disabled_while_unsent(spaces, app_session, open_window, qtbot):
+    spaces.commit()
+    window = open_window()
+    queued = asyncio.ensure_future(
+        app_session.outbox.queue_discussion(BOARD, "Draft plan", "Body")
+    )
+    qtbot.waitUntil(queued.done, timeout=5_000)
+    window.show_home(False)
+
+    window.thread_view.show_discussion(queued.result())
+
+    button = window.thread_view.follow_button
+    assert not button.isEnabled()
+    assert button.text() == "Following"
