@@ -92,6 +92,7 @@ class NotificationsPanel(QDialog):
         self.list = QListWidget()
         self.list.setObjectName("notificationsList")
         self.list.setWordWrap(True)
+        self.list.setSpacing(4)
         self.list.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
         self.list.itemActivated.connect(self._activated)
         self.list.itemSelectionChanged.connect(self._update_buttons)

@@ -277,7 +277,6 @@ class ThreadView(QWidget):
         self.follow_button = QToolButton()
         self.follow_button.setObjectName("followButton")
         self.follow_button.setCheckable(True)
-        self.follow_button.setAutoRaise(True)
         self.follow_button.clicked.connect(self._follow_clicked)
         header = QHBoxLayout()
         header.setContentsMargins(8, 4, 8, 0)
