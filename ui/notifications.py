@@ -438,6 +438,8 @@ class NotificationsController(QObject):
         )
 
     def _window_closed(self) -> None:
+        # The cache may close with the window, so the list is not read again.
+        self._refresh_timer.stop()
         if self.notifier is not None:
             notifier, self.notifier = self.notifier, None
             # Not through self._tasks: closing the window cancels those.
