@@ -84,6 +84,8 @@ class NotificationsController(QObject):
 
     activated = Signal(object)
     unread_changed = Signal(int)
+    # The list was read again and shown.
+    refreshed = Signal()
     do_not_disturb_changed = Signal()
     levels_changed = Signal()
 
@@ -368,15 +370,27 @@ class NotificationsController(QObject):
     # -- Panel ------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Read the notifications list from the cache again and show it."""
+        """Read the notifications list again in the background, then show it.
+
+        The list takes tens of milliseconds on a large cache, so it is read
+        on the store's reader thread; refreshed() follows when it is shown.
+        """
         if self.notifier is None:
             return
-        self.entries = read_notifications(
-            self._session.store.reader(),
-            self._session.user_id,
-            levels=self.notifier.levels,
-            read_positions=self._read_positions,
+        self._tasks.run(
+            self._session.store.read(
+                read_notifications,
+                self._session.user_id,
+                levels=dict(self.notifier.levels),
+                read_positions=self._read_positions,
+            ),
+            self._show_entries,
+            lambda error: log.warning("Notifications list not read: %s", error),
+            key="list",
         )
+
+    def _show_entries(self, entries) -> None:
+        self.entries = entries
         unread = unread_count(self.entries)
         if self.panel is not None:
             self.panel.set_entries(self.entries)
@@ -385,6 +399,7 @@ class NotificationsController(QObject):
         if unread != self.unread:
             self.unread = unread
             self.unread_changed.emit(unread)
+        self.refreshed.emit()
 
     def _cache_changed(self, changes) -> None:
         if changes.rooms or changes.discussions:
@@ -397,6 +412,8 @@ class NotificationsController(QObject):
             self.panel.notification_chosen.connect(self.open_notification)
             self.panel.mark_read_requested.connect(self.mark_read)
             self.panel.mark_all_read_requested.connect(self.mark_all_read)
+        # The list read last is shown at once; the fresh one replaces it.
+        self.panel.set_entries(self.entries)
         self.refresh()
         self.panel.show()
         self.panel.raise_()

@@ -7,6 +7,7 @@ last committed state while a write is in progress.
 """
 
 import asyncio
+import functools
 import logging
 import sqlite3
 import threading
@@ -36,6 +37,10 @@ class Store:
             open_database, self.path
         ).result()
         self._readers = threading.local()
+        # Long queries run here, so the UI thread never waits on them.
+        self._read_executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="store-reader"
+        )
         self._closed = False
 
     def _run_in_transaction(self, function: Callable[..., T], args: tuple) -> T:
@@ -61,6 +66,21 @@ class Store:
         future = self._executor.submit(self._run_in_transaction, function, args)
         return future.result()
 
+    async def read(self, function: Callable[..., T], *args, **kwargs) -> T:
+        """Run function(conn, *args, **kwargs) on the background reader thread.
+
+        For queries too long for the UI thread; conn is that thread's own
+        read-only connection.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._read_executor,
+            functools.partial(self._read, function, args, kwargs),
+        )
+
+    def _read(self, function: Callable[..., T], args: tuple, kwargs: dict) -> T:
+        return function(self.reader(), *args, **kwargs)
+
     def reader(self) -> sqlite3.Connection:
         """Return this thread's read-only connection, opened on first use."""
         conn = getattr(self._readers, "conn", None)
@@ -68,6 +88,12 @@ class Store:
             conn = open_reader(self.path)
             self._readers.conn = conn
         return conn
+
+    def _close_reader(self) -> None:
+        conn = getattr(self._readers, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._readers.conn = None
 
     def size_bytes(self) -> int:
         """Return the cache's size on disk, with its WAL and shared-memory files."""
@@ -85,6 +111,8 @@ class Store:
         conn = getattr(self._readers, "conn", None)
         if conn is not None:
             conn.close()
+        self._read_executor.submit(self._close_reader).result()
+        self._read_executor.shutdown(wait=True)
         self._executor.submit(self._db.conn.close).result()
         self._executor.shutdown(wait=True)
 

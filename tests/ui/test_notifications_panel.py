@@ -55,6 +55,10 @@ def open_window(qtbot, qasync_loop, app_session, service):
             enabled=True,
             read_positions=read_positions,
         )
+        # The first list is read in the background; the signal cannot come
+        # before the event loop runs again, which waitSignal does.
+        with qtbot.waitSignal(main.notifications.refreshed, timeout=5_000):
+            pass
         opened.append(main.notifications.notifier)
         return main
 
@@ -62,6 +66,18 @@ def open_window(qtbot, qasync_loop, app_session, service):
     for notifier in opened:
         closing = asyncio.ensure_future(notifier.close())
         qtbot.waitUntil(closing.done, timeout=5_000)
+
+
+def show_panel(controller, qtbot):
+    """Open the panel and wait until it shows the list read afresh."""
+    with qtbot.waitSignal(controller.refreshed, timeout=5_000):
+        panel = controller.show_notifications()
+    return panel
+
+
+def refresh(controller, qtbot):
+    with qtbot.waitSignal(controller.refreshed, timeout=5_000):
+        controller.refresh()
 
 
 def add_history(spaces) -> dict[str, str]:
@@ -89,13 +105,13 @@ def add_history(spaces) -> dict[str, str]:
     }
 
 
-def test_panel_lists_cached_notifications(spaces, open_window):
+def test_panel_lists_cached_notifications(spaces, open_window, qtbot):
     add_history(spaces)
     # The posts were cached before the window opened, as after a restart.
     window = open_window()
     controller = window.notifications
 
-    panel = controller.show_notifications()
+    panel = show_panel(controller, qtbot)
 
     texts = [panel.list.item(row).text() for row in range(panel.list.count())]
     assert texts == [
@@ -115,7 +131,7 @@ def test_panel_row_opens_discussion_at_reply(spaces, open_window, qtbot):
     window = open_window()
     controller = window.notifications
     window.show_home(True)
-    panel = controller.show_notifications()
+    panel = show_panel(controller, qtbot)
 
     with qtbot.waitSignal(controller.activated, timeout=5_000):
         panel.list.itemActivated.emit(panel.list.item(2))
@@ -129,7 +145,7 @@ def test_panel_lists_new_posts_as_they_arrive(spaces, app_session, open_window, 
     ids = add_history(spaces)
     window = open_window()
     controller = window.notifications
-    panel = controller.show_notifications()
+    panel = show_panel(controller, qtbot)
 
     spaces.reply(BOARD, ids["mine"], "Or helm", sender=BEN, ts=BASE_TS + 50)
     app_session.announce(spaces.commit())
@@ -144,7 +160,7 @@ def test_mark_read_queues_receipt(spaces, app_session, open_window, qtbot):
     app_session.read_state = ReadState(None, app_session.store)
     window = open_window()
     controller = window.notifications
-    panel = controller.show_notifications()
+    panel = show_panel(controller, qtbot)
     assert [entry.item.event_id for entry in panel.entries()][1] == ids["notice"]
 
     panel.list.item(1).setSelected(True)
@@ -167,7 +183,7 @@ def test_context_menu_marks_read(spaces, app_session, open_window, qtbot):
     app_session.read_state = ReadState(None, app_session.store)
     window = open_window()
     controller = window.notifications
-    panel = controller.show_notifications()
+    panel = show_panel(controller, qtbot)
     panel.list.setCurrentItem(panel.list.item(1))
 
     menu = panel.context_menu()
@@ -186,7 +202,7 @@ def test_mark_all_read_queues_receipts(spaces, app_session, open_window, qtbot):
     app_session.read_state = ReadState(None, app_session.store)
     window = open_window()
     controller = window.notifications
-    panel = controller.show_notifications()
+    panel = show_panel(controller, qtbot)
 
     panel.mark_all_read_button.click()
 
@@ -203,13 +219,13 @@ def test_mark_all_read_queues_receipts(spaces, app_session, open_window, qtbot):
     ]
 
 
-def test_server_counts_decide_read(spaces, open_window):
+def test_server_counts_decide_read(spaces, open_window, qtbot):
     ids = add_history(spaces)
     # Two unread posts in the board's main timeline, none in its threads.
     spaces.board(BOARD, "Questions", SPACE, unread=2)
     spaces.commit()
     window = open_window(read_positions=server_read_positions)
-    panel = window.notifications.show_notifications()
+    panel = show_panel(window.notifications, qtbot)
 
     read = {entry.item.event_id: entry.read for entry in panel.entries()}
     assert read == {ids["mention"]: True, ids["notice"]: False, ids["reply"]: True}
@@ -220,7 +236,7 @@ def test_muted_space_leaves_panel(spaces, open_window, qtbot):
     add_history(spaces)
     window = open_window()
     controller = window.notifications
-    panel = controller.show_notifications()
+    panel = show_panel(controller, qtbot)
     assert panel.list.count() == 3
 
     controller.set_space_level(SPACE, NOTHING)
@@ -243,7 +259,7 @@ def test_held_back_posts_listed_in_panel(
     qtbot.waitUntil(lambda: len(controller.notifier.collected) == 1, timeout=5_000)
     assert service.calls == []
 
-    panel = controller.show_notifications()
+    panel = show_panel(controller, qtbot)
     assert panel.entries()[0].item.event_id == reply
     panel.mark_all_read_button.click()
     assert controller.notifier.collected == []
@@ -307,14 +323,14 @@ def test_mark_read_reaches_other_sign_ins(
         return session, main
 
     def entries(main) -> dict[str, bool]:
-        main.notifications.refresh()
+        refresh(main.notifications, qtbot)
         return {entry.item.event_id: entry.read for entry in main.notifications.entries}
 
     first_session, first = sign_in("first")
     second_session = None
     try:
         qtbot.waitUntil(lambda: entries(first) == {reply: False}, timeout=20_000)
-        panel = first.notifications.show_notifications()
+        panel = show_panel(first.notifications, qtbot)
         panel.mark_all_read_button.click()
         # Read at once from the queued receipt, then by the server's counts.
         qtbot.waitUntil(lambda: entries(first) == {reply: True}, timeout=20_000)
@@ -347,7 +363,7 @@ def test_follow_button_lists_followed_replies(spaces, app_session, open_window, 
     app_session.announce(spaces.commit())
     checked = asyncio.ensure_future(controller.notifier.wait_for_checks())
     qtbot.waitUntil(checked.done, timeout=5_000)
-    controller.refresh()
+    refresh(controller, qtbot)
     assert len(controller.entries) == 3
 
     button.click()

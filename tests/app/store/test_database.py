@@ -119,3 +119,25 @@ def test_sqlite_errors_map_to_cache_errors(code, expected):
     with pytest.raises(Exception) as raised:
         _raise_mapped("cache.sqlite3", error)
     assert type(raised.value).__name__ == expected
+
+
+def test_background_read_runs_off_the_calling_thread(tmp_path):
+    import asyncio
+    import threading
+
+    from app.store import Store
+
+    store = Store(tmp_path / "cache.sqlite3")
+
+    def count_rooms(conn, *, extra):
+        return threading.get_ident(), conn.execute(
+            "SELECT COUNT(*) FROM rooms"
+        ).fetchone()[0] + extra
+
+    try:
+        thread, count = asyncio.run(store.read(count_rooms, extra=2))
+    finally:
+        store.close()
+
+    assert thread != threading.get_ident()
+    assert count == 2
