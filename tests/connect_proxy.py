@@ -11,25 +11,21 @@ from __future__ import annotations
 
 import base64
 import socket
-import threading
-from typing import Self
 
 from tests.https_front import relay
+from tests.loopback_server import LoopbackServer
 
 MAX_HEADER_BYTES = 16 * 1024
 
 
-class ConnectProxy:
+class ConnectProxy(LoopbackServer):
     """``url`` is the proxy's address, with the credentials when it has them."""
 
     def __init__(self, credentials: tuple[str, str] | None = None):
         self.credentials = credentials
         self.connects: list[str] = []
         self.rejected: list[tuple[str, int]] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self._closing = threading.Event()
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        super().__init__()
 
     @property
     def address(self) -> str:
@@ -41,31 +37,6 @@ class ConnectProxy:
             return f"http://{self.address}"
         user, password = self.credentials
         return f"http://{user}:{password}@{self.address}"
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._closing.set()
-        try:
-            # Wakes the thread blocked in accept(); close() alone does not.
-            self._listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self._listener.close()
-        self._thread.join(timeout=5)
-
-    def _accept_loop(self) -> None:
-        while not self._closing.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
         client.settimeout(10)

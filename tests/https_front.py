@@ -11,16 +11,16 @@ from __future__ import annotations
 import select
 import socket
 import ssl
-import threading
 import urllib.parse
-from typing import Self
 
 import trustme
+
+from tests.loopback_server import LoopbackServer
 
 RELAY_CHUNK_BYTES = 64 * 1024
 
 
-class HttpsFront:
+class HttpsFront(LoopbackServer):
     """Serves ``https://127.0.0.1:PORT`` with a certificate issued by ``ca``."""
 
     def __init__(self, upstream_url: str, ca: trustme.CA):
@@ -32,40 +32,12 @@ class HttpsFront:
         self.upstream = (upstream.hostname, upstream.port)
         self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ca.issue_cert("127.0.0.1").configure_cert(self._context)
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
+        super().__init__()
         self.handshakes_failed = 0
-        self._closing = threading.Event()
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
 
     @property
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._closing.set()
-        try:
-            # Wakes the thread blocked in accept(); close() alone does not.
-            self._listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self._listener.close()
-        self._thread.join(timeout=5)
-
-    def _accept_loop(self) -> None:
-        while not self._closing.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
         try:
