@@ -79,19 +79,27 @@ def shared_spaces(conn: sqlite3.Connection, user_id: str) -> tuple[SharedSpace, 
 
 
 def _discussions(conn, user_id: str, limit: int) -> list[ActivityItem]:
+    return _newest(conn, user_id, "discussion", "discussions", "title", limit)
+
+
+def _newest(
+    conn, user_id: str, kind: str, table: str, title: str, limit: int
+) -> list[ActivityItem]:
+    """Return the person's newest documents of kind, from table, by search_docs."""
     rows = conn.execute(
-        """SELECT t.event_id, t.room_id, t.title, t.ts FROM search_docs d
-        JOIN discussions t ON t.event_id = d.ref
-        WHERE d.sender = ? AND d.kind = 'discussion'
+        f"""SELECT t.event_id, t.room_id, t.{title} AS title, t.ts FROM search_docs d
+        JOIN {table} t ON t.event_id = d.ref
+        WHERE d.sender = ? AND d.kind = ?
         ORDER BY d.ts DESC, d.id DESC LIMIT ?""",
-        (user_id, limit),
+        (user_id, kind, limit),
     ).fetchall()
+    # A discussion opens itself; a file opens no discussion.
     return [
         ActivityItem(
-            "discussion",
+            kind,
             row["event_id"],
             row["room_id"],
-            row["event_id"],
+            row["event_id"] if kind == "discussion" else None,
             row["title"],
             "",
             row["ts"],
@@ -135,19 +143,7 @@ def _answers(conn, user_id: str, limit: int) -> list[ActivityItem]:
 
 
 def _files(conn, user_id: str, limit: int) -> list[ActivityItem]:
-    rows = conn.execute(
-        """SELECT f.event_id, f.room_id, f.name, f.ts FROM search_docs d
-        JOIN files f ON f.event_id = d.ref
-        WHERE d.sender = ? AND d.kind = 'file'
-        ORDER BY d.ts DESC, d.id DESC LIMIT ?""",
-        (user_id, limit),
-    ).fetchall()
-    return [
-        ActivityItem(
-            "file", row["event_id"], row["room_id"], None, row["name"], "", row["ts"]
-        )
-        for row in rows
-    ]
+    return _newest(conn, user_id, "file", "files", "name", limit)
 
 
 def _with_places(conn, items: list[ActivityItem]) -> tuple[ActivityItem, ...]:
