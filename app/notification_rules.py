@@ -125,6 +125,8 @@ class Decision:
 
     shown: list[Notification] = field(default_factory=list)
     collected: list[Notification] = field(default_factory=list)
+    # The notifications that a summary in shown stands for.
+    summarised: list[Notification] = field(default_factory=list)
 
     @property
     def notified_items(self) -> int:
@@ -161,7 +163,7 @@ def decide(
         return Decision(collected=notifications)
     in_window = sum(1 for when in recent if now - when < BURST_WINDOW_SECONDS)
     if in_window + len(notifications) > BURST_LIMIT:
-        return Decision(shown=[summary(notifications)])
+        return Decision(shown=[summary(notifications)], summarised=notifications)
     return Decision(shown=notifications)
 
 

@@ -35,6 +35,7 @@ from app.notification_rules import (
     Notification,
     ReadPositions,
     decide,
+    summary,
 )
 from app.records import Changes
 from app.store.activity import (
@@ -164,8 +165,11 @@ class FreedesktopBackend:
         except (ValueError, TypeError) as error:
             log.warning("Ignored a malformed %s signal: %s", message.member, error)
 
-    async def show(self, title: str, body: str) -> int:
-        """Show a notification with a default action; return the server's id."""
+    async def show(self, title: str, body: str, replaces_id: int = 0) -> int:
+        """Show a notification with a default action; return the server's id.
+
+        With replaces_id, the server updates that notification in place.
+        """
         from dbus_fast import Variant
 
         async with self._lock:
@@ -186,7 +190,7 @@ class FreedesktopBackend:
                 # No icon: the desktop entry hint lets the server find the app's.
                 [
                     APP_NAME,
-                    0,
+                    replaces_id,
                     "",
                     title,
                     body,
@@ -225,7 +229,8 @@ class DesktopNotifierBackend:
         self.on_action: Callable[[int], None] = lambda notification_id: None
         self.on_closed: Callable[[int], None] = lambda notification_id: None
 
-    async def show(self, title: str, body: str) -> int:
+    async def show(self, title: str, body: str, replaces_id: int = 0) -> int:
+        # desktop-notifier cannot update a notification; a new one is shown.
         self._ids += 1
         notification_id = self._ids
         try:
@@ -421,6 +426,10 @@ class Notifier:
         self._clock = clock
         self._wall_clock = wall_clock
         self._recent: deque[float] = deque()
+        # The notifications that the current burst's summary popup stands for.
+        self._burst: list[Notification] = []
+        self._burst_id = 0
+        self._burst_at = 0.0
         self._shown: dict[int, Notification] = {}
         self._check_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
@@ -547,9 +556,12 @@ class Notifier:
             if self.in_view(notification):
                 continue
             self._recent.extend([now] * len(notification.items))
+            replaces = 0
+            if decision.summarised and notification.is_summary:
+                notification, replaces = self._extend_burst(decision.summarised, now)
             try:
                 notification_id = await self.backend.show(
-                    notification.title, notification.body
+                    notification.title, notification.body, replaces
                 )
             except NotificationServiceError as error:
                 # Logged once until the service works again, not per post.
@@ -561,8 +573,28 @@ class Notifier:
                 log.info("Desktop notifications work again")
             self._service_failing = False
             self._shown[notification_id] = notification
+            if notification.is_summary:
+                self._burst_id = notification_id
             while len(self._shown) > MAX_CLICKABLE:
                 del self._shown[next(iter(self._shown))]
+
+    def _extend_burst(
+        self, notifications: list[Notification], now: float
+    ) -> tuple[Notification, int]:
+        """Return the summary of this burst so far, and the popup it replaces.
+
+        Posts that keep arriving within BURST_WINDOW_SECONDS of the last
+        summary, often in many small sync batches, update one popup instead
+        of adding one per batch.
+        """
+        if self._burst_id and now - self._burst_at < BURST_WINDOW_SECONDS:
+            self._burst.extend(notifications)
+            replaces = self._burst_id
+        else:
+            self._burst = list(notifications)
+            replaces = 0
+        self._burst_at = now
+        return summary(self._burst), replaces
 
     def _action_invoked(self, notification_id: int) -> None:
         notification = self._shown.pop(notification_id, None)
@@ -571,6 +603,9 @@ class Notifier:
 
     def _closed(self, notification_id: int) -> None:
         self._shown.pop(notification_id, None)
+        if notification_id == self._burst_id:
+            # A closed popup cannot be updated; the next burst starts anew.
+            self._burst_id = 0
 
     def mark_collected_read(self) -> None:
         """Forget the collected notifications, after the user has seen them."""

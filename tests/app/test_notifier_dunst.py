@@ -352,3 +352,27 @@ def test_read_on_other_device_stays_quiet(
 
     assert [call.summary for call in calls] == ["Ana Lima mentioned you in Data Guild"]
     assert calls[0].body == "Still unread\nAnd this?"
+
+
+def test_burst_over_several_syncs_updates_one_popup(cache, bus, dunst, monitor):
+    notifier = Notifier(
+        cache.store, ME, FreedesktopBackend(bus.address), clock=lambda: 1000.0
+    )
+    for batch in range(4):
+        for number in range(2):
+            cache.discussion(
+                GUILD_BOARD,
+                f"Notice {batch}.{number}",
+                kind="announcement",
+                sender=ANA,
+                ts=BASE_TS + 10 * batch + number,
+            )
+        cache.commit()
+        check(notifier)
+
+    calls = monitor.wait_for(5)
+    # The first two show one by one; from there on, one summary grows.
+    assert [call.replaces_id for call in calls[:3]] == [0, 0, 0]
+    assert calls[3].replaces_id == calls[4].replaces_id != 0
+    assert calls[4].summary == "6 new posts in Data Guild"
+    assert dunst.displayed() == 3
