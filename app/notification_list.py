@@ -39,6 +39,10 @@ MAX_LISTED = 100
 # Stream pages read at most to fill the list, so that a user whom nothing
 # notifies does not make the panel read the whole cache.
 MAX_PAGES = 20
+# "Mark all read" looks further back than the list shows: up to this many
+# notifications in this many stream pages (10,000 items).
+MAX_MARKED = 5_000
+MAX_MARK_PAGES = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +64,11 @@ def read_notifications(
     levels: Mapping[str, str],
     read_positions: ReadPositionSource | None,
     limit: int = MAX_LISTED,
+    max_pages: int = MAX_PAGES,
 ) -> list[ListedNotification]:
     """Return up to limit notifications of past posts, newest first.
+
+    At most max_pages pages of the activity stream are read to find them.
 
     levels maps a space id to its notification level, as in decide().
     read_positions supplies the server's read positions. With None, only
@@ -69,7 +76,7 @@ def read_notifications(
     """
     found: list[Notification] = []
     cursor = None
-    for _page in range(MAX_PAGES):
+    for _page in range(max_pages):
         page = read_stream(
             conn, user_id, StreamFilter(), before=cursor, limit=PAGE_SIZE
         )

@@ -28,7 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.notification_list import ListedNotification, read_notifications, unread_count
+from app.notification_list import (
+    MAX_LISTED,
+    MAX_MARK_PAGES,
+    MAX_MARKED,
+    ListedNotification,
+    read_notifications,
+    unread_count,
+)
 from app.notification_rules import (
     ALL_POSTS,
     DEFAULT_LEVEL,
@@ -395,7 +402,8 @@ class NotificationsController(QObject):
         if self.panel is not None:
             self.panel.set_entries(self.entries)
         if self.bell is not None:
-            self.bell.set_unread(unread)
+            # A full list may hide more unread notifications further back.
+            self.bell.set_unread(unread, more=len(entries) >= MAX_LISTED)
         if unread != self.unread:
             self.unread = unread
             self.unread_changed.emit(unread)
@@ -441,8 +449,28 @@ class NotificationsController(QObject):
             )
 
     def mark_all_read(self) -> None:
-        """Mark every unread notification read, and forget the held-back ones."""
+        """Mark every unread notification read, and forget the held-back ones.
+
+        The list shows the newest MAX_LISTED only, so the unread ones are
+        looked up again, further back, on the store's reader thread.
+        """
         self.mark_read([entry for entry in self.entries if not entry.read])
+        if self.notifier is not None:
+            self._tasks.run(
+                self._session.store.read(
+                    read_notifications,
+                    self._session.user_id,
+                    levels=dict(self.notifier.levels),
+                    read_positions=self._read_positions,
+                    limit=MAX_MARKED,
+                    max_pages=MAX_MARK_PAGES,
+                ),
+                lambda entries: self.mark_read(
+                    [entry for entry in entries if not entry.read]
+                ),
+                self._mark_read_failed,
+                key="mark-all",
+            )
         if self.notifier is not None and self.notifier.collected:
             self.notifier.mark_collected_read()
             self._update_menu()

@@ -33,9 +33,11 @@ EMPTY_TEXT = (
 EMPTY_UNREAD_TEXT = "Everything is read."
 
 
-def bell_text(unread: int) -> str:
-    """Return the bell button's text for an unread count."""
-    return f"🔔 {unread}" if unread else "🔔"
+def bell_text(unread: int, more: bool = False) -> str:
+    """Return the bell button's text for an unread count; more adds "+"."""
+    if not unread:
+        return "🔔"
+    return f"🔔 {unread}+" if more else f"🔔 {unread}"
 
 
 def entry_text(entry: ListedNotification) -> str:
@@ -56,11 +58,12 @@ class NotificationBell(QToolButton):
         self.setAutoRaise(True)
         self.set_unread(0)
 
-    def set_unread(self, unread: int) -> None:
-        self.setText(bell_text(unread))
+    def set_unread(self, unread: int, more: bool = False) -> None:
+        self.setText(bell_text(unread, more))
         if unread:
             tip = (
-                f"{unread} unread {'notification' if unread == 1 else 'notifications'}"
+                f"{unread}{' or more' if more else ''} unread "
+                f"{'notification' if unread == 1 else 'notifications'}"
             )
         else:
             tip = "No unread notifications"

@@ -20,6 +20,7 @@ from ui.notifications_panel import UNREAD_MARK, bell_text
 
 SPACE = "!guild:example.org"
 BOARD = "!guild-board:example.org"
+OTHER_BOARD = "!guild-archive:example.org"
 ANA = "@ana:example.org"
 BEN = "@ben:example.org"
 
@@ -410,3 +411,46 @@ def test_follow_button_disabled_while_unsent(spaces, app_session, open_window, q
     button = window.thread_view.follow_button
     assert not button.isEnabled()
     assert button.text() == "Following"
+
+
+def test_mark_all_read_reaches_past_the_listed_hundred(
+    spaces, app_session, open_window, qtbot
+):
+    # Five older notices in a second board, then a hundred newer ones.
+    spaces.board(OTHER_BOARD, "Archive", SPACE)
+    older = [
+        spaces.discussion(
+            OTHER_BOARD,
+            f"Old {number}",
+            kind="announcement",
+            sender=ANA,
+            ts=BASE_TS + number,
+        )
+        for number in range(5)
+    ]
+    for number in range(100):
+        spaces.discussion(
+            BOARD,
+            f"New {number}",
+            kind="announcement",
+            sender=ANA,
+            ts=BASE_TS + 100 + number,
+        )
+    spaces.commit()
+    app_session.read_state = ReadState(None, app_session.store)
+    window = open_window()
+    controller = window.notifications
+    panel = show_panel(controller, qtbot)
+    assert controller.bell.text() == bell_text(100, more=True)
+    marked: set[str] = set()
+    original = controller.mark_read
+
+    def recording(entries):
+        marked.update(entry.item.discussion_id for entry in entries)
+        original(entries)
+
+    controller.mark_read = recording
+
+    panel.mark_all_read_button.click()
+
+    qtbot.waitUntil(lambda: set(older) <= marked, timeout=5_000)
