@@ -44,6 +44,7 @@ from app.store.activity import (
     StreamItem,
     followed_discussions_sql,
     latest_item_id,
+    listed_event_ids,
     read_new_items,
 )
 from app.store.follows_store import cached_follows
@@ -202,6 +203,16 @@ class FreedesktopBackend:
         )
         return int(reply[0])
 
+    async def withdraw(self, notification_id: int) -> None:
+        """Ask the server to take a notification off the screen."""
+        async with self._lock:
+            if self._bus is None or not self._bus.connected:
+                self._bus = await self._connect()
+        await self._call(
+            self._bus,
+            self._method("CloseNotification", "u", [notification_id]),
+        )
+
     async def close(self) -> None:
         if self._bus is not None:
             await _disconnect(self._bus)
@@ -243,6 +254,10 @@ class DesktopNotifierBackend:
         except Exception as error:  # desktop-notifier raises platform errors
             raise NotificationServiceError(str(error)) from error
         return notification_id
+
+    async def withdraw(self, notification_id: int) -> None:
+        # desktop-notifier offers no way to take one notification back here.
+        return None
 
     async def close(self) -> None:
         return None
@@ -500,7 +515,27 @@ class Notifier:
         async with self._check_lock:
             decision = self._decide()
             await self._deliver(decision)
+            await self._withdraw_deleted()
             return decision
+
+    async def _withdraw_deleted(self) -> None:
+        """Take back the shown notifications of posts deleted since."""
+        single = {
+            notification_id: notification.items[0].event_id
+            for notification_id, notification in self._shown.items()
+            if not notification.is_summary
+        }
+        if not single:
+            return
+        existing = listed_event_ids(self.store.reader(), list(single.values()))
+        for notification_id, event_id in single.items():
+            if event_id in existing:
+                continue
+            self._shown.pop(notification_id, None)
+            try:
+                await self.backend.withdraw(notification_id)
+            except NotificationServiceError as error:
+                log.info("A deleted post's notification stayed: %s", error)
 
     def _decide(self) -> Decision:
         conn = self.store.reader()

@@ -136,7 +136,13 @@ def record_member_event(conn: sqlite3.Connection, member: Membership) -> None:
         conn.execute(
             "INSERT OR IGNORE INTO activity (kind, event_id, room_id, actor, ts, "
             "target_id) VALUES ('join', ?, ?, ?, ?, ?)",
-            (member.event_id, member.room_id, member.user_id, member.ts, member.user_id),
+            (
+                member.event_id,
+                member.room_id,
+                member.user_id,
+                member.ts,
+                member.user_id,
+            ),
         )
         return
     changed = []
@@ -261,6 +267,20 @@ def reload_items(
             if item is not None:
                 result[item.id] = item
     return result
+
+
+def listed_event_ids(conn: sqlite3.Connection, event_ids: list[str]) -> set[str]:
+    """Return which of event_ids still have an item, so were not deleted."""
+    found: set[str] = set()
+    for chunk in chunks(event_ids):
+        found.update(
+            row[0]
+            for row in conn.execute(
+                f"SELECT event_id FROM activity WHERE event_id IN ({placeholders(chunk)})",
+                list(chunk),
+            )
+        )
+    return found
 
 
 def latest_item_id(conn: sqlite3.Connection) -> int:
@@ -509,11 +529,7 @@ def _load_details(
     items = []
     for row in rows:
         item = _item(row, lookups)
-        if (
-            item is not None
-            and stream_filter.scope == UNANSWERED
-            and item.answered
-        ):
+        if item is not None and stream_filter.scope == UNANSWERED and item.answered:
             item = None
         items.append(item)
     return items
@@ -522,7 +538,9 @@ def _load_details(
 # Markdown marks that an excerpt drops: links and images keep their text;
 # emphasis, code marks, headings, quotes and list bullets go.
 _MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MARKDOWN_LINE_START = re.compile(r"^\s*(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)+", re.M)
+_MARKDOWN_LINE_START = re.compile(
+    r"^\s*(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)+", re.MULTILINE
+)
 _MARKDOWN_EMPHASIS = re.compile(r"\*\*|__|~~|`+|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)")
 
 
@@ -708,4 +726,3 @@ _BUILDERS = {
     "join": _joined,
     "profile": _profile,
 }
-

@@ -376,3 +376,25 @@ def test_burst_over_several_syncs_updates_one_popup(cache, bus, dunst, monitor):
     assert calls[3].replaces_id == calls[4].replaces_id != 0
     assert calls[4].summary == "6 new posts in Data Guild"
     assert dunst.displayed() == 3
+
+
+def test_deleted_post_takes_its_notification_back(cache, bus, dunst, monitor):
+    mine = cache.discussion(GUILD_BOARD, "Kubernetes tips", sender=ME, ts=BASE_TS)
+    cache.commit()
+    notifier = Notifier(cache.store, ME, FreedesktopBackend(bus.address))
+    reply = cache.reply(
+        GUILD_BOARD, mine, "Oops, wrong room", sender=ANA, ts=BASE_TS + 1
+    )
+    cache.commit()
+    check(notifier)
+    monitor.wait_for(1)
+    assert dunst.displayed() == 1
+
+    cache.redact(GUILD_BOARD, reply, sender=ANA)
+    cache.commit()
+    check(notifier)
+
+    deadline = time.monotonic() + 5
+    while dunst.displayed() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert dunst.displayed() == 0

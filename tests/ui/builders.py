@@ -20,6 +20,7 @@ from app.records import (
     Profile,
     RawEvent,
     Reaction,
+    Redaction,
     Reply,
     RoomBatch,
     RoomState,
@@ -243,6 +244,11 @@ class CacheBuilder:
         self._batch(room_id).items.append(
             AcceptedAnswer(event_id, room_id, question_id, reply_id, sender, BASE_TS)
         )
+
+    def redact(self, room_id: str, target_id: str, *, sender: str) -> None:
+        """Delete target_id, as a redaction event from sender would."""
+        event_id = self._event(room_id, sender, BASE_TS, "m.room.redaction")
+        self._batch(room_id).items.append(Redaction(event_id, room_id, target_id))
 
     def profile(self, profile: Profile) -> None:
         self._profiles.append(profile)
