@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self._outbox_dialog: OutboxDialog | None = None
         self._search_dialog: SearchDialog | None = None
         self._people_window: PeopleWindow | None = None
+        self._sync_state = SyncState.SYNCING
         self._profile_editor: ProfileEditorDialog | None = None
 
         self.space_pane = SpacePane(self.store)
@@ -277,10 +278,15 @@ class MainWindow(QMainWindow):
         if read_state is None or space_id is None:
             return
         read_state.space_read_requested(space_id)
-        self.statusBar().showMessage(
-            "Marked as read. The unread counts change after the next sync.",
-            ACTION_MESSAGE_MS,
-        )
+        if self._sync_state == SyncState.ONLINE:
+            message = "Marked as read. The unread counts change after the next sync."
+        else:
+            # The status bar's own offline text is hidden while this shows.
+            message = (
+                "Offline: marked as read on this computer; the server is told "
+                "when the connection returns."
+            )
+        self.statusBar().showMessage(message, ACTION_MESSAGE_MS)
 
     def _space_selected(self, room_id: str | None) -> None:
         space = self.space_pane.model.space(room_id) if room_id is not None else None
@@ -396,6 +402,7 @@ class MainWindow(QMainWindow):
             self._open_file(item.room_id, item.target_id)
 
     def set_status(self, status: SyncStatus) -> None:
+        self._sync_state = status.state
         if status.last_sync_finished is None and self._cached_sync_time is not None:
             status = SyncStatus(
                 status.state, self._cached_sync_time, status.retry_in, status.message

@@ -121,3 +121,25 @@ def test_space_menu_marks_space_read(qtbot, cache, store):
     assert joined.isEnabled()
     joined.trigger()
     assert requested == ["!joined:x"]
+
+
+def test_mark_all_read_offline_says_when_it_reaches_the_server(
+    qtbot, qasync_loop, cache, store, app_session
+):
+    from app.read_state import ReadState
+    from app.sync import SyncState, SyncStatus
+    from ui.main_window import MainWindow
+
+    cache.space("!space:x", "Guild")
+    cache.board(BOARD, "General", "!space:x")
+    cache.discussion(BOARD, "Unread thread", ts=BASE_TS + 2)
+    cache.commit()
+    app_session.read_state = ReadState(None, store)
+    window = MainWindow(app_session)
+    qtbot.addWidget(window)
+    window.set_status(SyncStatus(SyncState.OFFLINE, None, retry_in=8))
+
+    window.mark_space_read("!space:x")
+
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Offline: marked as read on this computer")
