@@ -104,7 +104,11 @@ class ActivityDelegate(QStyledItemDelegate):
             )
         rect = option.rect.adjusted(PADDING, PADDING, -PADDING, -PADDING)
         model = index.model()
-        actor = model.actor_label(item) if hasattr(model, "actor_label") else ""
+        actor = (
+            model.actor_label(item)
+            if hasattr(model, "actor_label")
+            else item.actor_name
+        )
         avatar = QRect(rect.left(), rect.top(), AVATAR, AVATAR)
         if self._avatars is not None:
             ratio = painter.device().devicePixelRatioF()

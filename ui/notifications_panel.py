@@ -1,14 +1,14 @@
 """The notifications panel and the bell button that opens it.
 
-NotificationsPanel lists app.notification_list's entries, newest first, with
-unread ones in bold behind a dot. It emits requests only, because the
+NotificationsPanel lists app.notification_list's entries, newest first, drawn
+like Home's items; unread ones are tinted, with an accent bar. It emits requests only, because the
 controller in ui.notifications loads the entries, opens them and marks them
 read.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,6 +23,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.notification_list import ListedNotification, unread_count
+from ui import theme
+from ui.activity_delegate import ActivityDelegate
+from ui.models.activity import ITEM_ROLE, LEAD_ROLE, lead_sentence
 from ui.widgets import plain_label
 
 UNREAD_MARK = "● "
@@ -71,6 +74,22 @@ class NotificationBell(QToolButton):
         self.setAccessibleName(tip)
 
 
+class NotificationDelegate(ActivityDelegate):
+    """A notification drawn like a Home item, tinted while it is unread."""
+
+    def paint(self, painter, option, index) -> None:
+        entry = index.data(Qt.ItemDataRole.UserRole)
+        unread = entry is not None and not entry.read
+        if unread:
+            painter.fillRect(option.rect, theme.ACCENT_SOFT)
+        super().paint(painter, option, index)
+        if unread:
+            painter.fillRect(
+                QRect(option.rect.left(), option.rect.top(), 3, option.rect.height()),
+                theme.ACCENT,
+            )
+
+
 class NotificationsPanel(QDialog):
     """The list of notifications, newest first.
 
@@ -87,15 +106,15 @@ class NotificationsPanel(QDialog):
         super().__init__(parent)
         self.setObjectName("notificationsPanel")
         self.setWindowTitle("Notifications")
-        self.resize(520, 480)
+        self.resize(600, 560)
         self._entries: list[ListedNotification] = []
 
         self.unread_only = QCheckBox("&Unread only")
         self.unread_only.toggled.connect(self._fill)
         self.list = QListWidget()
         self.list.setObjectName("notificationsList")
-        self.list.setWordWrap(True)
-        self.list.setSpacing(4)
+        self.list.setItemDelegate(NotificationDelegate(parent=self.list))
+        self.list.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
         self.list.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
         self.list.itemActivated.connect(self._activated)
         self.list.itemSelectionChanged.connect(self._update_buttons)
@@ -155,6 +174,8 @@ class NotificationsPanel(QDialog):
             # Plain text only: a QListWidgetItem never renders markup.
             row = QListWidgetItem(entry_text(entry))
             row.setData(Qt.ItemDataRole.UserRole, entry)
+            row.setData(ITEM_ROLE, entry.item)
+            row.setData(LEAD_ROLE, lead_sentence(entry.item, ""))
             if not entry.read:
                 font = row.font()
                 font.setBold(True)
