@@ -335,6 +335,13 @@ async def shoot_screens(camera: Camera, scene: Scene, size: tuple[int, int]) -> 
 
     await shoot_people(camera, window, main, size)
 
+    notifications = getattr(window, "notifications", None)
+    if notifications is not None and notifications.notifier is not None:
+        panel = notifications.show_notifications()
+        await _settle(12)
+        camera.save(_over_window(main, panel), "notifications", size)
+        panel.close()
+
     await shoot_sign_in_error(camera, scene, main, size)
     await shoot_policy(camera, scene, window, main, size)
 
