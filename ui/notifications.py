@@ -57,6 +57,9 @@ from ui.widgets import plain_label
 
 log = logging.getLogger(__name__)
 
+# How often the status bar checks whether do-not-disturb has ended (ms).
+QUIET_CHECK_MS = 30_000
+
 # "Until tomorrow" ends do-not-disturb at this local hour of the next day.
 MORNING_HOUR = 8
 HOUR_SECONDS = 3600
@@ -136,6 +139,14 @@ class NotificationsController(QObject):
         window.events.cache_changed.connect(self._cache_changed)
         window.closed.connect(self._window_closed)
         self._build_menu()
+        # Says while do-not-disturb is on, so held-back silence is not a surprise.
+        self.quiet_label = plain_label("", "quietLabel")
+        self.quiet_label.hide()
+        window.statusBar().addPermanentWidget(self.quiet_label)
+        self.do_not_disturb_changed.connect(self._update_quiet_label)
+        self._quiet_timer = QTimer(self, interval=QUIET_CHECK_MS)
+        self._quiet_timer.timeout.connect(self._update_quiet_label)
+        self._quiet_timer.start()
         self.bell = NotificationBell()
         self.bell.clicked.connect(self.show_notifications)
         window.statusBar().addPermanentWidget(self.bell)
@@ -204,6 +215,20 @@ class NotificationsController(QObject):
             self._dialog.set_notifications(self.notifier.collected)
 
     # -- Do not disturb -------------------------------------------------------
+
+    def _update_quiet_label(self) -> None:
+        notifier = self.notifier
+        if notifier is None or not notifier.do_not_disturb():
+            self.quiet_label.hide()
+            self._update_menu()
+            return
+        end = datetime.datetime.fromtimestamp(notifier.do_not_disturb_until)
+        self.quiet_label.setText(f"Do not disturb until {end:%H:%M}")
+        self.quiet_label.setToolTip(
+            f"Notifications are held back until {end:%A %H:%M}; "
+            "see Notifications ▸ Held back."
+        )
+        self.quiet_label.show()
 
     def do_not_disturb_for(self, seconds: float) -> None:
         self.set_do_not_disturb(datetime.datetime.now().timestamp() + seconds)
@@ -398,6 +423,7 @@ class NotificationsController(QObject):
 
     def _show_entries(self, entries) -> None:
         self.entries = entries
+        self._drop_read_held_back(entries)
         unread = unread_count(self.entries)
         if self.panel is not None:
             self.panel.set_entries(self.entries)
@@ -408,6 +434,21 @@ class NotificationsController(QObject):
             self.unread = unread
             self.unread_changed.emit(unread)
         self.refreshed.emit()
+
+    def _drop_read_held_back(self, entries) -> None:
+        """Forget held-back notifications of posts read since, here or elsewhere."""
+        notifier = self.notifier
+        if notifier is None or not notifier.collected:
+            return
+        read = {entry.item.event_id for entry in entries if entry.read}
+        kept = [
+            notification
+            for notification in notifier.collected
+            if notification.items[0].event_id not in read
+        ]
+        if len(kept) != len(notifier.collected):
+            notifier.collected[:] = kept
+            self._update_menu()
 
     def _cache_changed(self, changes) -> None:
         if changes.rooms or changes.discussions:

@@ -148,6 +148,8 @@ def test_do_not_disturb_holds_back(window, spaces, app_session, service, qtbot):
     controller.hour_action.trigger()
     assert controller.notifier.do_not_disturb()
     assert controller.off_action.isEnabled()
+    assert controller.quiet_label.isVisibleTo(window)
+    assert controller.quiet_label.text().startswith("Do not disturb until ")
 
     reply = spaces.reply(BOARD, root, "Try kubectl", sender=ANA, ts=BASE_TS + 10)
     app_session.announce(spaces.commit())
@@ -171,6 +173,7 @@ def test_do_not_disturb_holds_back(window, spaces, app_session, service, qtbot):
     assert not controller.held_back_action.isEnabled()
 
     controller.off_action.trigger()
+    assert not controller.quiet_label.isVisibleTo(window)
     # Away from the open discussion, whose new posts are seen as they come.
     window.show_home(True)
     spaces.reply(BOARD, root, "Any news?", sender=ANA, ts=BASE_TS + 20)
