@@ -45,6 +45,7 @@ from app.store.activity import (
     followed_discussions_sql,
     latest_item_id,
     listed_event_ids,
+    named_in,
     read_new_items,
 )
 from app.store.follows_store import cached_follows
@@ -353,6 +354,8 @@ def gather_candidates(
             [user_id, *chunk],
         )
         mentioned.update(row[0] for row in rows)
+    # The server highlights posts naming the user, so they notify as mentions.
+    mentioned |= named_in(conn, user_id, ids)
 
     discussion_ids = sorted(
         {item.discussion_id for item in items if item.discussion_id}

@@ -30,12 +30,15 @@ from app.store.answers import accepted_answers
 from app.store.direct_store import direct_room_people
 from app.store.follows_store import FOLLOW, FOLLOWS_KEY, UNFOLLOW
 from app.store.lookups import PERSON_NAME_SQL, chunks, placeholders, room_places
+from app.store.search_text import tokens_of
 from app.text import clean_name
 
 # The scopes of the stream, besides the choice of one space.
 ALL = "all"
 FOLLOWING = "following"
 MENTIONS = "mentions"
+# A shorter display name would match too many ordinary words.
+MIN_MENTION_NAME_CHARS = 3
 UNANSWERED = "unanswered"
 SCOPES = (ALL, FOLLOWING, MENTIONS, UNANSWERED)
 
@@ -269,6 +272,57 @@ def reload_items(
     return result
 
 
+def display_name_mentions_sql(
+    conn: sqlite3.Connection, user_id: str
+) -> tuple[str, list]:
+    """Return SQL over the alias a for posts that name the user by display name.
+
+    The server highlights such posts (its display-name push rule) when they
+    carry no m.mentions, so they count as mentions here too. The name is
+    matched as a phrase of whole words in the search index, so case and
+    accents do not matter. Without a cached name the condition is false.
+    """
+    row = conn.execute(
+        "SELECT display_name FROM people WHERE user_id = ?", (user_id,)
+    ).fetchone()
+    tokens = tokens_of(row["display_name"]) if row and row["display_name"] else []
+    if not tokens or len("".join(tokens)) < MIN_MENTION_NAME_CHARS:
+        return "0", []
+    phrase = '"' + " ".join(tokens) + '"'
+    return (
+        """(a.kind IN ('discussion', 'question', 'announcement', 'reply')
+        AND a.event_id IN (
+            SELECT d.ref FROM search_reply
+            JOIN search_docs d ON d.id = search_reply.rowid
+            WHERE search_reply MATCH ?
+            UNION ALL
+            SELECT d.ref FROM search_discussion
+            JOIN search_docs d ON d.id = search_discussion.rowid
+            WHERE search_discussion MATCH ?)
+        AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = a.event_id
+            AND json_extract(e.content, '$."m.mentions"') IS NOT NULL))""",
+        [phrase, phrase],
+    )
+
+
+def named_in(conn: sqlite3.Connection, user_id: str, ids: list[int]) -> set[int]:
+    """Return which activity ids are posts naming user_id by display name."""
+    by_name, params = display_name_mentions_sql(conn, user_id)
+    found: set[int] = set()
+    if by_name == "0":
+        return found
+    for chunk in chunks(ids):
+        found.update(
+            row[0]
+            for row in conn.execute(
+                f"SELECT a.id FROM activity a WHERE a.id IN ({placeholders(chunk)}) "
+                f"AND {by_name}",
+                [*chunk, *params],
+            )
+        )
+    return found
+
+
 def listed_event_ids(conn: sqlite3.Connection, event_ids: list[str]) -> set[str]:
     """Return which of event_ids still have an item, so were not deleted."""
     found: set[str] = set()
@@ -367,7 +421,9 @@ def _candidate_rows(
     if stream_filter.space_id is not None:
         # A profile is not part of one space.
         conditions.append("a.kind != 'profile'")
-    scope_conditions, scope_params = _scope_conditions(stream_filter.scope, user_id)
+    scope_conditions, scope_params = _scope_conditions(
+        conn, stream_filter.scope, user_id
+    )
     conditions += scope_conditions
     params += scope_params
 
@@ -391,7 +447,9 @@ def _candidate_rows(
     ).fetchall()
 
 
-def _scope_conditions(scope: str, user_id: str) -> tuple[list[str], list]:
+def _scope_conditions(
+    conn: sqlite3.Connection, scope: str, user_id: str
+) -> tuple[list[str], list]:
     """Return the SQL conditions over the alias a, and their parameters, of a scope."""
     if scope == FOLLOWING:
         return (
@@ -399,12 +457,11 @@ def _scope_conditions(scope: str, user_id: str) -> tuple[list[str], list]:
             [user_id, user_id],
         )
     if scope == MENTIONS:
+        by_name, name_params = display_name_mentions_sql(conn, user_id)
+        listed = "a.id IN (SELECT activity_id FROM activity_mentions WHERE user_id = ?)"
         return (
-            [
-                "a.id IN (SELECT activity_id FROM activity_mentions WHERE user_id = ?)",
-                "a.actor != ?",
-            ],
-            [user_id, user_id],
+            [f"({listed} OR {by_name})", "a.actor != ?"],
+            [user_id, *name_params, user_id],
         )
     if scope == UNANSWERED:
         return ["a.kind = 'question'"], []

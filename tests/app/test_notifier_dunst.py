@@ -398,3 +398,21 @@ def test_deleted_post_takes_its_notification_back(cache, bus, dunst, monitor):
     while dunst.displayed() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert dunst.displayed() == 0
+
+
+def test_post_naming_the_user_notifies_as_a_mention(cache, bus, dunst, monitor):
+    from app.records import Profile
+
+    cache.profile(Profile(ME, "Mia Example", None))
+    other = cache.discussion(GUILD_BOARD, "Lunch plans", sender=ANA, ts=BASE_TS)
+    cache.commit()
+    notifier = Notifier(cache.store, ME, FreedesktopBackend(bus.address))
+    cache.reply(
+        GUILD_BOARD, other, "Mia Example, can you book?", sender=ANA, ts=BASE_TS + 1
+    )
+    cache.commit()
+
+    check(notifier)
+
+    [call] = monitor.wait_for(1)
+    assert call.summary == "Ana Lima mentioned you in Data Guild"

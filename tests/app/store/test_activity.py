@@ -535,7 +535,12 @@ def test_malformed_profile_detail_is_skipped(store):
         ("not json", None, None, []),
         ('["a list"]', None, None, []),
         ('{"m.mentions": {"user_ids": "@me:test"}}', None, None, []),
-        ('{"m.mentions": {"user_ids": [1, "@me:test", "me", "@bad id:x"]}}', None, None, [ME]),
+        (
+            '{"m.mentions": {"user_ids": [1, "@me:test", "me", "@bad id:x"]}}',
+            None,
+            None,
+            [ME],
+        ),
         (None, "cc @me:test.", None, [ME]),
         (None, None, '<a href="matrix:u/me:test">Me</a>', [ME]),
         (None, None, "<a href='https://matrix.to/#/@me:test?via=test'>Me</a>", [ME]),
@@ -551,4 +556,25 @@ def test_mention_function_caps_long_lists():
     users = [f"@user{number}:test" for number in range(MAX_MENTIONS * 3)]
     content = json.dumps({"m.mentions": {"user_ids": users}})
 
-    assert json.loads(mentioned_user_ids_json(content, None, None)) == users[:MAX_MENTIONS]
+    assert (
+        json.loads(mentioned_user_ids_json(content, None, None)) == users[:MAX_MENTIONS]
+    )
+
+
+def test_display_name_counts_as_a_mention_without_m_mentions(store):
+    from app.records import Profile
+    from app.store.writes import save_profiles
+
+    store.write_blocking(save_profiles, [Profile(ME, "Maya Okafor", None)], 1.0)
+    root = discussion(ANN, "Review needed")
+    named = reply(BOB, root["event_id"], "maya okáfor, could you review this?")
+    intentional = reply(BOB, root["event_id"], "Maya Okafor wrote the first draft")
+    intentional["content"]["m.mentions"] = {"user_ids": []}
+    other = reply(BOB, root["event_id"], "Maya alone is not the name")
+    write(store, BOARD, root, named, intentional, other)
+
+    items = stream(store, MENTIONS)
+
+    # The first names the user as the server's display-name rule would; the
+    # second says whom it mentions, and it is nobody.
+    assert [item.event_id for item in items] == [named["event_id"]]
