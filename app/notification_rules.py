@@ -36,7 +36,7 @@ NOTHING = "nothing"
 LEVELS = (ALL_POSTS, MENTIONS_AND_REPLIES, NOTHING)
 DEFAULT_LEVEL = MENTIONS_AND_REPLIES
 
-# Why an item notifies, strongest first.
+# Reasons an item notifies, strongest first.
 MENTION = "mention"
 REPLY_TO_USER = "reply_to_user"
 FOLLOWED = "followed"
@@ -121,7 +121,7 @@ class Notification:
 
 @dataclass(slots=True)
 class Decision:
-    """What to show now, and what do-not-disturb held back for the panel."""
+    """The notifications to show now, and those that do-not-disturb held back for the panel."""
 
     shown: list[Notification] = field(default_factory=list)
     collected: list[Notification] = field(default_factory=list)

@@ -16,9 +16,10 @@ from pathlib import Path
 SECRETS_BUS_NAME = "org.freedesktop.secrets"
 DAEMON_TIMEOUT = 10.0  # seconds
 
-# A session bus with no service directories, so nothing is started by D-Bus
-# activation: the only Secret Service on it is the one started here.
-_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC
+# A private session bus with no service directories, so D-Bus activation
+# starts nothing: the only services on it are those a test starts. The
+# notification tests use it too.
+PRIVATE_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC
  "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
@@ -71,7 +72,7 @@ class SecretServiceDaemon:
         # Unix socket paths are limited to about 100 bytes, so the sockets get
         # a short folder in /tmp.
         root = self._root = Path(tempfile.mkdtemp(prefix="cp-keyring-"))
-        (root / "bus.conf").write_text(_BUS_CONFIG.format(socket=root / "bus"))
+        (root / "bus.conf").write_text(PRIVATE_BUS_CONFIG.format(socket=root / "bus"))
         (root / "run").mkdir(mode=0o700)
         with open(root / "dbus.log", "wb") as bus_log:
             self._bus = subprocess.Popen(

@@ -20,25 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
+from devtools.secret_service import PRIVATE_BUS_CONFIG
+
 BUS_NAME = "org.freedesktop.Notifications"
 OBJECT_PATH = "/org/freedesktop/Notifications"
 START_TIMEOUT = 10.0  # seconds
-
-# No service directories, so D-Bus activation starts nothing on this bus.
-_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC
- "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
 
 # dunst shows notifications for 60 s, so a test can count them while shown.
 _DUNST_CONFIG = """[global]
@@ -70,7 +56,7 @@ class PrivateBus:
 
     def __enter__(self) -> Self:
         config = self.root / "bus.conf"
-        config.write_text(_BUS_CONFIG.format(socket=self.root / "bus"))
+        config.write_text(PRIVATE_BUS_CONFIG.format(socket=self.root / "bus"))
         self._process = subprocess.Popen(
             ["dbus-daemon", f"--config-file={config}", "--print-address", "--nofork"],
             stdout=subprocess.PIPE,

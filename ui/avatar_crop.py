@@ -4,7 +4,7 @@ load_picture reads the file with Qt's image reader, which recognises the
 format from the content, applies the camera's rotation and refuses images
 that would need more than ALLOCATION_LIMIT_MB to decode. The crop dialog
 shows the picture with a square frame that the user drags and resizes with
-the slider or the mouse wheel; avatar_bytes turns the chosen square into an
+the slider or the mouse wheel. avatar_bytes turns the chosen square into an
 OUTPUT_SIZE PNG, or a JPEG when the PNG would be over MAX_AVATAR_BYTES.
 """
 
@@ -49,7 +49,7 @@ MIN_CROP_SHARE = 0.2
 
 
 class PictureRejected(CommonplaceError):
-    """The chosen file cannot be used as an avatar; message says why."""
+    """The chosen file cannot be used as an avatar; message gives the reason."""
 
 
 def load_picture(path: Path) -> QImage:

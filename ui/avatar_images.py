@@ -30,6 +30,7 @@ class AvatarImages(QObject):
         self._thumbnails = thumbnails
         self._size = size
         self._images: dict[tuple[str, float], QImage] = {}
+        self._initials: dict[tuple[str, str, float], QImage] = {}
         self._requested: set[str] = set()
         self._runner = TaskRunner(self)
 
@@ -55,4 +56,14 @@ class AvatarImages(QObject):
                     lambda path: self.changed.emit() if path is not None else None,
                     lambda error: log.info("Avatar %s not shown: %s", mxc, error),
                 )
-        return initials_image(name, user_id, self._size, ratio)
+        key = (name, user_id, ratio)
+        image = self._initials.get(key)
+        if image is None:
+            # Painting initials on every repaint of a long list costs more
+            # than keeping them.
+            if len(self._initials) >= MAX_IMAGES:
+                self._initials.clear()
+            image = self._initials[key] = initials_image(
+                name, user_id, self._size, ratio
+            )
+        return image

@@ -627,7 +627,7 @@ class MainWindow(QMainWindow):
         self.open_direct_room(room_id)
 
     def _direct_room_failed(self, message: str) -> None:
-        # The profile that asked is in front of the status bar, so it says so too.
+        # The profile that made the request covers the status bar, so it shows the message too.
         self._show_action_failure(message)
         for dialog in list(self._profiles.values()):
             dialog.message_finished(message)

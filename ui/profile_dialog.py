@@ -81,10 +81,10 @@ class FittingScrollArea(QScrollArea):
         return min(height + 2 * self.frameWidth(), self.max_height())
 
     def max_height(self) -> int:
-        """Return MAX_HEIGHT, less on a screen too short for it and the dialog around.
+        """Return MAX_HEIGHT, or less on a screen too short for it and the dialog.
 
         RESERVED_HEIGHT is an estimate of the heading, buttons, margins and
-        window frame; without this cap the dialog outgrows a short screen and
+        window frame. Without this cap the dialog outgrows a short screen, and
         its buttons are drawn over the details.
         """
         screen = self.screen()
@@ -430,7 +430,7 @@ def unsent_changes_note(conn, user_id: str) -> str:
 
 
 def _chip_button(text: str) -> QPushButton:
-    """A chip that opens something; "&" is doubled so it is not a shortcut."""
+    """Return a button styled as a chip; "&" is doubled so it is not a shortcut."""
     button = QPushButton(text.replace("&", "&&"))
     button.setObjectName("chipButton")
     button.setCursor(Qt.CursorShape.PointingHandCursor)

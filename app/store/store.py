@@ -37,7 +37,7 @@ class Store:
             open_database, self.path
         ).result()
         self._readers = threading.local()
-        # Long queries run here, so the UI thread never waits on them.
+        # Long queries run here, so that the UI thread does not wait for them.
         self._read_executor = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="store-reader"
         )

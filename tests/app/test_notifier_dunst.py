@@ -354,7 +354,7 @@ def test_read_on_other_device_stays_quiet(
     assert calls[0].body == "Still unread\nAnd this?"
 
 
-def test_burst_over_several_syncs_updates_one_popup(cache, bus, dunst, monitor):
+def test_burst_updates_one_popup(cache, bus, dunst, monitor):
     notifier = Notifier(
         cache.store, ME, FreedesktopBackend(bus.address), clock=lambda: 1000.0
     )
@@ -378,7 +378,7 @@ def test_burst_over_several_syncs_updates_one_popup(cache, bus, dunst, monitor):
     assert dunst.displayed() == 3
 
 
-def test_deleted_post_takes_its_notification_back(cache, bus, dunst, monitor):
+def test_deleted_post_withdrawn(cache, bus, dunst, monitor):
     mine = cache.discussion(GUILD_BOARD, "Kubernetes tips", sender=ME, ts=BASE_TS)
     cache.commit()
     notifier = Notifier(cache.store, ME, FreedesktopBackend(bus.address))
@@ -400,7 +400,7 @@ def test_deleted_post_takes_its_notification_back(cache, bus, dunst, monitor):
     assert dunst.displayed() == 0
 
 
-def test_post_naming_the_user_notifies_as_a_mention(cache, bus, dunst, monitor):
+def test_display_name_notifies(cache, bus, dunst, monitor):
     from app.records import Profile
 
     cache.profile(Profile(ME, "Mia Example", None))

@@ -34,7 +34,7 @@ def _picture(tmp_path, name="photo.png", width=800, height=400, image_format="PN
     return path
 
 
-def test_load_picture_reads_by_content_not_name(tmp_path):
+def test_load_picture_reads_content_type(tmp_path):
     path = _picture(tmp_path, "holiday.txt")
 
     image = load_picture(path)
@@ -42,7 +42,7 @@ def test_load_picture_reads_by_content_not_name(tmp_path):
     assert (image.width(), image.height()) == (800, 400)
 
 
-def test_load_picture_refuses_a_file_that_is_not_a_picture(tmp_path):
+def test_load_picture_rejects_non_image(tmp_path):
     path = tmp_path / "notes.png"
     path.write_text("not a picture")
 
@@ -53,7 +53,7 @@ def test_load_picture_refuses_a_file_that_is_not_a_picture(tmp_path):
     assert "Choose a PNG, JPEG, GIF or WebP file" in raised.value.message
 
 
-def test_load_picture_refuses_a_huge_file_before_reading_it(tmp_path):
+def test_load_picture_rejects_huge_file(tmp_path):
     path = tmp_path / "huge.png"
     with open(path, "wb") as file:
         file.truncate(31 * 1024 * 1024)
@@ -62,12 +62,12 @@ def test_load_picture_refuses_a_huge_file_before_reading_it(tmp_path):
         load_picture(path)
 
 
-def test_load_picture_explains_a_missing_file(tmp_path):
+def test_load_picture_missing_file(tmp_path):
     with pytest.raises(PictureRejected, match="Could not open “gone.png”"):
         load_picture(tmp_path / "gone.png")
 
 
-def test_avatar_bytes_are_a_square_png_of_the_crop(tmp_path):
+def test_avatar_bytes_square_png(tmp_path):
     image = load_picture(_picture(tmp_path))
 
     data, mimetype = avatar_bytes(image, QRectF(400, 0, 400, 400))
@@ -78,7 +78,7 @@ def test_avatar_bytes_are_a_square_png_of_the_crop(tmp_path):
     assert result.pixelColor(OUTPUT_SIZE // 2, OUTPUT_SIZE // 2) == QColor("blue")
 
 
-def test_avatar_bytes_fall_back_to_jpeg_when_png_is_too_large(tmp_path):
+def test_avatar_bytes_large_png_becomes_jpeg(tmp_path):
     # Random pixels with random transparency do not compress.
     noise = QImage(OUTPUT_SIZE, OUTPUT_SIZE, QImage.Format.Format_ARGB32)
     generator = random.Random(7)
@@ -93,7 +93,7 @@ def test_avatar_bytes_fall_back_to_jpeg_when_png_is_too_large(tmp_path):
     assert data.startswith(b"\xff\xd8\xff")
 
 
-def test_load_picture_applies_the_camera_rotation(tmp_path):
+def test_load_picture_applies_rotation(tmp_path):
     # The writer stores the rotation as EXIF orientation, as cameras do.
     image = QImage(300, 100, QImage.Format.Format_RGB32)
     image.fill(QColor("green"))
@@ -107,7 +107,7 @@ def test_load_picture_applies_the_camera_rotation(tmp_path):
     assert (loaded.width(), loaded.height()) == (100, 300)
 
 
-def test_crop_starts_centred_and_stays_inside_when_dragged(qtbot, tmp_path):
+def test_crop_drag_stays_inside(qtbot, tmp_path):
     dialog = AvatarCropDialog(load_picture(_picture(tmp_path)))
     qtbot.addWidget(dialog)
     dialog.show()
@@ -122,7 +122,7 @@ def test_crop_starts_centred_and_stays_inside_when_dragged(qtbot, tmp_path):
     assert area.crop.top() == 0
 
 
-def test_zoom_slider_shrinks_the_crop_around_its_centre(qtbot, tmp_path):
+def test_zoom_slider_keeps_centre(qtbot, tmp_path):
     dialog = AvatarCropDialog(load_picture(_picture(tmp_path)))
     qtbot.addWidget(dialog)
 
@@ -134,7 +134,7 @@ def test_zoom_slider_shrinks_the_crop_around_its_centre(qtbot, tmp_path):
     assert QImage.fromData(data).width() == OUTPUT_SIZE
 
 
-def test_load_picture_names_the_size_of_a_giant_picture(tmp_path):
+def test_load_picture_giant_dimensions(tmp_path):
     # A valid JPEG of 16000 × 12000 pixels compresses to little, as a flat colour.
     image = QImage(16000, 12000, QImage.Format.Format_RGB32)
     image.fill(QColor("grey"))

@@ -91,7 +91,7 @@ def _search(qtbot, people, text):
     people._search_cache()
 
 
-def test_directory_lists_colleagues_without_the_user(qtbot, window):
+def test_directory_leaves_out_user(qtbot, window):
     people = window.show_people()
     qtbot.waitExposed(people)
 
@@ -103,7 +103,7 @@ def test_directory_lists_colleagues_without_the_user(qtbot, window):
     )
 
 
-def test_directory_search_ignores_accents_and_finds_skills(qtbot, window):
+def test_directory_search_accents_skills(qtbot, window):
     people = window.show_people()
 
     _search(qtbot, people, "jose")
@@ -112,7 +112,7 @@ def test_directory_search_ignores_accents_and_finds_skills(qtbot, window):
     assert _names(people) == ["Ana Lima"]
 
 
-def test_directory_filters_by_department_and_space(qtbot, window):
+def test_directory_department_space_filters(qtbot, window):
     people = window.show_people()
 
     assert people.department_box.itemText(0) == ALL_DEPARTMENTS
@@ -123,7 +123,7 @@ def test_directory_filters_by_department_and_space(qtbot, window):
     assert _names(people) == ["Ben Okafor"]
 
 
-def test_enter_opens_the_profile_of_the_chosen_person(qtbot, window):
+def test_enter_opens_profile(qtbot, window):
     people = window.show_people()
     _search(qtbot, people, "ben")
 
@@ -133,7 +133,7 @@ def test_enter_opens_the_profile_of_the_chosen_person(qtbot, window):
     assert window._profiles[BEN].windowTitle() == "Profile of Ben Okafor"
 
 
-def test_server_directory_results_join_the_list(qtbot, window, app_session):
+def test_server_results_join_list(qtbot, window, app_session):
     async def search(term):
         await asyncio.sleep(0)
         await app_session.store.write(
@@ -151,7 +151,7 @@ def test_server_directory_results_join_the_list(qtbot, window, app_session):
     assert _names(people) == ["Zed Outsider"]
 
 
-def test_unreachable_server_directory_keeps_the_cached_list(qtbot, window, app_session):
+def test_unreachable_server_keeps_cache(qtbot, window, app_session):
     async def search(term):
         raise ConnectionFailed("The server is unreachable.")
 
@@ -165,7 +165,7 @@ def test_unreachable_server_directory_keeps_the_cached_list(qtbot, window, app_s
     assert _names(people) == ["Ana Lima"]
 
 
-def test_expert_tab_ranks_people_with_a_reason(qtbot, window):
+def test_expert_tab_shows_reasons(qtbot, window):
     people = window.show_people(EXPERT_TAB)
     assert people.empty_label.text() == EXPERT_INTRO
     assert not people.filters.isVisible()
@@ -179,7 +179,7 @@ def test_expert_tab_ranks_people_with_a_reason(qtbot, window):
     assert people.empty_label.text() == NO_EXPERTS
 
 
-def test_profile_lists_contributions_that_open_where_they_are(qtbot, window):
+def test_profile_contributions_open(qtbot, window):
     profile = window.show_profile(ANA)
     qtbot.waitExposed(profile)
     texts = {button.full_text: button for button in _link_buttons(profile)}
@@ -198,7 +198,7 @@ def test_profile_lists_contributions_that_open_where_they_are(qtbot, window):
     assert window.thread_view.current_discussion() == window.question_id
 
 
-def test_profile_of_someone_else_offers_message_and_own_offers_edit(qtbot, window):
+def test_profile_action_button(qtbot, window):
     other = window.show_profile(ANA)
     own = window.show_profile(ME)
 
@@ -210,7 +210,7 @@ def _link_buttons(dialog):
     return dialog.findChildren(LinkButton)
 
 
-def test_people_rows_carry_user_ids(qtbot, window):
+def test_people_rows_user_ids(qtbot, window):
     people = window.show_people()
     model = people.list_view.model()
 
@@ -221,7 +221,7 @@ def test_people_rows_carry_user_ids(qtbot, window):
     }
 
 
-def test_long_titles_elide_instead_of_scrolling_sideways(qtbot, window, cache):
+def test_profile_long_titles_elide(qtbot, window, cache):
     title = "Why " + "very " * 80 + "long titles matter"
     cache.discussion("!help:x", title, sender=BEN, ts=BASE_TS + 5000)
     cache.commit()
@@ -236,7 +236,7 @@ def test_long_titles_elide_instead_of_scrolling_sideways(qtbot, window, cache):
     assert scroll.widget().width() <= scroll.viewport().width()
 
 
-def test_long_unbroken_profile_fields_wrap_inside_the_dialog(qtbot, window, cache):
+def test_profile_long_fields_wrap(qtbot, window, cache):
     cache.profile(
         Profile(
             BEN,
@@ -256,7 +256,7 @@ def test_long_unbroken_profile_fields_wrap_inside_the_dialog(qtbot, window, cach
     assert profile.role_label.width() <= profile.width()
 
 
-def test_one_chinese_character_asks_the_server_directory(qtbot, window, app_session):
+def test_server_search_one_chinese_character(qtbot, window, app_session):
     asked = []
 
     async def search(term):
@@ -275,7 +275,7 @@ def test_one_chinese_character_asks_the_server_directory(qtbot, window, app_sess
     assert asked == ["李"]
 
 
-def test_empty_list_says_which_filters_hide_people(qtbot, window):
+def test_empty_list_names_filters(qtbot, window):
     people = window.show_people()
     people.department_box.setCurrentIndex(people.department_box.findData("Finance"))
 
@@ -284,9 +284,7 @@ def test_empty_list_says_which_filters_hide_people(qtbot, window):
     assert people.empty_label.text() == NO_PEOPLE_FILTERED
 
 
-def test_failed_message_shows_on_the_profile_and_clears_on_retry(
-    qtbot, window, monkeypatch
-):
+def test_profile_message_failure_shown(qtbot, window, monkeypatch):
     # The conversation itself is tested against Synapse in test_direct_actions.
     monkeypatch.setattr(window.direct_actions, "message", lambda user_id: None)
     profile = window.show_profile(ANA)
@@ -302,6 +300,6 @@ def test_failed_message_shows_on_the_profile_and_clears_on_retry(
     assert not profile.error_label.isVisible()
 
 
-def test_search_and_people_shortcuts_work_from_other_windows(window):
+def test_shortcuts_application_wide(window):
     for action in (window.search_action, window.people_action, window.expert_action):
         assert action.shortcutContext() == Qt.ShortcutContext.ApplicationShortcut

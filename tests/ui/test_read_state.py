@@ -123,9 +123,7 @@ def test_space_menu_marks_space_read(qtbot, cache, store):
     assert requested == ["!joined:x"]
 
 
-def test_mark_all_read_offline_says_when_it_reaches_the_server(
-    qtbot, qasync_loop, cache, store, app_session
-):
+def test_mark_all_read_offline_message(qtbot, qasync_loop, cache, store, app_session):
     from app.read_state import ReadState
     from app.sync import SyncState, SyncStatus
     from ui.main_window import MainWindow

@@ -38,7 +38,7 @@ ITEM_ROLE = Qt.ItemDataRole.UserRole + 40
 # The row's lead sentence without its title, e.g. "Ann replied to".
 LEAD_ROLE = Qt.ItemDataRole.UserRole + 41
 
-# What the actor of a started discussion, question or announcement did.
+# Lead sentences for the actor of a started discussion, question or announcement.
 _STARTED = {
     "discussion": "started a discussion",
     "question": "asked a question",

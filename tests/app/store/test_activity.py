@@ -561,7 +561,7 @@ def test_mention_function_caps_long_lists():
     )
 
 
-def test_display_name_counts_as_a_mention_without_m_mentions(store):
+def test_mentions_display_name(store):
     from app.records import Profile
     from app.store.writes import save_profiles
 
@@ -575,6 +575,6 @@ def test_display_name_counts_as_a_mention_without_m_mentions(store):
 
     items = stream(store, MENTIONS)
 
-    # The first names the user as the server's display-name rule would; the
-    # second says whom it mentions, and it is nobody.
+    # The first names the user as the server's display-name rule matches.
+    # The second carries m.mentions with no one in it, so it mentions no one.
     assert [item.event_id for item in items] == [named["event_id"]]

@@ -60,7 +60,7 @@ def accept(question, answer, sender=None):
     )
 
 
-def test_shared_spaces_count_membership_of_a_child_room(store):
+def test_shared_spaces_child_room(store):
     assert [space.name for space in shared_spaces(store.reader(), "@ann:test")] == [
         "Data Guild"
     ]
@@ -71,7 +71,7 @@ def test_shared_spaces_count_membership_of_a_child_room(store):
     assert shared_spaces(store.reader(), "@nobody:test") == ()
 
 
-def test_shared_spaces_leave_out_spaces_the_user_left(store):
+def test_shared_spaces_left_space(store):
     left = room_batch(DESIGN)
     left.membership = "leave"
     store.write_blocking(apply_sync, [left], None)
@@ -80,7 +80,7 @@ def test_shared_spaces_leave_out_spaces_the_user_left(store):
     assert names == ["Data Guild"]
 
 
-def test_activity_lists_newest_discussions_first_with_their_space(store):
+def test_activity_newest_discussions(store):
     older = discussion("@ann:test", "Indexing tips", ts=1_000)
     newer = discussion("@ann:test", "Vacuum schedule", ts=2_000)
     write(store, GUILD_BOARD, older, newer, discussion("@bob:test", "Not Ann's"))
@@ -95,7 +95,7 @@ def test_activity_lists_newest_discussions_first_with_their_space(store):
     assert activity.discussions[0].discussion_id == newer["event_id"]
 
 
-def test_activity_stops_at_the_limit(store):
+def test_activity_limit(store):
     write(
         store,
         GUILD_BOARD,
@@ -111,7 +111,7 @@ def test_activity_stops_at_the_limit(store):
     ]
 
 
-def test_activity_lists_accepted_answers_with_the_question_title(store):
+def test_activity_accepted_answers(store):
     question = discussion("@bob:test", "How to index JSON?", kind="question")
     answer = reply("@ann:test", question["event_id"], "Use a generated column.")
     other = reply("@ann:test", question["event_id"], "Or an expression index.")
@@ -125,7 +125,7 @@ def test_activity_lists_accepted_answers_with_the_question_title(store):
     assert answers[0].discussion_id == question["event_id"]
 
 
-def test_activity_ignores_answers_accepted_by_someone_without_the_right(store):
+def test_activity_unauthorised_acceptance(store):
     question = discussion("@bob:test", "Who may accept?", kind="question")
     answer = reply("@ann:test", question["event_id"], "I may not.")
     write(
@@ -139,7 +139,7 @@ def test_activity_ignores_answers_accepted_by_someone_without_the_right(store):
     assert person_activity(store.reader(), "@ann:test").answers == ()
 
 
-def test_activity_drops_an_answer_that_was_replaced(store):
+def test_activity_replaced_answer(store):
     question = discussion("@bob:test", "Which backup tool?", kind="question")
     first = reply("@ann:test", question["event_id"], "pg_dump")
     second = reply("@bob:test", question["event_id"], "pgBackRest")
@@ -159,7 +159,7 @@ def test_activity_drops_an_answer_that_was_replaced(store):
     ] == [second["event_id"]]
 
 
-def test_activity_lists_files_and_skips_deleted_ones(store):
+def test_activity_files_skip_deleted(store):
     kept = file_event("@ann:test", "schema.pdf", ts=1_000)
     deleted = file_event("@ann:test", "draft.pdf", ts=2_000)
     redaction = event(
@@ -174,7 +174,7 @@ def test_activity_lists_files_and_skips_deleted_ones(store):
     assert files[0].place == "Data Guild"
 
 
-def test_activity_of_a_stranger_is_empty(store):
+def test_activity_stranger_empty(store):
     activity = person_activity(store.reader(), "@stranger:test")
 
     assert activity.spaces == activity.discussions == activity.answers == ()
