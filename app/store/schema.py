@@ -6,6 +6,8 @@ its row in ``_migrations``. Never edit a released migration: add a new one.
 
 from typing import NamedTuple
 
+from app.store.schema_files import FILE_STATEMENTS
+from app.store.schema_spaces import SPACE_STATEMENTS
 from app.store.search_text import TOKENIZER
 
 
@@ -728,6 +730,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX read_receipts_unsent ON read_receipts (sent, queued_at)",
         ),
     ),
+    Migration(8, "file transfers", FILE_STATEMENTS),
+    Migration(9, "space administration", SPACE_STATEMENTS),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].number

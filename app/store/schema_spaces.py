@@ -1,0 +1,3 @@
+"""Cache tables of space administration: pins and join requests (migration 9)."""
+
+SPACE_STATEMENTS: tuple[str, ...] = ()
