@@ -253,6 +253,10 @@ class Changes:
     outbox: bool = False
     # True when a draft was saved or deleted.
     drafts: bool = False
+    # Rooms whose file transfers (uploads, downloads, offline copies) changed.
+    transfers: set[str] = field(default_factory=set)
+    # Rooms whose pins or join requests changed.
+    administration: set[str] = field(default_factory=set)
 
     def merge(self, other: "Changes") -> None:
         self.rooms |= other.rooms
@@ -262,6 +266,8 @@ class Changes:
         self.senders |= other.senders
         self.outbox = self.outbox or other.outbox
         self.drafts = self.drafts or other.drafts
+        self.transfers |= other.transfers
+        self.administration |= other.administration
 
     def __bool__(self) -> bool:
         return bool(
@@ -271,4 +277,6 @@ class Changes:
             or self.people
             or self.outbox
             or self.drafts
+            or self.transfers
+            or self.administration
         )

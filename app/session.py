@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app import paths
+from app.file_transfers import FileTransfers
 from app.matrix import MatrixClient
 from app.media import ThumbnailCache
 from app.outbox import Outbox, OutboxStatus, OutboxWorker, session_fingerprint
@@ -19,6 +20,7 @@ from app.policy import Policy, system_policy
 from app.profiles import ProfileFetcher
 from app.read_state import ReadState
 from app.records import Changes
+from app.spaces import Spaces
 from app.store import Store
 from app.store.retention import (
     DAY_SECONDS,
@@ -92,6 +94,10 @@ class AppSession:
         )
 
         self.read_state = ReadState(self.client, self.store)
+        self.spaces = Spaces(self.client, self.store, self.user_id, self._changed)
+        self.files = FileTransfers(
+            self.client, self.store, self.user_id, self.policy, self._changed
+        )
 
         self._task: asyncio.Task | None = None
         self._read_state_task: asyncio.Task | None = None
@@ -152,6 +158,7 @@ class AppSession:
             self._outbox_task = asyncio.ensure_future(self.outbox_worker.run())
         if self._read_state_task is None or self._read_state_task.done():
             self._read_state_task = asyncio.ensure_future(self.read_state.run())
+        self.files.start()
         if self.policy.retention_days and (
             self._retention_task is None or self._retention_task.done()
         ):
@@ -205,6 +212,7 @@ class AppSession:
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        await self.files.close()
         await self.outbox_worker.close()
         await self.read_state.close()
         await self.sync.close()
