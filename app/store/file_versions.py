@@ -148,16 +148,15 @@ def latest_files(
     page_ids = latest[offset : offset + limit]
     counts = {event_id: len(chains.history(event_id)) for event_id in page_ids}
     versions = _read_versions(conn, page_ids)
-    entries = [
-        FileEntry(versions[event_id], counts[event_id]) for event_id in page_ids
-    ]
+    entries = [FileEntry(versions[event_id], counts[event_id]) for event_id in page_ids]
     return FilePage(entries, len(latest))
 
 
 def file_history(conn: sqlite3.Connection, event_id: str) -> list[FileVersion]:
     """Read event_id and every older version of it, newest first.
 
-    Returns an empty list when event_id is not a cached file or was deleted.
+    Returns an empty list when event_id is not a cached file. A deleted
+    event_id is left out, like any deleted version.
     """
     row = conn.execute(
         "SELECT room_id FROM files WHERE event_id = ?", (event_id,)

@@ -60,7 +60,9 @@ def test_latest_version_hides_older_ones(store):
 
 def test_history_lists_versions_newest_first(store):
     first = shared_file("Plan v1.pdf", sender="@ann:test")
-    second = shared_file("Plan v2.pdf", sender="@bob:test", supersedes=first["event_id"])
+    second = shared_file(
+        "Plan v2.pdf", sender="@bob:test", supersedes=first["event_id"]
+    )
     write(
         store,
         room_batch(ROOM, [member("@bob:test", "Bob Stone")], [first, second]),
@@ -115,7 +117,9 @@ def test_supersedes_of_unknown_event_starts_history(store):
 def test_deleted_newest_version_shows_previous(store):
     first = shared_file("Plan v1.pdf")
     second = shared_file("Plan v2.pdf", supersedes=first["event_id"])
-    write(store, room_batch(ROOM, timeline=[first, second, redaction(second["event_id"])]))
+    write(
+        store, room_batch(ROOM, timeline=[first, second, redaction(second["event_id"])])
+    )
 
     page = latest_files(store.reader(), ROOM)
 
@@ -129,7 +133,9 @@ def test_deleted_middle_version_keeps_chain(store):
     third = shared_file("Plan v3.pdf", supersedes=second["event_id"])
     write(
         store,
-        room_batch(ROOM, timeline=[first, second, third, redaction(second["event_id"])]),
+        room_batch(
+            ROOM, timeline=[first, second, third, redaction(second["event_id"])]
+        ),
     )
 
     page = latest_files(store.reader(), ROOM)
@@ -143,7 +149,9 @@ def test_deleted_middle_version_keeps_chain(store):
 def test_two_new_versions_both_listed(store):
     first = shared_file("Plan.pdf")
     ann = shared_file("Plan (Ann).pdf", supersedes=first["event_id"])
-    bob = shared_file("Plan (Bob).pdf", sender="@bob:test", supersedes=first["event_id"])
+    bob = shared_file(
+        "Plan (Bob).pdf", sender="@bob:test", supersedes=first["event_id"]
+    )
     write(store, room_batch(ROOM, timeline=[first, ann, bob]))
 
     page = latest_files(store.reader(), ROOM)

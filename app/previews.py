@@ -1,0 +1,304 @@
+"""File types from content, and preview images rendered in a child process.
+
+A file's type comes from its first bytes, never from its name or the type
+its sender claimed. Decoding untrusted images and PDFs happens in a separate
+process (``app.preview_worker``) with memory and CPU limits and a timeout,
+so a damaged or hostile file costs at most that process. The worker sends
+back raw RGBA pixels, which the caller wraps in an image without decoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Bytes read to recognise a type; enough for every signature below.
+HEAD_BYTES = 4096
+# Maximum width and height of a preview image, in pixels.
+PREVIEW_SIDE = 800
+# Wall-clock limit for one preview, in seconds, including the worker's start.
+PREVIEW_TIMEOUT = 20.0
+# Limits of the worker process: address space in bytes, CPU time in seconds.
+WORKER_MEMORY_LIMIT = 1024 * 1024 * 1024
+WORKER_CPU_LIMIT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class FileType:
+    kind: str  # image, pdf, document, spreadsheet, presentation, archive, text, other
+    label: str  # for people, such as "PNG image"
+    mimetype: str  # the usual media type of this content
+    # True when the worker can draw a preview: PDF and the image formats
+    # that Qt decodes.
+    previewable: bool = False
+
+
+OTHER = FileType("other", "Unknown type", "application/octet-stream")
+TEXT = FileType("text", "Plain text", "text/plain")
+
+# (offset, signature bytes, type); the first match wins.
+_SIGNATURES: tuple[tuple[int, bytes, FileType], ...] = (
+    (0, b"\x89PNG\r\n\x1a\n", FileType("image", "PNG image", "image/png", True)),
+    (0, b"\xff\xd8\xff", FileType("image", "JPEG image", "image/jpeg", True)),
+    (0, b"GIF87a", FileType("image", "GIF image", "image/gif", True)),
+    (0, b"GIF89a", FileType("image", "GIF image", "image/gif", True)),
+    (0, b"BM", FileType("image", "BMP image", "image/bmp", True)),
+    (0, b"%PDF-", FileType("pdf", "PDF document", "application/pdf", True)),
+    (0, b"\x1f\x8b", FileType("archive", "Gzip archive", "application/gzip")),
+    (
+        0,
+        b"7z\xbc\xaf\x27\x1c",
+        FileType("archive", "7-Zip archive", "application/x-7z-compressed"),
+    ),
+    (0, b"Rar!\x1a\x07", FileType("archive", "RAR archive", "application/vnd.rar")),
+    (
+        0,
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        FileType(
+            "document", "Microsoft Office 97–2003 file", "application/x-ole-storage"
+        ),
+    ),
+    (4, b"ftyp", FileType("video", "MP4 or QuickTime video", "video/mp4")),
+    (0, b"ID3", FileType("audio", "MP3 audio", "audio/mpeg")),
+    (0, b"OggS", FileType("audio", "Ogg audio or video", "application/ogg")),
+    (0, b"fLaC", FileType("audio", "FLAC audio", "audio/flac")),
+)
+
+_WEBP = FileType("image", "WebP image", "image/webp", True)
+_WAV = FileType("audio", "WAV audio", "audio/wav")
+_ZIP = FileType("archive", "ZIP archive", "application/zip")
+
+# Office Open XML and OpenDocument files are ZIP archives, recognised by a
+# member name (OOXML) or by the "mimetype" member's text (OpenDocument).
+_OOXML_PARTS = (
+    (
+        "word/",
+        FileType(
+            "document",
+            "Word document",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+    ),
+    (
+        "xl/",
+        FileType(
+            "spreadsheet",
+            "Excel spreadsheet",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    ),
+    (
+        "ppt/",
+        FileType(
+            "presentation",
+            "PowerPoint presentation",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        ),
+    ),
+)
+_OPENDOCUMENT = {
+    "application/vnd.oasis.opendocument.text": FileType(
+        "document", "OpenDocument text", "application/vnd.oasis.opendocument.text"
+    ),
+    "application/vnd.oasis.opendocument.spreadsheet": FileType(
+        "spreadsheet",
+        "OpenDocument spreadsheet",
+        "application/vnd.oasis.opendocument.spreadsheet",
+    ),
+    "application/vnd.oasis.opendocument.presentation": FileType(
+        "presentation",
+        "OpenDocument presentation",
+        "application/vnd.oasis.opendocument.presentation",
+    ),
+}
+
+
+def sniff_type(head: bytes) -> FileType:
+    """Recognise a type from a file's first bytes (up to HEAD_BYTES of them)."""
+    for offset, signature, file_type in _SIGNATURES:
+        if head[offset : offset + len(signature)] == signature:
+            return file_type
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return _WEBP
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return _WAV
+    if head[:4] == b"PK\x03\x04":
+        return _ZIP
+    if _looks_like_text(head):
+        return TEXT
+    return OTHER
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if not head or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # A multi-byte character cut at the end of the sample is still text.
+        return error.start >= len(head) - 3 and error.reason == "unexpected end of data"
+    return True
+
+
+def _zip_type(path: Path) -> FileType:
+    """Tell an office file from a plain ZIP archive by its member names."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if "mimetype" in names:
+                declared = archive.read("mimetype")[:100].decode("ascii", "replace")
+                if declared.strip() in _OPENDOCUMENT:
+                    return _OPENDOCUMENT[declared.strip()]
+    except (OSError, zipfile.BadZipFile, KeyError, RuntimeError) as error:
+        log.info("ZIP file %s not read: %s", path.name, error)
+        return _ZIP
+    if "[Content_Types].xml" in names:
+        for prefix, file_type in _OOXML_PARTS:
+            if any(name.startswith(prefix) for name in names):
+                return file_type
+    return _ZIP
+
+
+def detect_file_type(path: Path) -> FileType:
+    """Recognise the type of the file at path from its content.
+
+    Raises OSError when the file cannot be read.
+    """
+    with open(path, "rb") as file:
+        head = file.read(HEAD_BYTES)
+    file_type = sniff_type(head)
+    if file_type is _ZIP:
+        return _zip_type(path)
+    return file_type
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewImage:
+    width: int
+    height: int
+    rgba: bytes  # width * height * 4 bytes, rows top to bottom, RGBA8888
+    page_count: int | None  # PDF pages; None for images
+
+
+class PreviewError(Exception):
+    """A preview could not be made; str(error) is a sentence for the user."""
+
+
+def _limit_worker() -> None:
+    # Runs in the child between fork and exec (POSIX only).
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_LIMIT, WORKER_MEMORY_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CPU, (WORKER_CPU_LIMIT, WORKER_CPU_LIMIT))
+
+
+def _worker_command(kind: str, path: Path, side: int) -> list[str]:
+    # NOTE: a PyInstaller build cannot run "python -m", so render_preview
+    # refuses previews there until the executable gets a worker entry point.
+    return [sys.executable, "-m", "app.preview_worker", kind, str(path), str(side)]
+
+
+async def render_preview(
+    path: Path,
+    file_type: FileType,
+    *,
+    side: int = PREVIEW_SIDE,
+    timeout: float = PREVIEW_TIMEOUT,
+) -> PreviewImage:
+    """Draw a PDF's first page or an image, at most side pixels on its longest side.
+
+    Raises PreviewError with a sentence for the user when the file is damaged,
+    not previewable, too large for the worker's limits, or takes longer than
+    timeout seconds.
+    """
+    if not file_type.previewable:
+        raise PreviewError(
+            f"There is no preview for files of this type ({file_type.label})."
+        )
+    if getattr(sys, "frozen", False):
+        raise PreviewError("Previews are not available in this build of Commonplace.")
+    kind = "pdf" if file_type.kind == "pdf" else "image"
+    what = "PDF" if kind == "pdf" else "image"
+    process = await asyncio.create_subprocess_exec(
+        *_worker_command(kind, path, side),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=_limit_worker if os.name == "posix" else None,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    try:
+        output, errors = await asyncio.wait_for(process.communicate(), timeout)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        log.warning("Preview of %s timed out after %s s", path.name, timeout)
+        raise PreviewError(
+            f"This {what} took too long to draw, so it has no preview. "
+            "Open it to see it."
+        ) from None
+    except asyncio.CancelledError:
+        process.kill()
+        await process.wait()
+        raise
+    if process.returncode != 0:
+        reason = errors.decode("utf-8", "replace").strip().splitlines()
+        log.info(
+            "Preview worker for %s exited with %s: %s",
+            path.name,
+            process.returncode,
+            reason[-1] if reason else "no message",
+        )
+        raise PreviewError(
+            f"This {what} could not be read: it may be damaged or in a form "
+            "Commonplace cannot draw. Open it to see it."
+        )
+    return parse_worker_output(output, side)
+
+
+def parse_worker_output(output: bytes, side: int) -> PreviewImage:
+    """Check and unpack the worker's header line and pixels.
+
+    Raises PreviewError when the output is malformed or larger than side.
+    """
+    header, _, pixels = output.partition(b"\n")
+    try:
+        meta = json.loads(header)
+        width, height = int(meta["width"]), int(meta["height"])
+        pages = meta.get("pages")
+    except (ValueError, KeyError, TypeError):
+        raise PreviewError("The preview worker returned invalid output.") from None
+    if (
+        not (0 < width <= side and 0 < height <= side)
+        or len(pixels) != width * height * 4
+    ):
+        raise PreviewError("The preview worker returned invalid output.")
+    return PreviewImage(
+        width, height, pixels, pages if isinstance(pages, int) else None
+    )
+
+
+def scaled_size(width: int, height: int, side: int) -> tuple[int, int]:
+    """Return width and height scaled to fit side pixels, never scaled up."""
+    scale = min(1.0, side / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+__all__ = [
+    "FileType",
+    "PreviewError",
+    "PreviewImage",
+    "detect_file_type",
+    "parse_worker_output",
+    "render_preview",
+    "scaled_size",
+    "sniff_type",
+]
