@@ -22,6 +22,7 @@ ANSWERED_ROLE = _BASE + 15  # bool or None: a question has an accepted answer
 PERSON_ROLE = _BASE + 16  # DirectoryEntry or Expert of a people list
 ROLE_LINE_ROLE = _BASE + 17  # str: a person's job title and department, cleaned
 REASON_ROLE = _BASE + 18  # str or None: why an expert is listed
+NEW_ROLE = _BASE + 19  # bool: a discussion whose first post is unread
 
 # The invalid index that stands for "no parent" in a list model's methods.
 NO_PARENT = QModelIndex()
