@@ -26,11 +26,12 @@ from app.notification_rules import (
     notification_for,
 )
 from app.notifier import (
+    NOTIFYING_STREAM,
     ReadPositionSource,
     gather_candidates,
     implicit_read_positions,
 )
-from app.store.activity import PAGE_SIZE, StreamFilter, StreamItem, read_stream
+from app.store.activity import PAGE_SIZE, StreamItem, read_stream
 from app.store.lookups import chunks, placeholders
 from app.store.read_state_store import MAIN_THREAD, READ, UNTHREADED
 
@@ -78,7 +79,7 @@ def read_notifications(
     cursor = None
     for _page in range(max_pages):
         page = read_stream(
-            conn, user_id, StreamFilter(), before=cursor, limit=PAGE_SIZE
+            conn, user_id, NOTIFYING_STREAM, before=cursor, limit=PAGE_SIZE
         )
         posts = [
             item

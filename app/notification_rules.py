@@ -11,6 +11,9 @@ Rules, in order:
 - The user's own posts never notify, whichever device sent them.
 - A post at or before the user's read position in its room or discussion
   does not notify, so what was read on another device stays quiet.
+- A post in a direct room notifies like a mention: it is addressed to the
+  user. Direct rooms belong to no space, so only the level of no space ("")
+  can mute them.
 - Each space has a level. NOTHING mutes it. MENTIONS_AND_REPLIES (the
   default) notifies for mentions, replies to the user's posts, new posts in
   discussions the user follows and new announcements. ALL_POSTS adds every
@@ -37,6 +40,7 @@ LEVELS = (ALL_POSTS, MENTIONS_AND_REPLIES, NOTHING)
 DEFAULT_LEVEL = MENTIONS_AND_REPLIES
 
 # Reasons an item notifies, strongest first.
+DIRECT = "direct"
 MENTION = "mention"
 REPLY_TO_USER = "reply_to_user"
 FOLLOWED = "followed"
@@ -62,12 +66,14 @@ class Candidate:
     mentions_user: the post mentions the user. replies_to_user: a reply in a
     discussion the user started, or one quoting the user's post.
     in_followed_discussion: the post belongs to a discussion the user follows.
+    in_direct_room: the post is in a direct room (a conversation with one person).
     """
 
     item: StreamItem
     mentions_user: bool = False
     replies_to_user: bool = False
     in_followed_discussion: bool = False
+    in_direct_room: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,9 +213,14 @@ def summary(notifications: Sequence[Notification]) -> Notification:
     Its title reads like "7 new posts in Data Guild and 2 other spaces".
     """
     items = tuple(item for notification in notifications for item in notification.items)
-    spaces = Counter(_place(item) for item in items)
+    places = [
+        _place(item, notification.reason)
+        for notification in notifications
+        for item in notification.items
+    ]
+    spaces = Counter(places)
     # The space with the most posts is named; ties go to the newest post's.
-    newest_first = [_place(item) for item in reversed(items)]
+    newest_first = places[::-1]
     busiest = max(spaces, key=lambda name: (spaces[name], -newest_first.index(name)))
     count = len(items)
     title = f"{count} new {'post' if count == 1 else 'posts'} in {busiest}"
@@ -230,7 +241,7 @@ def summary(notifications: Sequence[Notification]) -> Notification:
     strongest = next(
         (
             reason
-            for reason in (MENTION, REPLY_TO_USER, FOLLOWED, ANNOUNCEMENT)
+            for reason in (DIRECT, MENTION, REPLY_TO_USER, FOLLOWED, ANNOUNCEMENT)
             if reason in reasons
         ),
         NEW_POST,
@@ -239,6 +250,8 @@ def summary(notifications: Sequence[Notification]) -> Notification:
 
 
 def _reason(candidate: Candidate) -> str:
+    if candidate.in_direct_room:
+        return DIRECT
     if candidate.mentions_user:
         return MENTION
     if candidate.replies_to_user:
@@ -250,13 +263,17 @@ def _reason(candidate: Candidate) -> str:
     return NEW_POST
 
 
-def _place(item: StreamItem) -> str:
+def _place(item: StreamItem, reason: str) -> str:
+    if reason == DIRECT:
+        return "direct messages"
     return item.space_name or item.room_name or "a space"
 
 
 def _title(item: StreamItem, reason: str) -> str:
     who = item.actor_name or item.actor
-    place = _place(item)
+    place = _place(item, reason)
+    if reason == DIRECT:
+        return f"Message from {who}"
     if reason == MENTION:
         return f"{who} mentioned you in {place}"
     if item.kind == "reply":

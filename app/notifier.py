@@ -48,6 +48,7 @@ from app.store.activity import (
     named_in,
     read_new_items,
 )
+from app.store.direct_store import direct_room_people
 from app.store.follows_store import cached_follows
 from app.store.lookups import chunks, placeholders
 from app.store.read_state_store import thread_unread_counts
@@ -67,6 +68,9 @@ EXPIRE_TIMEOUT = -1
 MAX_COLLECTED = 200
 # Shown notifications remembered for a click, oldest forgotten first.
 MAX_CLICKABLE = 100
+
+# The posts that can notify: every joined room's, direct rooms included.
+NOTIFYING_STREAM = StreamFilter(include_direct=True)
 
 # Returns the read positions for the rooms and discussions of the new items,
 # given the cache connection and their ids (server_read_positions is one).
@@ -376,6 +380,8 @@ def gather_candidates(
         )
         started.update(row[0] for row in rows)
 
+    direct = direct_room_people(conn)
+
     # In a discussion the user unfollowed, replies to the user stay quiet,
     # and only mentions notify.
     unfollowed = set(cached_follows(conn).unfollow)
@@ -401,6 +407,7 @@ def gather_candidates(
             and item.discussion_id not in unfollowed
             and (item.discussion_id in started or item.event_id in quoting_user),
             in_followed_discussion=item.discussion_id in followed,
+            in_direct_room=item.room_id in direct,
         )
         for item in items
     ]
@@ -549,9 +556,7 @@ class Notifier:
             return Decision()
         if latest <= self._last_id:
             return Decision()
-        # NOTE: direct rooms are left out of the stream, so direct messages
-        # do not notify yet.
-        items = read_new_items(conn, self.user_id, StreamFilter(), self._last_id)
+        items = read_new_items(conn, self.user_id, NOTIFYING_STREAM, self._last_id)
         self._last_id = latest
         if not items:
             return Decision()

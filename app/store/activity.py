@@ -65,10 +65,15 @@ Cursor = tuple[int, int]
 
 @dataclass(frozen=True, slots=True)
 class StreamFilter:
-    """The stream's choice of items: a scope, within one space or all of them."""
+    """The stream's choice of items: a scope, within one space or all of them.
+
+    include_direct adds the direct rooms' posts when no space is chosen:
+    Home leaves them out, notifications need them.
+    """
 
     scope: str = ALL
     space_id: str | None = None
+    include_direct: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,15 +365,16 @@ def followed_discussions_sql() -> str:
 
 
 def _scope_rooms(
-    conn: sqlite3.Connection, space_id: str | None
+    conn: sqlite3.Connection, space_id: str | None, include_direct: bool = False
 ) -> tuple[list[str], list[str]]:
     """Return (rooms, spaces) whose items the stream shows.
 
-    With no space chosen these are all joined rooms except direct rooms;
-    with one, the space and its joined rooms. Joins are shown for spaces only.
+    With no space chosen these are all joined rooms, without direct rooms
+    unless include_direct; with one, the space and its joined rooms. Joins
+    are shown for spaces only.
     """
     if space_id is None:
-        direct = set(direct_room_people(conn))
+        direct = set() if include_direct else set(direct_room_people(conn))
         rows = conn.execute(
             "SELECT room_id, kind FROM rooms WHERE membership = 'join'"
         ).fetchall()
@@ -405,7 +411,9 @@ def _candidate_rows(
     Rows are taken older than the cursor before, newer in id than after_id,
     or among ids, as given.
     """
-    rooms, spaces = _scope_rooms(conn, stream_filter.space_id)
+    rooms, spaces = _scope_rooms(
+        conn, stream_filter.space_id, stream_filter.include_direct
+    )
     if not rooms:
         return []
 

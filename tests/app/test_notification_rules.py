@@ -6,6 +6,7 @@ from app.notification_rules import (
     ALL_POSTS,
     ANNOUNCEMENT,
     BURST_WINDOW_SECONDS,
+    DIRECT,
     FOLLOWED,
     MENTION,
     MENTIONS_AND_REPLIES,
@@ -86,6 +87,63 @@ def test_mention_notifies_with_title():
         ROOT,
         item.event_id,
     )
+
+
+DIRECT_ROOM = "!direct-ana:example.org"
+
+
+def direct_message(**fields) -> StreamItem:
+    """A plain message in a direct room, which belongs to no space."""
+    options = {
+        "room_id": DIRECT_ROOM,
+        "space_id": DIRECT_ROOM,
+        "space_name": "",
+        "title": "Lunch on Friday?",
+        "excerpt": "Lunch on Friday? The usual place.",
+    }
+    options.update(fields)
+    return post("discussion", **options)
+
+
+def test_direct_message_notifies_at_default_level():
+    decision = run([Candidate(direct_message(), in_direct_room=True)])
+    assert [n.reason for n in decision.shown] == [DIRECT]
+    shown = decision.shown[0]
+    assert shown.title == "Message from Ana Lima"
+    assert shown.body == "Lunch on Friday?\nThe usual place."
+    assert shown.room_id == DIRECT_ROOM
+
+
+def test_direct_message_mentioning_user_is_still_a_message():
+    decision = run(
+        [Candidate(direct_message(), in_direct_room=True, mentions_user=True)]
+    )
+    assert [n.title for n in decision.shown] == ["Message from Ana Lima"]
+
+
+def test_muted_direct_room_stays_quiet():
+    decision = run(
+        [Candidate(direct_message(), in_direct_room=True)],
+        levels={DIRECT_ROOM: NOTHING},
+    )
+    assert decision.shown == []
+
+
+def test_own_direct_message_stays_quiet():
+    mine = direct_message(actor=ME)
+    assert run([Candidate(mine, in_direct_room=True)]).shown == []
+
+
+def test_summary_names_direct_messages():
+    candidates = [
+        Candidate(direct_message(ts=1_000 + n), in_direct_room=True) for n in range(4)
+    ]
+    candidates.append(Candidate(post(ts=2_000), mentions_user=True))
+    decision = run(candidates)
+    assert [n.title for n in decision.shown] == [
+        "5 new posts in direct messages and 1 other space"
+    ]
+    assert decision.shown[0].reason == DIRECT
 
 
 def test_reply_to_own_post_notifies():

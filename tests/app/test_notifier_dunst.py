@@ -202,22 +202,7 @@ def test_mention_from_other_client_within_10_s(
         root = other.discussion(board, "Kubernetes tips", "Which tools?")
 
         async def scenario() -> tuple[float, list]:
-            session = AppSession(
-                Session(
-                    homeserver_url=synapse.base_url,
-                    user_id=reader.user_id,
-                    device_id=reader.device_id,
-                    access_token=reader.access_token,
-                ),
-                store_path=tmp_path / "cache.sqlite3",
-            )
-            notifier = Notifier(
-                session.store,
-                reader.user_id,
-                FreedesktopBackend(bus.address),
-                read_positions=server_read_positions,
-            )
-            session.add_changes_listener(notifier.changes_arrived)
+            session, notifier = reader_session(tmp_path, synapse, reader, bus)
             online = asyncio.Event()
             session.add_status_listener(
                 lambda status: status.state == SyncState.ONLINE and online.set()
@@ -256,6 +241,27 @@ def test_mention_from_other_client_within_10_s(
     assert calls[0].summary == "Ana Lima mentioned you in Data Guild"
     assert calls[0].body.startswith("Kubernetes tips\n")
     assert dunst.displayed() == 1
+
+
+def reader_session(tmp_path, synapse, reader, bus) -> tuple[AppSession, Notifier]:
+    """Return the reader's session and a notifier that checks after each sync."""
+    session = AppSession(
+        Session(
+            homeserver_url=synapse.base_url,
+            user_id=reader.user_id,
+            device_id=reader.device_id,
+            access_token=reader.access_token,
+        ),
+        store_path=tmp_path / "cache.sqlite3",
+    )
+    notifier = Notifier(
+        session.store,
+        reader.user_id,
+        FreedesktopBackend(bus.address),
+        read_positions=server_read_positions,
+    )
+    session.add_changes_listener(notifier.changes_arrived)
+    return session, notifier
 
 
 def thread_reply(root: str, body: str, mentioned: str) -> dict:
@@ -305,22 +311,7 @@ def test_read_on_other_device_stays_quiet(
         unread_root = other.discussion(board, "Still unread")
 
         async def scenario() -> list:
-            session = AppSession(
-                Session(
-                    homeserver_url=synapse.base_url,
-                    user_id=reader.user_id,
-                    device_id=reader.device_id,
-                    access_token=reader.access_token,
-                ),
-                store_path=tmp_path / "cache.sqlite3",
-            )
-            notifier = Notifier(
-                session.store,
-                reader.user_id,
-                FreedesktopBackend(bus.address),
-                read_positions=server_read_positions,
-            )
-            session.add_changes_listener(notifier.changes_arrived)
+            session, notifier = reader_session(tmp_path, synapse, reader, bus)
             try:
                 await session.sync.sync_once()
                 await notifier.wait_for_checks()
@@ -352,6 +343,49 @@ def test_read_on_other_device_stays_quiet(
 
     assert [call.summary for call in calls] == ["Ana Lima mentioned you in Data Guild"]
     assert calls[0].body == "Still unread\nAnd this?"
+
+
+@pytest.mark.synapse
+def test_direct_message_notifies(tmp_path, synapse, make_user, bus, dunst, monitor):
+    author = make_user("direct-author", displayname="Ana Lima")
+    reader = make_user("direct-reader", displayname="Nora Reader")
+    other = OtherClient(synapse.base_url, author.access_token, author.user_id)
+    mine = OtherClient(synapse.base_url, reader.access_token, reader.user_id)
+    try:
+        room = other.create_room(
+            "",
+            invite=[reader.user_id],
+            is_direct=True,
+            preset="trusted_private_chat",
+        )
+        mine.join(room)
+        mine.call(
+            "PUT",
+            f"/user/{reader.user_id}/account_data/m.direct",
+            json={author.user_id: [room]},
+        )
+
+        async def scenario() -> list:
+            session, notifier = reader_session(tmp_path, synapse, reader, bus)
+            try:
+                await session.sync.sync_once()
+                await notifier.wait_for_checks()
+                # A plain message, as any Matrix client sends it.
+                other.send(room, {"msgtype": "m.text", "body": "Lunch on Friday?"})
+                await session.sync.sync_once()
+                await notifier.wait_for_checks()
+                return monitor.snapshot()
+            finally:
+                await notifier.close()
+                await session.close()
+
+        calls = asyncio.run(scenario())
+    finally:
+        other.close()
+        mine.close()
+
+    assert [call.summary for call in calls] == ["Message from Ana Lima"]
+    assert calls[0].body == "Lunch on Friday?"
 
 
 def test_burst_updates_one_popup(cache, bus, dunst, monitor):

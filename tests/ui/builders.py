@@ -15,6 +15,7 @@ from app.outbox import Outbox
 from app.records import (
     AcceptedAnswer,
     Changes,
+    DirectRooms,
     Discussion,
     Membership,
     Profile,
@@ -99,6 +100,7 @@ class CacheBuilder:
         self._batches: dict[str, RoomBatch] = {}
         self._ids = itertools.count(1)
         self._profiles: list[Profile] = []
+        self._direct: dict[str, tuple[str, ...]] = {}
 
     def _batch(self, room_id: str, membership: str = "join") -> RoomBatch:
         batch = self._batches.get(room_id)
@@ -152,6 +154,13 @@ class CacheBuilder:
             self._batch(space_id).items.append(
                 SpaceChild(space_id, room_id, order, False)
             )
+        return room_id
+
+    def direct(self, room_id: str, other_user_id: str, name: str | None) -> str:
+        """Add a direct room with other_user_id, listed in m.direct."""
+        self._batch(room_id).items.append(RoomState(room_id, kind="board"))
+        self.member(room_id, other_user_id, name)
+        self._direct[other_user_id] = (room_id,)
         return room_id
 
     def member(self, room_id: str, user_id: str, name: str | None) -> None:
@@ -255,8 +264,9 @@ class CacheBuilder:
 
     def commit(self) -> Changes:
         """Write everything collected in one sync batch; return its Changes."""
+        direct = DirectRooms(dict(self._direct)) if self._direct else None
         changes = self.store.write_blocking(
-            apply_sync, list(self._batches.values()), f"token{next(self._ids)}"
+            apply_sync, list(self._batches.values()), f"token{next(self._ids)}", (), direct
         )
         self._batches.clear()
         if self._profiles:

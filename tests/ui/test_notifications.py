@@ -15,6 +15,7 @@ from app.notification_settings import DO_NOT_DISTURB_KEY, SETTINGS_EVENT
 from app.notifier import FreedesktopBackend
 from app.read_state import ReadState
 from app.session import AppSession
+from app.store.queries import DIRECT_SPACE_ID
 from app.store.read_state_store import unsent_receipts
 from tests.notification_bus import FakeNotificationService, PrivateBus
 from tests.other_client import OtherClient
@@ -104,6 +105,26 @@ def test_click_opens_discussion_at_reply(window, spaces, app_session, service, q
     assert window.thread_view.current_discussion() == root
     assert scrolled == [reply]
     assert "Try kubectl rollout" in window.thread_view.marked_text()
+
+
+def test_click_on_direct_message_opens_conversation(
+    window, spaces, app_session, service, qtbot
+):
+    room = spaces.direct("!direct-ana:example.org", ANA, "Ana Lima")
+    app_session.announce(spaces.commit())
+    window.show_home(True)
+
+    message = spaces.discussion(room, "Lunch on Friday?", sender=ANA, ts=BASE_TS)
+    app_session.announce(spaces.commit())
+    qtbot.waitUntil(lambda: len(service.calls) == 1, timeout=5_000)
+    assert service.calls[0].summary == "Message from Ana Lima"
+
+    with qtbot.waitSignal(window.notifications.activated, timeout=5_000):
+        service.click(service.ids[0])
+
+    assert window.space_pane.selected_space() == DIRECT_SPACE_ID
+    assert window.discussion_pane.board_label.text() == "Ana Lima"
+    assert window.thread_view.current_discussion() == message
 
 
 def test_click_on_summary_opens_home(window, spaces, app_session, service, qtbot):
