@@ -11,15 +11,42 @@ Every error raised for the user is a MatrixError subclass or a
 TransferError, whose ``message`` says what failed and what to do.
 """
 
+import asyncio
 import logging
+import os
+import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.uploads import TransferError
+from app import compose
+from app import namespace as ns
+from app.downloads import Downloader
+from app.file_names import safe_file_name
+from app.file_types import FileType, sniff_file
+from app.matrix.errors import ConnectionFailed, MatrixError, RateLimited
+from app.records import Changes
+from app.store import file_transfers_store, outbox_store
+from app.store.file_transfers_store import FILE_KIND, ROOM_KIND, UploadRow
+from app.store.outbox_store import FAILED as ITEM_FAILED
+from app.store.outbox_store import SENDING as ITEM_SENDING
+from app.store.outbox_store import NewItem
+from app.uploads import TransferError, Uploader, too_large_message
 
 log = logging.getLogger(__name__)
 
 __all__ = ["FileTransfers", "TransferError", "TransferProgress"]
+
+# Offline copies downloaded at the same time.
+OFFLINE_PARALLEL = 2
+# Seconds between looks for files to make available offline when nothing
+# wakes the background task, and the wait after a download failed.
+OFFLINE_POLL_SECONDS = 60.0
+# Seconds before a file whose offline copy failed for a reason other than the
+# connection (deleted, too large, no disk space) is tried again.
+OFFLINE_FAILURE_BACKOFF = 15 * 60.0
+# Longest file name kept in an event's body, in characters.
+MAX_EVENT_NAME_CHARS = 255
 
 UPLOAD = "upload"
 DOWNLOAD = "download"
@@ -51,7 +78,12 @@ class TransferProgress:
 
 
 class FileTransfers:
-    """File transfers of the signed-in user; ``on_changes`` gets a Changes."""
+    """File transfers of the signed-in user; ``on_changes`` gets a Changes.
+
+    Uploads are sent by the outbox worker; ``connect_outbox`` hands it this
+    object's uploader and lets ``upload`` wake it. Without a connected
+    worker, queued uploads wait for the worker's next look at the outbox.
+    """
 
     def __init__(self, client, store, user_id: str, policy, on_changes):
         self.client = client
@@ -59,12 +91,107 @@ class FileTransfers:
         self.user_id = user_id
         self.policy = policy
         self._on_changes = on_changes
+        self.uploader = Uploader(client, store, on_progress=self._transfers_changed)
+        self.downloader = Downloader(client, store, on_progress=self._transfers_changed)
+        self._wake_outbox = lambda: None
+        self._offline_task: asyncio.Task | None = None
+        self._offline_wake = asyncio.Event()
+        self._offline_rooms: set[str] = set()
+        self._offline_failures: dict[str, float] = {}
+
+    def connect_outbox(self, worker) -> None:
+        """Let worker send uploads with this object's uploader, and wake it on queueing."""
+        worker.uploads = self.uploader
+        self._wake_outbox = worker.wake
+
+    def notice_changes(self, changes: Changes) -> None:
+        """Look for new files to make available offline when a marked area changed."""
+        if changes.rooms & self._offline_rooms:
+            self._offline_wake.set()
+
+    def _transfers_changed(self, room_id: str) -> None:
+        self._on_changes(Changes(transfers={room_id}))
+
+    # -- Background work ----------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the background work: queued uploads and offline copies."""
+        """Start the background work: queued uploads and offline copies.
+
+        Queued uploads are sent by the outbox worker, which the session starts.
+        """
+        self._offline_rooms = file_transfers_store.marked_rooms(self.store.reader())
+        if self._offline_task is None or self._offline_task.done():
+            self._offline_task = asyncio.ensure_future(self._keep_offline_copies())
 
     async def close(self) -> None:
         """Stop the background work; a transfer cut short resumes at next start."""
+        if self._offline_task is not None:
+            self._offline_task.cancel()
+            await asyncio.gather(self._offline_task, return_exceptions=True)
+        await self.downloader.close()
+
+    async def _keep_offline_copies(self) -> None:
+        """Download marked files, OFFLINE_PARALLEL at a time, until cancelled."""
+        limit = asyncio.Semaphore(OFFLINE_PARALLEL)
+        running: dict[str, asyncio.Task] = {}
+        try:
+            while True:
+                self._offline_wake.clear()
+                wanted = await self.store.read(
+                    file_transfers_store.files_wanted_offline
+                )
+                now = time.monotonic()
+                for shared in wanted:
+                    failed_at = self._offline_failures.get(shared.event_id)
+                    if shared.event_id in running or (
+                        failed_at is not None
+                        and now - failed_at < OFFLINE_FAILURE_BACKOFF
+                    ):
+                        continue
+                    task = asyncio.ensure_future(
+                        self._fetch_offline(shared.event_id, limit)
+                    )
+                    running[shared.event_id] = task
+                    task.add_done_callback(
+                        lambda done, event_id=shared.event_id: running.pop(
+                            event_id, None
+                        )
+                    )
+                try:
+                    await asyncio.wait_for(
+                        self._offline_wake.wait(), OFFLINE_POLL_SECONDS
+                    )
+                except TimeoutError:
+                    pass
+        finally:
+            for task in running.values():
+                task.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)
+
+    async def _fetch_offline(self, event_id: str, limit: asyncio.Semaphore) -> None:
+        async with limit:
+            if not self._wanted_offline(event_id):
+                return
+            try:
+                # The network layer waits out a lost connection, with back-off,
+                # so a copy marked offline is fetched once the server responds.
+                await self.downloader.download(event_id, max_attempts=None)
+            except (ConnectionFailed, RateLimited) as error:
+                log.info("Offline copy of %s waits: %s", event_id, error.message)
+            except (MatrixError, TransferError, OSError) as error:
+                self._offline_failures[event_id] = time.monotonic()
+                log.warning("Offline copy of %s failed: %s", event_id, error)
+
+    def _wanted_offline(self, event_id: str) -> bool:
+        conn = self.store.reader()
+        shared = file_transfers_store.get_shared_file(conn, event_id)
+        if shared is None or shared.redacted:
+            return False
+        return file_transfers_store.is_marked(conn, event_id) or (
+            shared.room_id in file_transfers_store.marked_rooms(conn)
+        )
+
+    # -- Uploads --------------------------------------------------------------------------
 
     async def upload(
         self, room_id: str, path: str | Path, *, supersedes: str | None = None
@@ -72,42 +199,266 @@ class FileTransfers:
         """Queue the file at path for the files area room_id; return its client id.
 
         supersedes is the event id of the file this one is a new version of.
-        Raises TransferError when the file cannot be read, the policy turns
-        uploads off, or it is larger than the server accepts.
+        The file is read when the outbox worker sends it, so it must stay in
+        place and unchanged until then. Raises TransferError when the policy
+        turns uploads off, the file cannot be read, or it is larger than the
+        server accepts (checked when the limit is known or can be fetched).
         """
-        raise NotImplementedError
+        if getattr(self.policy, "disable_uploads", False):
+            raise TransferError("Uploading files is turned off by your organisation.")
+        source = Path(path).expanduser().absolute()
+        status = await asyncio.to_thread(_source_status, source)
+        name = _event_name(source.name)
+        limit = await self._limit_if_reachable()
+        if limit is not None and status.st_size > limit:
+            raise TransferError(too_large_message(name, status.st_size, limit))
+        try:
+            file_type = await asyncio.to_thread(sniff_file, source)
+        except OSError as error:
+            raise _unreadable(source, error) from error
+        self._check_room(room_id)
+
+        client_id = compose.new_client_id()
+        content = file_content(name, status.st_size, file_type, client_id, supersedes)
+        item = NewItem(
+            client_id,
+            compose.new_transaction_id(),
+            room_id,
+            self.user_id,
+            outbox_store.FILE,
+            "m.room.message",
+            content,
+            target_id=supersedes,
+            title=name,
+            body=name,
+        )
+        upload = UploadRow(
+            client_id,
+            room_id,
+            str(source),
+            name,
+            file_type.mimetype,
+            status.st_size,
+            status.st_mtime_ns,
+        )
+        await self.store.write(file_transfers_store.insert_upload, item, upload)
+        log.info(
+            "Queued upload %s of %d bytes in %s", client_id, status.st_size, room_id
+        )
+        self._on_changes(Changes(rooms={room_id}, outbox=True, transfers={room_id}))
+        self._wake_outbox()
+        return client_id
+
+    def _check_room(self, room_id: str) -> None:
+        row = (
+            self.store.reader()
+            .execute("SELECT membership FROM rooms WHERE room_id = ?", (room_id,))
+            .fetchone()
+        )
+        if row is None or row[0] != "join":
+            raise TransferError(
+                f"You are not a member of the room {room_id}. Join it first."
+            )
+
+    async def _limit_if_reachable(self) -> int | None:
+        try:
+            return await self.uploader.upload_limit(max_attempts=1)
+        except MatrixError as error:
+            log.info("Upload limit unknown for now: %s", error.message)
+            return self.uploader.known_limit()
 
     async def cancel_upload(self, client_id: str) -> None:
         """Stop an upload and remove it from the outbox.
 
-        Raises TransferError when the file is already posted.
+        The server forgets an unused reserved URI by itself (after 24 hours
+        in Synapse 1.163). Raises TransferError when the file is already
+        posted or there is no such upload.
         """
-        raise NotImplementedError
+        changes = await self.store.write(
+            file_transfers_store.remove_upload_item, client_id
+        )
+        if changes is not None:
+            log.info("Upload %s removed from the outbox", client_id)
+            self._on_changes(changes)
+            return
+        state = file_transfers_store.outbox_state(self.store.reader(), client_id)
+        if state == ITEM_SENDING and self.uploader.cancel(client_id):
+            return
+        if state == ITEM_SENDING:
+            raise TransferError(
+                "The file is being posted and can no longer be cancelled. Delete "
+                "it from the files area once it appears."
+            )
+        raise TransferError(
+            "This file is already posted, or no longer in the outbox, so there is "
+            "nothing to cancel."
+        )
+
+    async def upload_limit(self) -> int | None:
+        """Return the server's upload size limit in bytes, or None.
+
+        None means the server sets no limit, or it cannot be reached and no
+        limit was fetched before. The server is asked at most once an hour.
+        """
+        return await self._limit_if_reachable()
+
+    # -- Downloads -------------------------------------------------------------------------
 
     async def download(self, event_id: str) -> Path:
-        """Return the cached copy of a shared file, downloading it first if needed."""
-        raise NotImplementedError
+        """Return the cached copy of a shared file, downloading it first if needed.
+
+        Raises TransferError (also when cancel_download stopped it) and the
+        network layer's errors.
+        """
+        return await self.downloader.download(event_id)
 
     async def cancel_download(self, event_id: str) -> None:
-        """Stop a download and delete its partial file."""
-        raise NotImplementedError
+        """Stop a download and delete its partial file; nothing happens when none runs."""
+        await self.downloader.cancel(event_id)
 
     def cached_copy(self, event_id: str) -> Path | None:
         """Return the complete cached copy of a file, or None; no network."""
-        raise NotImplementedError
+        return self.downloader.cached_copy(event_id)
+
+    # -- Available offline -------------------------------------------------------------------
 
     async def set_offline(self, target: str, available: bool) -> None:
-        """Mark a file (event id) or a files area (room id) as available offline."""
-        raise NotImplementedError
+        """Mark a file (event id) or a files area (room id) as available offline.
+
+        Removing the mark keeps the copies already downloaded.
+        """
+        kind = ROOM_KIND if target.startswith("!") else FILE_KIND
+        await self.store.write(
+            file_transfers_store.set_offline_mark, target, kind, available
+        )
+        self._offline_rooms = file_transfers_store.marked_rooms(self.store.reader())
+        self._offline_failures.clear()
+        self._offline_wake.set()
+        room = target
+        if kind == FILE_KIND:
+            shared = file_transfers_store.get_shared_file(self.store.reader(), target)
+            room = shared.room_id if shared is not None else None
+        if room is not None:
+            self._on_changes(Changes(transfers={room}))
 
     def is_offline(self, target: str) -> bool:
-        """Return whether a file or files area is marked available offline."""
-        raise NotImplementedError
+        """Return whether a file or files area is marked available offline.
+
+        A file in a marked area counts as marked.
+        """
+        conn = self.store.reader()
+        if file_transfers_store.is_marked(conn, target):
+            return True
+        if target.startswith("!"):
+            return False
+        shared = file_transfers_store.get_shared_file(conn, target)
+        return shared is not None and file_transfers_store.is_marked(
+            conn, shared.room_id
+        )
+
+    # -- Progress -------------------------------------------------------------------------------
 
     def progress(self, room_id: str) -> list[TransferProgress]:
-        """Return the room's unfinished and failed transfers; no network."""
-        raise NotImplementedError
+        """Return the room's unsent uploads (failed ones too) and running downloads.
 
-    async def upload_limit(self) -> int | None:
-        """Return the server's upload size limit in bytes, or None if it has none."""
-        raise NotImplementedError
+        Reads the cache and memory only, so it is cheap to call on every change.
+        """
+        result = []
+        for upload in file_transfers_store.list_uploads(self.store.reader(), room_id):
+            row = upload.upload
+            running = self.uploader.active.get(row.client_id)
+            if upload.state == ITEM_FAILED:
+                state, done = FAILED, 0
+            elif upload.state == ITEM_SENDING:
+                state = ACTIVE
+                done = (
+                    running.sent
+                    if running
+                    else (row.source_size if row.uploaded else 0)
+                )
+            else:
+                state, done = QUEUED, 0
+            result.append(
+                TransferProgress(
+                    UPLOAD,
+                    row.client_id,
+                    room_id,
+                    row.name,
+                    done,
+                    row.source_size,
+                    state,
+                    upload.error if state == FAILED else None,
+                )
+            )
+        for event_id, download in list(self.downloader.active.items()):
+            if download.room_id != room_id:
+                continue
+            result.append(
+                TransferProgress(
+                    DOWNLOAD,
+                    event_id,
+                    room_id,
+                    safe_file_name(download.name),
+                    download.received,
+                    download.total,
+                    ACTIVE,
+                )
+            )
+        return result
+
+
+def file_content(
+    name: str,
+    size: int,
+    file_type: FileType,
+    client_id: str,
+    supersedes: str | None = None,
+) -> dict:
+    """Return the content of an m.file or m.image event, without its "url".
+
+    The outbox worker adds the "url" once the file is uploaded.
+    """
+    info: dict = {"mimetype": file_type.mimetype, "size": size}
+    msgtype = "m.file"
+    if file_type.is_image:
+        msgtype = "m.image"
+        info["w"] = file_type.width
+        info["h"] = file_type.height
+    content = {
+        "msgtype": msgtype,
+        "body": name,
+        "filename": name,
+        "info": info,
+        ns.CLIENT_ID_KEY: client_id,
+    }
+    if supersedes is not None:
+        content[ns.SUPERSEDES_KEY] = supersedes
+    return content
+
+
+def _event_name(name: str) -> str:
+    """Return the name sent in the event: the local name, sanitised the same way."""
+    return safe_file_name(name[:MAX_EVENT_NAME_CHARS])
+
+
+def _source_status(source: Path) -> os.stat_result:
+    try:
+        status = source.stat()
+    except OSError as error:
+        raise _unreadable(source, error) from error
+    if not stat.S_ISREG(status.st_mode):
+        raise TransferError(f"{source} is not a regular file. Choose a file to share.")
+    if not os.access(source, os.R_OK):
+        raise TransferError(
+            f"{source} cannot be read: permission denied. Check its permissions."
+        )
+    return status
+
+
+def _unreadable(source: Path, error: OSError) -> TransferError:
+    if isinstance(error, FileNotFoundError):
+        return TransferError(f"{source} does not exist. Choose another file.")
+    return TransferError(
+        f"{source} cannot be read ({error.strerror or error}). Check the file and "
+        "try again."
+    )

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app import namespace as ns
-from app import profile_edit
+from app import profile_edit, uploads
 from app.matrix import room_events
 from app.matrix.errors import (
     AuthExpired,
@@ -36,12 +36,20 @@ from app.matrix.errors import (
     TooLarge,
 )
 from app.records import Changes
-from app.store import Store, outbox_queries, outbox_store, profile_store
+from app.store import (
+    Store,
+    file_transfers_store,
+    outbox_queries,
+    outbox_store,
+    profile_store,
+)
 from app.store.outbox_store import (
     ACCEPT,
     AVATAR,
     DELETE,
+    FILE,
     PROFILE_ACTIONS,
+    SENDING,
     UNLIKE,
     ClaimedItem,
 )
@@ -134,6 +142,7 @@ def failure_reason(error: MatrixError, action: str) -> str:
         outbox_store.EDIT: "edit",
         outbox_store.DELETE: "deletion",
         outbox_store.ACCEPT: "accepted answer",
+        outbox_store.FILE: "file",
     }.get(action, "item")
     if isinstance(error, TooLarge):
         return (
@@ -206,6 +215,9 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._room_tasks: dict[str, asyncio.Task] = {}
         self._signed_out: AuthExpired | None = None
+        # Streams the files of "file" items; FileTransfers replaces it with
+        # its own, which reports progress to the files area.
+        self.uploads = uploads.Uploader(client, store)
 
     # -- Status --------------------------------------------------------------
 
@@ -292,6 +304,7 @@ class OutboxWorker:
             outbox_store.prune_done, self.clock() - KEEP_SENT_SECONDS
         )
         profile_edit.remove_unused_files(self.store.reader())
+        await self.store.write(file_transfers_store.prune_uploads)
 
     def _report_signed_out(self) -> None:
         if self._signed_out is not None:
@@ -370,6 +383,15 @@ class OutboxWorker:
                 failed += 1
                 await self._mark_failed(item, error.message, None, "file missing")
                 continue
+            except uploads.UploadCancelled:
+                await self._drop_cancelled(item)
+                continue
+            except uploads.TransferError as error:
+                failed += 1
+                await self._mark_failed(item, error.message, None, "upload")
+                continue
+            finally:
+                self.uploads.finished(item.client_id)
             sent += 1
             if item.action in PROFILE_ACTIONS:
                 changes = await self.store.write(profile_store.mark_sent, item.id)
@@ -378,9 +400,21 @@ class OutboxWorker:
                 changes = await self.store.write(
                     outbox_store.mark_sent, item.id, event_id
                 )
+            if item.action == FILE:
+                await self.store.write(
+                    file_transfers_store.forget_upload, item.client_id
+                )
             log.debug("Sent item %d as %s", item.id, event_id)
             self.on_changes(changes)
         return sent, failed
+
+    async def _drop_cancelled(self, item: ClaimedItem) -> None:
+        changes = await self.store.write(
+            file_transfers_store.remove_upload_item, item.client_id, (SENDING,)
+        )
+        log.info("Upload %d (%s) cancelled and removed", item.id, item.client_id)
+        if changes is not None:
+            self.on_changes(changes)
 
     async def _fail(self, item: ClaimedItem, error: MatrixError) -> None:
         details = error.details or error.message
@@ -447,6 +481,11 @@ class OutboxWorker:
                 item.content,
                 **retry,
             )
+        content = item.content
+        if item.action == FILE:
+            content = await self.uploads.upload_item(item, **retry)
+            if self.uploads.was_cancelled(item.client_id):
+                raise uploads.UploadCancelled("The upload was cancelled.")
         if item.action == ACCEPT:
             return await room_events.set_state(
                 self.client,
@@ -461,6 +500,6 @@ class OutboxWorker:
             item.room_id,
             item.event_type,
             item.txn_id,
-            item.content,
+            content,
             **retry,
         )

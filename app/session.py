@@ -98,6 +98,8 @@ class AppSession:
         self.files = FileTransfers(
             self.client, self.store, self.user_id, self.policy, self._changed
         )
+        self.files.connect_outbox(self.outbox_worker)
+        self.add_changes_listener(self.files.notice_changes)
 
         self._task: asyncio.Task | None = None
         self._read_state_task: asyncio.Task | None = None

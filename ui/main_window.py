@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
 
         self.space_pane = SpacePane(self.store)
         self.discussion_pane = DiscussionPane(self.store)
+        self.discussion_pane.discussions.set_user_id(app_session.user_id)
         self.outbox_actions = OutboxActions(app_session.outbox, self)
         self.direct_actions = DirectActions(app_session, self)
         policy = getattr(app_session, "policy", NO_POLICY)

@@ -1,6 +1,7 @@
 """HTTP core of the Matrix client: TLS, timeouts, size limits and retries.
 
-``HttpClient.request`` is the only place in Commonplace that retries a
+``HttpClient.request`` and its streaming variants (``upload_stream``,
+``download_to_file``) are the only place in Commonplace that retries a
 request. It retries connection failures, timeouts, and 5xx and 429 responses
 with exponential back-off and full jitter, and honours the server's
 Retry-After or ``retry_after_ms``. Every other error is raised at once, mapped
@@ -20,7 +21,7 @@ import random
 import ssl
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -45,6 +46,9 @@ from app.matrix.urls import check_base_url, check_transport
 log = logging.getLogger(__name__)
 
 RetryCallback = Callable[[MatrixError, float], None]
+# Called with (bytes transferred so far, total bytes or None) as a streamed
+# body moves; a retry starts again from 0.
+ProgressCallback = Callable[[int, int | None], None]
 
 BACKOFF_BASE = 0.5  # seconds before the first retry, at most
 BACKOFF_CAP = 30.0  # seconds between retries, at most
@@ -226,6 +230,143 @@ class HttpClient:
         )
         return self._decode_json_object(body)
 
+    async def upload_stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        open_body: Callable[[], AsyncIterator[bytes]],
+        content_length: int,
+        content_type: str,
+        params: dict[str, Any] | None = None,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = 4,
+        on_retry: RetryCallback | None = None,
+    ) -> dict:
+        """Send a body streamed from ``open_body()`` and return the JSON response.
+
+        ``open_body`` is called once per attempt and must yield exactly
+        ``content_length`` bytes, so a retry sends the whole body again and
+        only one chunk is in memory at a time. Retries as ``request`` does;
+        an exception raised by the body's iterator ends the request at once.
+        """
+        headers = {
+            "Content-Type": content_type,
+            "Content-Length": str(content_length),
+        }
+
+        def send():
+            body = _counted(open_body(), content_length, on_progress)
+            return self._send_once(
+                method,
+                path,
+                json=None,
+                params=params,
+                content=body,
+                headers=headers,
+                timeout=timeout,
+                max_bytes=MAX_JSON_BYTES,
+                authenticated=True,
+            )
+
+        body, _ = await self._with_retries(
+            method, path, max_attempts=max_attempts, on_retry=on_retry, send=send
+        )
+        return self._decode_json_object(body)
+
+    async def download_to_file(
+        self,
+        path: str,
+        destination: Path,
+        *,
+        max_bytes: int,
+        params: dict[str, Any] | None = None,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = 4,
+        on_retry: RetryCallback | None = None,
+    ) -> tuple[int, str]:
+        """GET path and write the body to destination; return (size, content type).
+
+        Each attempt truncates destination and writes the body chunk by
+        chunk, so memory use does not grow with the file. Raises TooLarge as
+        soon as the declared or received size passes ``max_bytes``; the
+        partial file is then left for the caller to delete.
+        """
+
+        async def write_body(response: httpx.Response) -> tuple[int, str]:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise _too_large(self.host, max_bytes, f"Content-Length {declared}")
+            total = int(declared) if declared.isdigit() else None
+            size = 0
+            if on_progress is not None:
+                on_progress(0, total)
+            # NOTE: chunks are written on the event loop's thread; each write
+            # of at most one network chunk goes to the page cache at once.
+            file = await asyncio.to_thread(open, destination, "wb")
+            try:
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise _too_large(
+                            self.host, max_bytes, f"more than {max_bytes} bytes"
+                        )
+                    file.write(chunk)
+                    if on_progress is not None:
+                        on_progress(size, total)
+            finally:
+                file.close()
+            return size, response.headers.get("content-type", "")
+
+        return await self.request_streamed(
+            "GET",
+            path,
+            read_response=write_body,
+            params=params,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            on_retry=on_retry,
+        )
+
+    async def request_streamed(
+        self,
+        method: str,
+        path: str,
+        *,
+        read_response: Callable[[httpx.Response], Awaitable[Any]],
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = 4,
+        on_retry: RetryCallback | None = None,
+    ) -> Any:
+        """Send a request and return ``await read_response(response)`` for a 2xx.
+
+        read_response reads as much of the streamed body as it needs; the
+        response is closed after it returns. Errors and retries are those of
+        ``request``, and each attempt calls read_response again.
+        """
+
+        def send():
+            return self._send_once(
+                method,
+                path,
+                json=None,
+                params=params,
+                content=None,
+                headers=headers,
+                timeout=timeout,
+                max_bytes=0,
+                authenticated=True,
+                read_success=read_response,
+            )
+
+        return await self._with_retries(
+            method, path, max_attempts=max_attempts, on_retry=on_retry, send=send
+        )
+
     async def request_bytes(
         self,
         method: str,
@@ -294,12 +435,14 @@ class HttpClient:
         *,
         json: Any,
         params: dict[str, Any] | None,
-        content: bytes | None,
+        content: bytes | AsyncIterator[bytes] | None,
         headers: dict[str, str] | None,
         timeout: float | None,
         max_bytes: int,
         authenticated: bool,
-    ) -> tuple[bytes, str]:
+        read_success: Callable[[httpx.Response], Awaitable[Any]] | None = None,
+    ) -> Any:
+        """Send one request; return (body, content type), or read_success's result."""
         request = self._build_request(
             method, path, json, params, content, headers, timeout, authenticated
         )
@@ -319,6 +462,8 @@ class HttpClient:
 
         try:
             if response.is_success:
+                if read_success is not None:
+                    return await read_success(response)
                 body = await _read_limited(response, max_bytes, host=self.host)
                 return body, response.headers.get("content-type", "")
             body = await _read_limited(
@@ -411,6 +556,21 @@ async def _read_limited(
             raise _too_large(host, max_bytes, f"more than {max_bytes} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _counted(
+    chunks: AsyncIterator[bytes],
+    total: int,
+    on_progress: ProgressCallback | None,
+) -> AsyncIterator[bytes]:
+    sent = 0
+    if on_progress is not None:
+        on_progress(0, total)
+    async for chunk in chunks:
+        sent += len(chunk)
+        yield chunk
+        if on_progress is not None:
+            on_progress(sent, total)
 
 
 def _too_large(host: str, max_bytes: int, details: str) -> TooLarge:

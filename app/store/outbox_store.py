@@ -35,6 +35,9 @@ EDIT = "edit"
 DELETE = "delete"
 ACCEPT = "accept_answer"
 POST_ACTIONS = (DISCUSSION, REPLY)
+# A shared file: the file is uploaded first (app.uploads), then an m.file or
+# m.image event is sent with the uploaded file's mxc:// URI as its "url".
+FILE = "file"
 # Changes of the user's own profile. Their room_id is the user's id, so they
 # are sent in order in a queue of their own, and event_type and target_id
 # are the profile key (app.store.profile_store describes their content).
@@ -355,6 +358,9 @@ def _note_change(conn: sqlite3.Connection, row: sqlite3.Row, changes: Changes):
         changes.people.add(row["sender"])
         return
     changes.rooms.add(row["room_id"])
+    if row["action"] == FILE:
+        changes.transfers.add(row["room_id"])
+        return
     if row["action"] == DISCUSSION:
         changes.discussions.add(row["event_id"] or local_id(row["client_id"]))
         return

@@ -1,0 +1,251 @@
+"""Uploads against a real Synapse, checked through another client's eyes.
+
+A file queued with FileTransfers.upload goes through the outbox: the worker
+reserves an mxc:// URI, streams the file into it and sends an m.file or
+m.image event. matrix-nio, a client written elsewhere, must parse the event,
+and the bytes served for its URL must equal the file's.
+"""
+
+import asyncio
+import hashlib
+import os
+import struct
+import zlib
+
+import httpx
+import nio
+import pytest
+
+from app import namespace as ns
+from app.file_transfers import FAILED, QUEUED, TransferError
+from app.matrix.urls import parse_mxc
+from app.store.outbox_store import SENT
+from tests.app.outbox_support import make_board, open_session, register, server_events
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = pytest.mark.synapse
+
+
+@pytest.fixture
+def people(synapse):
+    owner = register(synapse, "owner")
+    me = register(synapse, "uploader")
+    other = register(synapse, "reader")
+    _space, board = make_board(synapse, owner, me, other)
+    return me, other, board
+
+
+def png_bytes(width: int, height: int, padding: int = 0) -> bytes:
+    """Return a valid PNG of width x height grey pixels, plus a text chunk of padding bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    text = chunk(b"tEXt", b"Comment\x00" + os.urandom(padding // 2).hex().encode())
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + (text if padding else b"")
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def authenticated_download(synapse, session, mxc: str) -> bytes:
+    server, media_id = parse_mxc(mxc)
+    response = httpx.get(
+        f"{synapse.base_url}/_matrix/client/v1/media/download/{server}/{media_id}",
+        headers={"Authorization": f"Bearer {session.access_token}"},
+        timeout=60,
+    )
+    response.raise_for_status()
+    return response.content
+
+
+async def nio_file_events(synapse, session, room_id: str) -> list:
+    client = nio.AsyncClient(synapse.base_url, session.user_id)
+    try:
+        login = await client.login(TEST_PASSWORD, device_name="nio reader")
+        assert isinstance(login, nio.LoginResponse), login
+        response = await client.room_messages(room_id, start="", limit=100)
+        assert isinstance(response, nio.RoomMessagesResponse), response
+        return [
+            event
+            for event in reversed(response.chunk)
+            if isinstance(event, nio.RoomMessageFile | nio.RoomMessageImage)
+        ]
+    finally:
+        await client.close()
+
+
+def test_upload_small_and_5mb_seen_by_nio(synapse, people, tmp_path):
+    me, other, board = people
+    notes = tmp_path / "Meeting notes.txt"
+    notes.write_text("Agenda\n1. Budget\n", "utf-8")
+    # A PNG named .bin: the type must come from the content, not the name.
+    picture = tmp_path / "diagram.bin"
+    picture.write_bytes(png_bytes(640, 480, padding=5 * 1024 * 1024))
+    assert picture.stat().st_size > 5 * 1024 * 1024
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            await app.sync.sync_once()
+            first = await app.files.upload(board, notes)
+            second = await app.files.upload(board, picture)
+            queued = app.files.progress(board)
+            report = await app.outbox_worker.drain(max_attempts=3)
+            left = app.files.progress(board)
+            return first, second, queued, report, left
+        finally:
+            await app.close()
+
+    first, second, queued, report, left = asyncio.run(scenario())
+    assert [entry.id for entry in queued] == [first, second]
+    assert [entry.state for entry in queued] == [QUEUED, QUEUED]
+    assert queued[1].total_bytes == picture.stat().st_size
+    assert report.sent == 2
+    assert report.failed == 0
+    assert left == []
+
+    events = asyncio.run(nio_file_events(synapse, other, board))
+    assert len(events) == 2
+    text_event, image_event = events
+    assert isinstance(text_event, nio.RoomMessageFile)
+    assert text_event.body == "Meeting notes.txt"
+    assert text_event.source["content"]["info"]["mimetype"] == "text/plain"
+    assert text_event.source["content"][ns.CLIENT_ID_KEY] == first
+    assert isinstance(image_event, nio.RoomMessageImage)
+    info = image_event.source["content"]["info"]
+    assert info["mimetype"] == "image/png"
+    assert (info["w"], info["h"]) == (640, 480)
+    assert info["size"] == picture.stat().st_size
+
+    assert authenticated_download(synapse, other, text_event.url) == notes.read_bytes()
+    served = authenticated_download(synapse, other, image_event.url)
+    assert (
+        hashlib.sha256(served).digest() == hashlib.sha256(picture.read_bytes()).digest()
+    )
+
+
+def test_upload_new_version_names_superseded(synapse, people, tmp_path):
+    me, _other, board = people
+    source = tmp_path / "plan.txt"
+    source.write_text("version 1", "utf-8")
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            await app.sync.sync_once()
+            await app.files.upload(board, source)
+            await app.outbox_worker.drain(max_attempts=3)
+            [item] = app.outbox.list_items(include_done=True)
+            source.write_text("version 2, longer", "utf-8")
+            await app.files.upload(board, source, supersedes=item.event_id)
+            await app.outbox_worker.drain(max_attempts=3)
+            return item.event_id
+        finally:
+            await app.close()
+
+    first_id = asyncio.run(scenario())
+    events = server_events(synapse, me, board)
+    files = [event for event in events if event["content"].get("msgtype") == "m.file"]
+    assert len(files) == 2
+    assert ns.SUPERSEDES_KEY not in files[0]["content"]
+    assert files[1]["content"][ns.SUPERSEDES_KEY] == first_id
+
+
+def test_upload_over_limit_rejected_before_queueing(synapse, people, tmp_path):
+    me, _other, board = people
+    big = tmp_path / "huge.iso"
+    with open(big, "wb") as file:
+        file.truncate(60 * 1024 * 1024)  # sparse: over the test server's 50 MB
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            await app.sync.sync_once()
+            limit = await app.files.upload_limit()
+            with pytest.raises(TransferError) as raised:
+                await app.files.upload(board, big)
+            return limit, raised.value.message, app.outbox.list_items()
+        finally:
+            await app.close()
+
+    limit, message, items = asyncio.run(scenario())
+    assert limit == 50 * 1024 * 1024
+    assert message.startswith(
+        "huge.iso is 60 MB; this server accepts files up to 50 MB."
+    )
+    assert items == []
+
+
+def test_upload_changed_source_fails_plainly(synapse, people, tmp_path):
+    me, _other, board = people
+    source = tmp_path / "draft.txt"
+    source.write_text("first", "utf-8")
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            await app.sync.sync_once()
+            client_id = await app.files.upload(board, source)
+            source.write_text("changed after queueing", "utf-8")
+            report = await app.outbox_worker.drain(max_attempts=3)
+            return client_id, report, app.files.progress(board)
+        finally:
+            await app.close()
+
+    client_id, report, progress = asyncio.run(scenario())
+    assert report.failed == 1
+    [entry] = progress
+    assert entry.id == client_id
+    assert entry.state == FAILED
+    assert "draft.txt changed after it was added" in entry.error
+    assert server_events(synapse, me, board, types=("m.room.message",)) == []
+
+
+def test_upload_cancel_queued_removes_item(synapse, people, tmp_path):
+    me, _other, board = people
+    source = tmp_path / "cancel me.txt"
+    source.write_text("never sent", "utf-8")
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            await app.sync.sync_once()
+            client_id = await app.files.upload(board, source)
+            await app.files.cancel_upload(client_id)
+            report = await app.outbox_worker.drain(max_attempts=3)
+            items = app.outbox.list_items(include_done=True)
+            return report, items, app.files.progress(board)
+        finally:
+            await app.close()
+
+    report, items, progress = asyncio.run(scenario())
+    assert report.sent == 0
+    assert items == []
+    assert progress == []
+
+
+def test_upload_sent_state_recorded(synapse, people, tmp_path):
+    me, _other, board = people
+    source = tmp_path / "a.txt"
+    source.write_text("a", "utf-8")
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            await app.sync.sync_once()
+            await app.files.upload(board, source)
+            await app.outbox_worker.drain(max_attempts=3)
+            return app.outbox.list_items(include_done=True)
+        finally:
+            await app.close()
+
+    [item] = asyncio.run(scenario())
+    assert item.state == SENT
+    assert item.event_id.startswith("$")
