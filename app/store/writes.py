@@ -29,6 +29,8 @@ from app.records import (
     SharedFile,
     SpaceChild,
 )
+from app.space_records import JoinRuleAllow, Knock, PinnedEvents, PowerLevelRules
+from app.store import space_store
 from app.store.activity import record_member_event
 from app.store.direct_store import (
     prune_direct_invites,
@@ -165,8 +167,21 @@ def _apply_record(conn, record, position: int | None, changes: Changes) -> None:
             _apply_space_child(conn, record)
             changes.spaces = True
         case Membership():
+            knocked = _cached_membership(conn, record) == "knock"
             _apply_membership(conn, record)
             changes.people.add(record.user_id)
+            if knocked:
+                space_store.settle_join_request(
+                    conn, record.room_id, record.user_id, record.membership, changes
+                )
+        case Knock():
+            space_store.apply_knock(conn, record, changes)
+        case PinnedEvents():
+            space_store.apply_pinned_events(conn, record, changes)
+        case PowerLevelRules():
+            space_store.apply_power_level_rules(conn, record, changes)
+        case JoinRuleAllow():
+            space_store.apply_join_rule_allow(conn, record, changes)
         case PowerLevels():
             _apply_power_levels(conn, record)
             changes.rooms.add(record.room_id)
@@ -255,6 +270,14 @@ def _apply_space_child(conn: sqlite3.Connection, child: SpaceChild) -> None:
         "ON CONFLICT (space_id, child_id) DO UPDATE SET order_key = excluded.order_key",
         (child.space_id, child.child_id, child.order_key),
     )
+
+
+def _cached_membership(conn: sqlite3.Connection, member: Membership) -> str | None:
+    row = conn.execute(
+        "SELECT membership FROM members WHERE room_id = ? AND user_id = ?",
+        (member.room_id, member.user_id),
+    ).fetchone()
+    return row[0] if row else None
 
 
 def _apply_membership(conn: sqlite3.Connection, member: Membership) -> None:

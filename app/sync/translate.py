@@ -29,6 +29,7 @@ from app.records import (
     SharedFile,
     SpaceChild,
 )
+from app.space_records import JoinRuleAllow, Knock, PinnedEvents, PowerLevelRules
 from app.text import derive_title
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,11 @@ MAX_SAFE_INTEGER = 2**53 - 1
 # cannot bloat the cache.
 MAX_DIRECT_PEOPLE = 10_000
 MAX_DIRECT_ROOMS_PER_PERSON = 100
+# Pinned events and restricted-join rooms kept per room: estimates far above
+# real use that keep a broken server from bloating the cache.
+MAX_PINNED_EVENTS = 500
+MAX_ALLOWED_ROOMS = 100
+MAX_REASON_LENGTH = 1000
 # Threads with unread counts kept per room and sync: an estimate far above
 # real use that keeps a broken server from bloating the cache.
 MAX_THREAD_COUNTS = 10_000
@@ -344,7 +350,12 @@ def translate_state_event(room_id: str, event: dict) -> list:
             RoomState(room_id, canonical_alias=_optional_str(content, "alias") or "")
         ]
     if event_type == "m.room.join_rules":
-        return [RoomState(room_id, join_rule=_optional_str(content, "join_rule") or "")]
+        return [
+            RoomState(room_id, join_rule=_optional_str(content, "join_rule") or ""),
+            JoinRuleAllow(room_id, _allowed_rooms(content)),
+        ]
+    if event_type == "m.room.pinned_events":
+        return [_pinned_events(room_id, event, content)]
     if event_type == "m.room.encryption":
         return [RoomState(room_id, encrypted=True)]
     if event_type == ns.ROOM_KIND_EVENT:
@@ -357,9 +368,13 @@ def translate_state_event(room_id: str, event: dict) -> list:
         order = order if isinstance(order, str) and len(order) <= 50 else None
         return [SpaceChild(room_id, state_key, order, removed)]
     if event_type == "m.room.member":
-        return [_membership(room_id, state_key, content, event)]
+        member = _membership(room_id, state_key, content, event)
+        if member.membership != "knock":
+            return [member]
+        reason = _optional_str(content, "reason", MAX_REASON_LENGTH)
+        return [member, Knock(room_id, member.user_id, reason, member.ts)]
     if event_type == "m.room.power_levels":
-        return [_power_levels(room_id, content)]
+        return [_power_levels(room_id, content), _power_level_rules(room_id, content)]
     if event_type == ns.ACCEPTED_ANSWER_EVENT:
         return [_accepted_answer(room_id, event, state_key, content)]
     return []
@@ -414,6 +429,57 @@ def _power_levels(room_id: str, content: dict) -> PowerLevels:
         levels,
         _power_level(content.get("users_default"), 0),
         _power_level(content.get("redact"), 50),
+    )
+
+
+def _power_level_rules(room_id: str, content: dict) -> PowerLevelRules:
+    events = content.get("events") if isinstance(content.get("events"), dict) else {}
+    levels = {
+        event_type: _power_level(level, 50)
+        for event_type, level in events.items()
+        if isinstance(event_type, str) and len(event_type) <= 255
+    }
+    return PowerLevelRules(
+        room_id,
+        invite=_power_level(content.get("invite"), 0),
+        kick=_power_level(content.get("kick"), 50),
+        ban=_power_level(content.get("ban"), 50),
+        state_default=_power_level(content.get("state_default"), 50),
+        events_default=_power_level(content.get("events_default"), 0),
+        events=levels,
+    )
+
+
+def _allowed_rooms(content: dict) -> tuple[str, ...]:
+    """Return the room ids of a join rule's m.room_membership allow entries."""
+    if content.get("join_rule") not in ("restricted", "knock_restricted"):
+        return ()
+    allow = content.get("allow")
+    if not isinstance(allow, list):
+        return ()
+    rooms = [
+        entry.get("room_id")
+        for entry in allow
+        if isinstance(entry, dict) and entry.get("type") == "m.room_membership"
+    ]
+    valid = [room for room in rooms if valid_room_id(room)]
+    return tuple(dict.fromkeys(valid))[:MAX_ALLOWED_ROOMS]
+
+
+def _pinned_events(room_id: str, event: dict, content: dict) -> PinnedEvents:
+    pinned = content.get("pinned")
+    pinned = pinned if isinstance(pinned, list) else []
+    valid = [
+        event_id
+        for event_id in pinned
+        if isinstance(event_id, str)
+        and event_id.startswith("$")
+        and _ID_PATTERN.match(event_id)
+    ]
+    sender = event.get("sender")
+    sender = sender if valid_user_id(sender) else None
+    return PinnedEvents(
+        room_id, sender, tuple(dict.fromkeys(valid))[:MAX_PINNED_EVENTS]
     )
 
 

@@ -74,12 +74,14 @@ def test_power_levels_keep_users_and_redact():
             "redact": 60,
         },
     )
-    [record] = translate_events(ROOM, [levels], state=True)
+    [record, _rules] = translate_events(ROOM, [levels], state=True)
     assert record == PowerLevels(
         ROOM, {"@mod:test": 50, "@old:test": 75, "@bad:test": 0}, 10, 60
     )
 
 
 def test_power_levels_defaults():
-    [record] = translate_events(ROOM, [state("m.room.power_levels", {})], state=True)
+    [record, _rules] = translate_events(
+        ROOM, [state("m.room.power_levels", {})], state=True
+    )
     assert (record.users, record.users_default, record.redact) == ({}, 0, 50)
