@@ -75,6 +75,7 @@ class AppSession:
             on_changes=self._changed,
             on_status=self._status,
             profile_fetcher=self.profiles,
+            user_id=self.user_id,
         )
 
         # The worker is the outbox's sender; the Outbox API wakes it on queueing.

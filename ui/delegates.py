@@ -31,6 +31,7 @@ from ui.models.roles import (
     INVITED_ROLE,
     KIND_ROLE,
     LAST_ACTIVITY_ROLE,
+    NEW_ROLE,
     REDACTED_ROLE,
     REPLY_COUNT_ROLE,
     SEND_STATE_ROLE,
@@ -40,6 +41,8 @@ from ui.text_format import relative_time, reply_count_label
 
 PADDING = 10
 KIND_LABELS = {"question": "Question", "announcement": "Announcement"}
+# The badge of a discussion whose first post is unread.
+NEW_LABEL = "New"
 KIND_COLOURS = {"question": theme.QUESTION, "announcement": theme.ANNOUNCEMENT}
 
 
@@ -232,12 +235,15 @@ class DiscussionDelegate(QStyledItemDelegate):
         details_top = rect.top() + len(lines) * line_height + self.DETAILS_GAP
         details = QRect(rect.left(), details_top, rect.width(), details_height)
         unread = index.data(UNREAD_ROLE) or 0
-        if unread:
-            # The server's count of unread replies, at the end of the details line.
+        if unread or index.data(NEW_ROLE):
+            # The server's count of unread replies, at the end of the details
+            # line, or "New" for a discussion whose first post is unread.
             colour = (
                 theme.HIGHLIGHT_BADGE if index.data(HIGHLIGHT_ROLE) else theme.BADGE
             )
-            text = f"{unread:,}" if unread < 1000 else "999+"
+            text = NEW_LABEL
+            if unread:
+                text = f"{unread:,}" if unread < 1000 else "999+"
             left = draw_pill(
                 painter,
                 details.right(),
@@ -377,9 +383,9 @@ def _title_font(font: QFont) -> QFont:
 
 
 def _row_title_font(font: QFont, index: QModelIndex) -> QFont:
-    """Return a discussion's title font: bold while its thread has unread replies."""
+    """Return a discussion's title font: bold while anything in it is unread."""
     title = _title_font(font)
-    if index.data(UNREAD_ROLE):
+    if index.data(UNREAD_ROLE) or index.data(NEW_ROLE):
         title.setWeight(QFont.Weight.Bold)
     return title
 

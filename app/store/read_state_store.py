@@ -11,6 +11,9 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from app.records import Changes
+from app.store.lookups import chunks, placeholders
+
 READ = "m.read"
 FULLY_READ = "m.fully_read"
 # The thread id of a receipt for the main timeline, thread roots included.
@@ -140,12 +143,17 @@ def space_room_ids(conn: sqlite3.Connection, space_id: str) -> list[str]:
 
 
 def queue_receipts(
-    conn: sqlite3.Connection, targets: list[ReceiptTarget], now: float
+    conn: sqlite3.Connection,
+    targets: list[ReceiptTarget],
+    now: float,
+    *,
+    sent: bool = False,
 ) -> int:
     """Queue receipts that are newer than the ones queued or sent; return how many.
 
     An unthreaded receipt also removes the unsent receipts of the same room
-    that it covers.
+    that it covers. sent=True records receipts that the server already has,
+    such as those from the user's other devices.
     """
     queued = 0
     for target in targets:
@@ -158,16 +166,17 @@ def queue_receipts(
             continue
         conn.execute(
             """INSERT INTO read_receipts (room_id, receipt_type, thread_id, event_id,
-                position, sent, queued_at) VALUES (?, ?, ?, ?, ?, 0, ?)
+                position, sent, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (room_id, receipt_type, thread_id) DO UPDATE SET
                 event_id = excluded.event_id, position = excluded.position,
-                sent = 0, queued_at = excluded.queued_at""",
+                sent = excluded.sent, queued_at = excluded.queued_at""",
             (
                 target.room_id,
                 target.receipt_type,
                 target.thread_id,
                 target.event_id,
                 target.position,
+                int(sent),
                 now,
             ),
         )
@@ -201,3 +210,75 @@ def mark_receipts_sent(conn: sqlite3.Connection, targets: list[ReceiptTarget]) -
             for target in targets
         ],
     )
+
+
+def record_server_receipts(
+    conn: sqlite3.Connection, receipts: list, now: float, changes: Changes
+) -> None:
+    """Keep the user's receipts that the sync brought, from any device, as sent.
+
+    receipts are app.sync.own_receipts.ServerReceipt. A receipt for an event
+    that is not cached cannot be placed in the timeline and is skipped.
+    """
+    targets = []
+    for chunk in chunks(sorted({receipt.event_id for receipt in receipts})):
+        rows = conn.execute(
+            f"SELECT event_id, room_id, position FROM events "
+            f"WHERE event_id IN ({placeholders(chunk)})",
+            list(chunk),
+        )
+        places = {row[0]: (row[1], row[2]) for row in rows}
+        for receipt in receipts:
+            place = places.get(receipt.event_id)
+            if place is None or place[0] != receipt.room_id:
+                continue
+            targets.append(
+                ReceiptTarget(
+                    receipt.room_id,
+                    READ,
+                    receipt.thread_id,
+                    receipt.event_id,
+                    place[1],
+                )
+            )
+    if queue_receipts(conn, targets, now, sent=True):
+        changes.rooms.update(target.room_id for target in targets)
+
+
+def new_discussions(
+    conn: sqlite3.Connection, room_ids: list[str], user_id: str
+) -> set[str]:
+    """Return the discussions whose first post is unread, in these rooms.
+
+    The server counts unread first posts only in a room's main-timeline
+    count. In a room where that count is N > 0, the newest N discussions
+    by others after the user's read receipt in the main timeline (or an
+    unthreaded one, from any device or queued here) are the unread ones.
+    """
+    new: set[str] = set()
+    for room_id in room_ids:
+        row = conn.execute(
+            """SELECT r.unread_count - COALESCE((SELECT SUM(t.notification_count)
+                FROM thread_unread t WHERE t.room_id = r.room_id), 0),
+            (SELECT MAX(position) FROM read_receipts
+                WHERE room_id = r.room_id AND receipt_type = ?
+                AND thread_id IN (?, ?))
+            FROM rooms r WHERE r.room_id = ?""",
+            (READ, MAIN_THREAD, UNTHREADED, room_id),
+        ).fetchone()
+        if row is None or row[0] is None or row[0] <= 0:
+            continue
+        main_unread, read_position = row
+        rows = conn.execute(
+            """SELECT event_id FROM discussions
+            WHERE room_id = ? AND position > ? AND sender != ? AND redacted = 0
+            ORDER BY position DESC LIMIT ?""",
+            (
+                room_id,
+                -1 if read_position is None else read_position,
+                user_id,
+                main_unread,
+            ),
+        )
+        new.update(event_id for (event_id,) in rows)
+    return new

@@ -18,7 +18,9 @@ from app.matrix.errors import AuthExpired, MatrixError
 from app.records import Changes, RoomBatch
 from app.store import Store
 from app.store.follows_store import save_follows
-from app.store.writes import SYNC_TOKEN_KEY, apply_sync, get_meta
+from app.store.sync_write import apply_sync_response
+from app.store.writes import SYNC_TOKEN_KEY, get_meta
+from app.sync.own_receipts import ServerReceipt, own_receipts
 from app.sync.translate import (
     MAX_SAFE_INTEGER,
     direct_invites,
@@ -80,8 +82,11 @@ class SyncLoop:
         on_changes: Callable[[Changes], None] = lambda changes: None,
         on_status: Callable[[SyncStatus], None] = lambda status: None,
         profile_fetcher=None,
+        user_id: str | None = None,
     ):
         self.client = client
+        # Whose receipts in the sync mark posts read; None ignores receipts.
+        self.user_id = user_id
         self.store = store
         self.on_changes = on_changes
         self.on_status = on_status
@@ -113,13 +118,22 @@ class SyncLoop:
             raise MatrixError("The server's sync response has no next_batch token.")
         batches, left = await self._room_batches(response, since)
         direct = _direct_rooms(response)
+        receipts = self._own_receipts(response)
         # Stored before the batch and its token: after a crash in between,
         # the same sync brings the lists again.
         follows = follows_from_sync(response)
         follow_changes = Changes()
         if follows is not None:
             follow_changes = await self.store.write(save_follows, follows)
-        changes = await self.store.write(apply_sync, batches, next_batch, left, direct)
+        changes = await self.store.write(
+            apply_sync_response,
+            batches,
+            next_batch,
+            left,
+            direct,
+            receipts,
+            time.time(),
+        )
         changes.merge(follow_changes)
         self._last_sync_finished = time.time()
         self._report(SyncState.ONLINE)
@@ -171,6 +185,17 @@ class SyncLoop:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+
+    def _own_receipts(self, response: dict) -> list[ServerReceipt]:
+        if self.user_id is None:
+            return []
+        rooms = response.get("rooms")
+        rooms = rooms if isinstance(rooms, dict) else {}
+        receipts = []
+        for room_id, room in _sections(rooms, "join"):
+            events = _events(room.get("ephemeral"))
+            receipts.extend(own_receipts(room_id, events, self.user_id))
+        return receipts
 
     async def _room_batches(
         self, response: dict, since: str | None

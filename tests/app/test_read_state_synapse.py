@@ -10,7 +10,11 @@ from app.matrix import http as matrix_http
 from app.matrix.errors import ConnectionFailed
 from app.read_state import ReadState
 from app.store import Store, queries
-from app.store.read_state_store import thread_unread_counts, unsent_receipts
+from app.store.read_state_store import (
+    new_discussions,
+    thread_unread_counts,
+    unsent_receipts,
+)
 from app.sync import SyncLoop
 from tests.conftest import TEST_PASSWORD
 from tests.other_client import OtherClient
@@ -62,9 +66,9 @@ def joined_space(synapse, author, reader, name: str) -> tuple[str, str]:
     return space, board
 
 
-async def sync(synapse, token: str, store: Store) -> None:
+async def sync(synapse, token: str, store: Store, user_id: str | None = None) -> None:
     async with MatrixClient(synapse.base_url, token) as client:
-        await SyncLoop(client, store).sync_once()
+        await SyncLoop(client, store, user_id=user_id).sync_once()
 
 
 async def mark_read(synapse, token: str, store: Store, *, root=None, space=None):
@@ -127,6 +131,36 @@ def test_open_discussion_reads_on_every_device(synapse, author, reader, stores):
         counts = thread_unread_counts(device.reader(), [root, other_root])
         assert root not in counts
         assert counts[other_root] == (1, 0)
+
+
+def test_new_discussions_follow_other_devices(synapse, author, reader, stores):
+    _space, board = joined_space(synapse, author, reader, "New on the phone")
+    laptop = stores("laptop")
+    _user, phone_token, _device = synapse.login(reader.localpart, TEST_PASSWORD)
+    phone = stores("phone")
+    me = reader.user_id
+    asyncio.run(sync(synapse, reader.access_token, laptop, me))
+    asyncio.run(sync(synapse, phone_token, phone, me))
+    first = author.discussion(board, "First question")
+    second = author.discussion(board, "Second question")
+    asyncio.run(sync(synapse, reader.access_token, laptop, me))
+    asyncio.run(sync(synapse, phone_token, phone, me))
+    assert new_discussions(laptop.reader(), [board], me) == {first, second}
+
+    # Opening the first discussion on the phone reads the main timeline up
+    # to it; the laptop learns of it from its next sync.
+    sent = asyncio.run(mark_read(synapse, phone_token, phone, root=first))
+    asyncio.run(sync(synapse, reader.access_token, laptop, me))
+
+    assert sent == 1
+    assert new_discussions(laptop.reader(), [board], me) == {second}
+    receipt = laptop.reader().execute(
+        "SELECT event_id, sent FROM read_receipts WHERE room_id = ? "
+        "AND thread_id = 'main'",
+        (board,),
+    ).fetchone()
+    assert tuple(receipt) == (first, 1)
+    assert unsent_receipts(laptop.reader()) == []
 
 
 def test_mark_all_read_clears_space(synapse, author, reader, stores):

@@ -141,3 +141,54 @@ def test_mark_all_read_offline_message(qtbot, qasync_loop, cache, store, app_ses
 
     message = window.statusBar().currentMessage()
     assert message.startswith("Offline: marked as read on this computer")
+
+
+def _row_tops_follow_on(pane) -> list[tuple[int, int]]:
+    """Return (bottom of a row, top of the next) for each pair that leaves a gap."""
+    view = pane.list_view
+    model = pane.discussions
+    gaps = []
+    for row in range(model.rowCount() - 1):
+        above = view.visualRect(model.index(row))
+        below = view.visualRect(model.index(row + 1))
+        if below.top() != above.bottom() + 1:
+            gaps.append((above.bottom(), below.top()))
+    return gaps
+
+
+def test_rows_close_up_when_a_row_gets_shorter(qtbot, cache, store):
+    # A two-line title that is deleted on another device becomes the short
+    # "deleted" line, so its row gets shorter without moving.
+    cache.space("!space:x", "Guild")
+    cache.board(BOARD, "General", "!space:x")
+    for number in range(3):
+        cache.discussion(BOARD, f"Older discussion {number}", ts=BASE_TS + number)
+    long_one = cache.discussion(
+        BOARD,
+        "Which column naming convention do you follow for dimension tables "
+        "and for the facts that the finance team reads every morning?",
+        ts=BASE_TS + 10,
+    )
+    cache.commit()
+    pane = DiscussionPane(store)
+    qtbot.addWidget(pane)
+    pane.resize(360, 700)
+    pane.show()
+    pane.set_space(get_space(store.reader(), "!space:x"))
+    qtbot.waitUntil(lambda: pane.discussions.rowCount() == 4)
+    tall = pane.list_view.visualRect(_index(pane, long_one)).height()
+
+    cache.redact(BOARD, long_one, sender=cache_sender(store, long_one))
+    pane.discussions.apply_changes(cache.commit())
+
+    qtbot.waitUntil(
+        lambda: pane.list_view.visualRect(_index(pane, long_one)).height() < tall
+    )
+    assert _row_tops_follow_on(pane) == []
+
+
+def cache_sender(store, event_id: str) -> str:
+    row = store.reader().execute(
+        "SELECT sender FROM discussions WHERE event_id = ?", (event_id,)
+    ).fetchone()
+    return row[0]

@@ -23,7 +23,7 @@ from app.store.answers import accepted_answers
 from app.store.outbox_queries import resolve_id
 from app.store.outbox_store import is_local_id
 from app.store.queries import DiscussionSummary, list_discussions
-from app.store.read_state_store import thread_unread_counts
+from app.store.read_state_store import new_discussions, thread_unread_counts
 from ui.models.roles import (
     ANSWERED_ROLE,
     AUTHOR_ROLE,
@@ -31,6 +31,7 @@ from ui.models.roles import (
     ID_ROLE,
     KIND_ROLE,
     LAST_ACTIVITY_ROLE,
+    NEW_ROLE,
     NO_PARENT,
     REDACTED_ROLE,
     REPLY_COUNT_ROLE,
@@ -63,8 +64,15 @@ class DiscussionListModel(QAbstractListModel):
         self._answered: set[str] = set()  # questions with an accepted answer
         # The server's (notification, highlight) counts of threads with unread replies.
         self._unread: dict[str, tuple[int, int]] = {}
+        # Discussions whose first post is unread, by the server's counts.
+        self._new: set[str] = set()
+        self._user_id = ""
         self._has_more = False
         self._notifying = 0
+
+    def set_user_id(self, user_id: str) -> None:
+        """Name the signed-in user, whose own discussions are never new."""
+        self._user_id = user_id
 
     @contextmanager
     def _notifying_views(self) -> Iterator[None]:
@@ -118,12 +126,16 @@ class DiscussionListModel(QAbstractListModel):
             self._summaries[summary.event_id] = summary
         self._answered |= self._read_answered(page)
         self._unread.update(self._read_unread(page))
+        self._new = self._read_new()
 
     def _read_unread(
         self, summaries: list[DiscussionSummary]
     ) -> dict[str, tuple[int, int]]:
         ids = [summary.event_id for summary in summaries]
         return thread_unread_counts(self._store.reader(), ids)
+
+    def _read_new(self) -> set[str]:
+        return new_discussions(self._store.reader(), self._room_ids, self._user_id)
 
     def _read_answered(self, summaries: list[DiscussionSummary]) -> set[str]:
         questions = [s.event_id for s in summaries if s.kind == "question"]
@@ -137,7 +149,7 @@ class DiscussionListModel(QAbstractListModel):
             return discussion_title(summary.title, redacted=summary.redacted)
         if role == Qt.ItemDataRole.ToolTipRole:
             unread = self._unread.get(summary.event_id, (0, 0))[0]
-            return self._tooltip(summary, unread)
+            return self._tooltip(summary, unread, summary.event_id in self._new)
         if role == ID_ROLE:
             return summary.event_id
         if role == AUTHOR_ROLE:
@@ -158,6 +170,8 @@ class DiscussionListModel(QAbstractListModel):
             return self._unread.get(summary.event_id, (0, 0))[0]
         if role == HIGHLIGHT_ROLE:
             return self._unread.get(summary.event_id, (0, 0))[1]
+        if role == NEW_ROLE:
+            return summary.event_id in self._new
         if role == ANSWERED_ROLE:
             if summary.kind != "question":
                 return None
@@ -165,11 +179,13 @@ class DiscussionListModel(QAbstractListModel):
         return None
 
     @staticmethod
-    def _tooltip(summary: DiscussionSummary, unread: int) -> str:
+    def _tooltip(summary: DiscussionSummary, unread: int, new: bool) -> str:
         title = discussion_title(summary.title, redacted=summary.redacted)
         author = person_name(summary.sender_name, summary.sender)
         replies = reply_count_label(summary.reply_count)
         text = f"{title}\nStarted by {author} · {replies}"
+        if new:
+            text += " · new"
         if unread:
             text += f" · {unread:,} unread"
         if summary.send_state == "pending":
@@ -188,6 +204,7 @@ class DiscussionListModel(QAbstractListModel):
         self._summaries = {}
         self._answered = set()
         self._unread = {}
+        self._new = set()
         self._has_more = False
         if self._room_ids:
             self._append(self._read_page())
@@ -235,6 +252,7 @@ class DiscussionListModel(QAbstractListModel):
         self._summaries.update((summary.event_id, summary) for summary in fresh)
         self._answered = self._read_answered(fresh)
         self._unread = self._read_unread(fresh)
+        self._new = self._read_new()
         renamed = self._rename_sent_rows(new_ids)
         self._move_rows_to(new_ids)
         self._summaries = {summary.event_id: summary for summary in fresh}

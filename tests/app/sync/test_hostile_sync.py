@@ -134,7 +134,7 @@ def test_loop_survives_unexpected_error_and_recovers(store, monkeypatch):
     transport = serve(sync_body([]), good)
     statuses = []
     calls = {"count": 0}
-    original = loop_module.apply_sync
+    original = loop_module.apply_sync_response
 
     def broken_once(*args):
         calls["count"] += 1
@@ -142,7 +142,7 @@ def test_loop_survives_unexpected_error_and_recovers(store, monkeypatch):
             raise RuntimeError("disk on fire")
         return original(*args)
 
-    monkeypatch.setattr(loop_module, "apply_sync", broken_once)
+    monkeypatch.setattr(loop_module, "apply_sync_response", broken_once)
 
     async def scenario():
         async with MatrixClient(
