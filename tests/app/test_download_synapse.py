@@ -1,0 +1,242 @@
+"""Downloads of files that another client shared, against a real Synapse.
+
+The other client uploads media and posts m.file events the way any Matrix
+client does, names included, so the names that reach the cache folder are
+as hostile as a real server can deliver.
+"""
+
+import asyncio
+import os
+
+import pytest
+
+from app.downloads import files_folder, room_folder
+from app.file_transfers import DOWNLOAD, TransferError
+from app.records import Changes
+from app.store import file_transfers_store
+from tests.app.outbox_support import (
+    LosingTransport,
+    make_board,
+    open_session,
+    register,
+    wait_for,
+)
+from tests.other_client import OtherClient
+
+pytestmark = pytest.mark.synapse
+
+
+@pytest.fixture
+def people(synapse):
+    owner = register(synapse, "owner")
+    me = register(synapse, "downloader")
+    other = register(synapse, "sharer")
+    _space, board = make_board(synapse, owner, me, other)
+    return me, other, board
+
+
+def share(synapse, session, room_id: str, name: str, data: bytes, **info) -> str:
+    """Upload data as another client and post it as an m.file; return the event id."""
+    client = OtherClient(synapse.base_url, session.access_token, session.user_id)
+    try:
+        response = client.http.post(
+            "/_matrix/media/v3/upload",
+            content=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        response.raise_for_status()
+        content = {
+            "msgtype": "m.file",
+            "body": name,
+            "filename": name,
+            "url": response.json()["content_uri"],
+            "info": {"mimetype": "application/octet-stream", "size": len(data), **info},
+        }
+        return client.send(room_id, content)
+    finally:
+        client.close()
+
+
+def test_download_hostile_names_stay_in_room_folder(synapse, people, tmp_path):
+    me, other, board = people
+    names = [
+        "../../etc/passwd",
+        "CON.txt",
+        "a\u202eexe.pdf",
+        "n" * 300 + ".pdf",
+        "/absolute/path.txt",
+        "résumé 日本.pdf",
+        "résumé 日本.pdf",
+    ]
+    shared = {
+        share(synapse, other, board, name, f"content {index}".encode()): index
+        for index, name in enumerate(names)
+    }
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            await app.sync.sync_once()
+            return {event_id: await app.files.download(event_id) for event_id in shared}
+        finally:
+            await app.close()
+
+    paths = asyncio.run(scenario())
+    folder = room_folder(files_folder(), board)
+    got = {}
+    for event_id, path in paths.items():
+        assert path.parent == folder
+        assert path.read_bytes() == f"content {shared[event_id]}".encode()
+        assert len(path.name.encode("utf-8")) <= 255
+        got[shared[event_id]] = path.name
+    assert got[0] == "_._etc_passwd"
+    assert got[1] == "_CON.txt"
+    assert got[2] == "aexe.pdf"
+    assert got[3].endswith(".pdf")
+    assert got[4] == "_absolute_path.txt"
+    assert {got[5], got[6]} == {"résumé 日本.pdf", "résumé 日本 (2).pdf"}
+    assert sorted(os.listdir(folder)) == sorted(got.values())
+
+
+def test_download_progress_then_cached_copy_reused(synapse, people, tmp_path):
+    me, other, board = people
+    data = os.urandom(6 * 1024 * 1024)
+    event_id = share(synapse, other, board, "data.bin", data)
+    transport = LosingTransport()
+    seen = []
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3", transport=transport)
+
+        def on_changes(changes: Changes) -> None:
+            if board in changes.transfers:
+                seen.extend(app.files.progress(board))
+
+        app.add_changes_listener(on_changes)
+        try:
+            await app.sync.sync_once()
+            assert app.files.cached_copy(event_id) is None
+            first = await app.files.download(event_id)
+            second = await app.files.download(event_id)
+            return first, second, app.files.cached_copy(event_id)
+        finally:
+            await app.close()
+
+    first, second, cached = asyncio.run(scenario())
+    assert first == second == cached
+    assert first.read_bytes() == data
+    downloads = [
+        path for _method, path in transport.paths if "/media/download/" in path
+    ]
+    assert len(downloads) == 1
+    assert seen
+    assert {entry.kind for entry in seen} == {DOWNLOAD}
+    assert seen[-1].total_bytes == len(data)
+    received = [entry.done_bytes for entry in seen]
+    assert received == sorted(received)
+    assert 0 < max(received) <= len(data)
+
+
+def test_download_cancel_leaves_no_part_file(synapse, people, tmp_path):
+    me, other, board = people
+    event_id = share(synapse, other, board, "big.bin", os.urandom(20 * 1024 * 1024))
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        cancelling = []
+
+        def on_changes(changes: Changes) -> None:
+            progress = app.files.progress(board)
+            if not cancelling and progress and progress[0].done_bytes > 0:
+                cancelling.append(
+                    asyncio.ensure_future(app.files.cancel_download(event_id))
+                )
+
+        app.add_changes_listener(on_changes)
+        try:
+            await app.sync.sync_once()
+            with pytest.raises(TransferError) as raised:
+                await app.files.download(event_id)
+            await asyncio.gather(*cancelling)
+            row = file_transfers_store.get_download(app.store.reader(), event_id)
+            return raised.value.message, row, app.files.cached_copy(event_id)
+        finally:
+            await app.close()
+
+    message, row, cached = asyncio.run(scenario())
+    assert message == "The download was cancelled."
+    assert row is None
+    assert cached is None
+    assert os.listdir(room_folder(files_folder(), board)) == []
+
+
+def test_download_larger_than_declared_stops(synapse, people, tmp_path):
+    me, other, board = people
+    # The event claims 1 KB, the server serves 2 MB.
+    event_id = share(
+        synapse, other, board, "liar.bin", os.urandom(2 * 1024 * 1024), size=1024
+    )
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            await app.sync.sync_once()
+            with pytest.raises(TransferError) as raised:
+                await app.files.download(event_id)
+            return raised.value.message
+        finally:
+            await app.close()
+
+    message = asyncio.run(scenario())
+    assert message.startswith("liar.bin is larger than the 65 KB it should be")
+    assert os.listdir(room_folder(files_folder(), board)) == []
+
+
+def test_offline_area_fetches_new_file(synapse, people, tmp_path):
+    me, other, board = people
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            await app.sync.sync_once()
+            await app.files.set_offline(board, True)
+            marked = app.files.is_offline(board)
+            app.start()
+            event_id = await asyncio.to_thread(
+                share, synapse, other, board, "agenda.txt", b"posted later"
+            )
+            await wait_for(lambda: app.files.cached_copy(event_id) is not None, 60)
+            return (
+                marked,
+                app.files.is_offline(event_id),
+                app.files.cached_copy(event_id),
+            )
+        finally:
+            await app.close()
+
+    marked, file_marked, copy = asyncio.run(scenario())
+    assert marked
+    assert file_marked
+    assert copy.read_bytes() == b"posted later"
+    assert copy.name == "agenda.txt"
+
+
+def test_offline_file_mark_fetches_only_that_file(synapse, people, tmp_path):
+    me, other, board = people
+    wanted = share(synapse, other, board, "wanted.txt", b"keep me")
+    share(synapse, other, board, "other.txt", b"not marked")
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            await app.sync.sync_once()
+            await app.files.set_offline(wanted, True)
+            app.start()
+            await wait_for(lambda: app.files.cached_copy(wanted) is not None, 60)
+            return app.files.is_offline(board)
+        finally:
+            await app.close()
+
+    room_marked = asyncio.run(scenario())
+    assert not room_marked
+    assert os.listdir(room_folder(files_folder(), board)) == ["wanted.txt"]
