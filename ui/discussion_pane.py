@@ -40,8 +40,8 @@ NO_FILES = "No files have been shared here yet."
 NO_SPACE = "Choose a space on the left to see its discussions."
 INVITED = (
     "You are invited to this space.\n\n"
-    "Commonplace cannot accept invitations yet: accept it in another Matrix "
-    "client, and its boards appear here."
+    "Accept the invitation to see its boards here, or decline it to remove it "
+    "from your list."
 )
 
 
@@ -58,6 +58,8 @@ class DiscussionPane(QWidget):
     new_discussion_requested = Signal(str)
     retry_requested = Signal(str)
     discard_requested = Signal(str)
+    # (space id, True to accept or False to decline) from the invitation's buttons.
+    invitation_answered = Signal(str, bool)
 
     def __init__(self, store, parent: QWidget | None = None):
         super().__init__(parent)
@@ -143,8 +145,33 @@ class DiscussionPane(QWidget):
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
+        self.accept_button = QPushButton("Accept invitation")
+        self.accept_button.setObjectName("primaryButton")
+        self.accept_button.clicked.connect(lambda: self._answer_invitation(True))
+        self.decline_button = QPushButton("Decline")
+        self.decline_button.clicked.connect(lambda: self._answer_invitation(False))
+        invitation_buttons = QHBoxLayout()
+        invitation_buttons.addStretch(1)
+        invitation_buttons.addWidget(self.decline_button)
+        invitation_buttons.addWidget(self.accept_button)
+        invitation_buttons.addStretch(1)
+        self.invitation_box = QWidget()
+        invitation_layout = QVBoxLayout(self.invitation_box)
+        self.invitation_label = plain_label("", "emptyState")
+        self.invitation_label.setWordWrap(True)
+        self.invitation_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        invitation_layout.addStretch(1)
+        invitation_layout.addWidget(self.invitation_label)
+        invitation_layout.addLayout(invitation_buttons)
+        invitation_layout.addStretch(2)
+
         self._stack = QStackedWidget()
-        for widget in (self.list_view, self.file_view, self.empty_label):
+        for widget in (
+            self.list_view,
+            self.file_view,
+            self.empty_label,
+            self.invitation_box,
+        ):
             self._stack.addWidget(widget)
 
         choose_row = QHBoxLayout()
@@ -203,7 +230,9 @@ class DiscussionPane(QWidget):
         if space.membership == "invite":
             self.boards.set_space(None)
             self._update_chooser()
-            self._show_message(INVITED)
+            self.set_invitation_busy(False)
+            self.invitation_label.setText(INVITED)
+            self._stack.setCurrentWidget(self.invitation_box)
             return
 
         self.boards.set_space(space.room_id)
@@ -212,6 +241,16 @@ class DiscussionPane(QWidget):
         self.board_combo.setCurrentIndex(0 if self.boards.rowCount() else -1)
         self.board_combo.blockSignals(False)
         self._show_entry(self.boards.entry(0))
+
+    def _answer_invitation(self, accepted: bool) -> None:
+        if self._space is not None:
+            self.set_invitation_busy(True)
+            self.invitation_answered.emit(self._space.room_id, accepted)
+
+    def set_invitation_busy(self, busy: bool) -> None:
+        """Disable the invitation's buttons while an answer is on its way."""
+        self.accept_button.setEnabled(not busy)
+        self.decline_button.setEnabled(not busy)
 
     def current_entry(self) -> BoardEntry | None:
         return self._entry
@@ -336,6 +375,8 @@ class DiscussionPane(QWidget):
         """Return the sentence shown in place of a list, or None if a list shows."""
         if self._stack.currentWidget() is self.empty_label:
             return self.empty_label.text()
+        if self._stack.currentWidget() is self.invitation_box:
+            return self.invitation_label.text()
         return None
 
     # -- Discussions -------------------------------------------------------

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -31,7 +32,12 @@ from app.follows import apply_choice, save_choice
 from app.policy import NO_POLICY
 from app.records import Changes
 from app.store import outbox_queries
-from app.store.queries import DIRECT_SPACE_ID, get_room, list_space_rooms
+from app.store.queries import (
+    DIRECT_SPACE_ID,
+    UNGROUPED_SPACE_ID,
+    get_room,
+    list_space_rooms,
+)
 from app.store.search import SearchHit
 from app.store.writes import LAST_SYNC_KEY, get_meta
 from app.sync import SyncState, SyncStatus
@@ -52,6 +58,8 @@ from ui.resources import app_icon
 from ui.search_dialog import SearchDialog
 from ui.session_events import SessionEvents
 from ui.settings_dialog import SettingsDialog
+from ui.space_controller import SpaceController
+from ui.space_home import SpaceHomeView
 from ui.space_pane import SpacePane
 from ui.status_bar import StatusIndicator
 from ui.tasks import TaskRunner
@@ -122,6 +130,21 @@ class MainWindow(QMainWindow):
             external_links_allowed=not policy.disable_external_links,
             read_state=getattr(app_session, "read_state", None),
         )
+        self.space_controller = SpaceController(self, app_session)
+        self.space_home: SpaceHomeView | None = None
+        # The reading pane: the open discussion, or the space's home while
+        # none is open.
+        self.reading_pane = QStackedWidget()
+        self.reading_pane.setObjectName("readingPane")
+        self.reading_pane.addWidget(self.thread_view)
+        if self.space_controller.available():
+            self.thread_view.moderation = self.space_controller
+            self.space_home = SpaceHomeView(
+                app_session.spaces,
+                app_session.user_id,
+                getattr(app_session, "thumbnails", None),
+            )
+            self.reading_pane.addWidget(self.space_home)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.setChildrenCollapsible(False)
@@ -132,7 +155,7 @@ class MainWindow(QMainWindow):
         self.home_entry = HomeEntry()
         self.splitter.addWidget(self._sidebar())
         self.splitter.addWidget(self.discussion_pane)
-        self.splitter.addWidget(self.thread_view)
+        self.splitter.addWidget(self.reading_pane)
         # Home takes the place of the discussion list and the reading pane.
         self.splitter.addWidget(self.home_view)
         self.home_view.hide()
@@ -140,7 +163,7 @@ class MainWindow(QMainWindow):
         self._pane_sizes: list[int] | None = None
         self.space_pane.setMinimumWidth(170)
         self.discussion_pane.setMinimumWidth(280)
-        self.thread_view.setMinimumWidth(320)
+        self.reading_pane.setMinimumWidth(320)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setStretchFactor(2, 3)
@@ -156,7 +179,7 @@ class MainWindow(QMainWindow):
 
         self.space_pane.space_selected.connect(self._space_selected)
         self.space_pane.mark_read_requested.connect(self.mark_space_read)
-        self.discussion_pane.discussion_opened.connect(self.thread_view.show_discussion)
+        self.discussion_pane.discussion_opened.connect(self._show_discussion)
         self.discussion_pane.board_changed.connect(self._board_changed)
         self.thread_view.person_activated.connect(self.show_profile)
         self.status_indicator.sign_in_requested.connect(self.sign_in_requested)
@@ -175,6 +198,7 @@ class MainWindow(QMainWindow):
         self.thread_view.status_message.connect(self._show_action_failure)
         self._follow_tasks = TaskRunner(self)
         self.thread_view.follow_toggled.connect(self.set_following)
+        self._connect_spaces()
 
         self.events = SessionEvents(app_session, self)
         self.events.cache_changed.connect(self.apply_changes)
@@ -256,6 +280,28 @@ class MainWindow(QMainWindow):
         self.expert_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.expert_action.triggered.connect(lambda: self.show_people(EXPERT_TAB))
         go_menu.addAction(self.expert_action)
+        go_menu.addSeparator()
+        self.space_home_action = QAction("Space &home", self)
+        self.space_home_action.setShortcut(QKeySequence("Ctrl+Shift+H"))
+        self.space_home_action.setToolTip("Show the chosen space's home page")
+        self.space_home_action.triggered.connect(lambda: self.show_space_home())
+        go_menu.addAction(self.space_home_action)
+        self.browse_spaces_action = QAction("&Browse spaces…", self)
+        self.browse_spaces_action.setShortcut(QKeySequence("Ctrl+Shift+B"))
+        self.browse_spaces_action.setToolTip("Find and join the server's public spaces")
+        self.browse_spaces_action.triggered.connect(self.space_controller.show_browser)
+        go_menu.addAction(self.browse_spaces_action)
+        self.create_space_action = QAction("&Create space…", self)
+        self.create_space_action.setShortcut(QKeySequence("Ctrl+Shift+N"))
+        self.create_space_action.triggered.connect(self.space_controller.show_create)
+        go_menu.addAction(self.create_space_action)
+        available = self.space_controller.available()
+        for action in (
+            self.space_home_action,
+            self.browse_spaces_action,
+            self.create_space_action,
+        ):
+            action.setEnabled(available)
 
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About Commonplace", self)
@@ -303,6 +349,88 @@ class MainWindow(QMainWindow):
             return
         heading, text = self._placeholder_text()
         self.thread_view.show_placeholder(text, heading)
+        if heading != ENCRYPTED_HEADING and self._home_space() is not None:
+            self.show_space_home()
+        else:
+            self.reading_pane.setCurrentWidget(self.thread_view)
+
+    def _show_discussion(self, event_id: str) -> None:
+        """Open a discussion in the reading pane, in place of the space home."""
+        self.reading_pane.setCurrentWidget(self.thread_view)
+        self.thread_view.show_discussion(event_id)
+
+    def _home_space(self) -> str | None:
+        """Return the selected space if it has a home page to show, else None."""
+        space_id = self.space_pane.selected_space()
+        if self.space_home is None or space_id in (
+            None,
+            UNGROUPED_SPACE_ID,
+            DIRECT_SPACE_ID,
+        ):
+            return None
+        space = self.space_pane.model.space(space_id)
+        if space is None or space.membership != "join":
+            return None
+        return space_id
+
+    def show_space_home(self, space_id: str | None = None) -> bool:
+        """Show a space's home page in the reading pane; False if it has none.
+
+        Without space_id, the selected space's. The open discussion closes,
+        and the discussion list keeps no selection.
+        """
+        if space_id is not None and space_id != self.space_pane.selected_space():
+            self.space_pane.select_space(space_id)
+        space_id = self._home_space()
+        if space_id is None or self.space_home is None:
+            return False
+        self.show_home(False)
+        if self.thread_view.current_discussion() is not None:
+            self.thread_view.show_placeholder("")
+            selection = self.discussion_pane.list_view.selectionModel()
+            selection.clearSelection()
+            selection.clearCurrentIndex()
+        if self.space_home.space_id() != space_id or not self.space_home.isVisible():
+            self.space_home.show_space(space_id)
+        self.reading_pane.setCurrentWidget(self.space_home)
+        return True
+
+    def _connect_spaces(self) -> None:
+        controller = self.space_controller
+        pane = self.space_pane
+        pane.browse_requested.connect(controller.show_browser)
+        pane.create_requested.connect(controller.show_create)
+        pane.home_requested.connect(self.show_space_home)
+        pane.leave_requested.connect(controller.leave)
+        pane.invitation_answered.connect(controller.answer_invitation)
+        pane.add_button.setEnabled(controller.available())
+        self.discussion_pane.invitation_answered.connect(controller.answer_invitation)
+        self.thread_view.pin_requested.connect(controller.set_pinned)
+        self.thread_view.remove_requested.connect(controller.remove_post)
+        # Clicking the space that is already selected goes back to its home.
+        pane.view.clicked.connect(lambda _index: self.show_space_home())
+        home = self.space_home
+        if home is None:
+            return
+        home.person_activated.connect(self.show_profile)
+        home.room_requested.connect(self._open_space_room)
+        home.pin_requested.connect(self._open_pinned)
+        home.file_requested.connect(self._open_file)
+        home.leave_requested.connect(controller.leave)
+        home.invite_requested.connect(controller.show_invite)
+        home.requests_requested.connect(controller.show_requests)
+        home.role_change_requested.connect(controller.change_role)
+        home.remove_member_requested.connect(controller.remove_member)
+
+    def _open_space_room(self, room_id: str) -> None:
+        self.discussion_pane.choose_board(room_id)
+        self.discussion_pane.list_view.setFocus()
+
+    def _open_pinned(self, room_id: str, event_id: str, kind: str) -> None:
+        if kind == "file":
+            self._open_file(room_id, event_id)
+        else:
+            self.open_discussion(room_id, event_id)
 
     def _placeholder_text(self) -> tuple[str, str]:
         """Return the heading and sentence for the reading pane with nothing open.
@@ -329,6 +457,7 @@ class MainWindow(QMainWindow):
         self.discussion_pane.apply_changes(changes, space)
         self.thread_view.apply_changes(changes)
         self.home_view.apply_changes(changes)
+        self._apply_space_changes(changes)
         if self.home_entry.isChecked():
             # Re-reading the spaces selects one again; Home stays the only
             # highlighted entry.
@@ -343,6 +472,34 @@ class MainWindow(QMainWindow):
             dialog.apply_changes(changes)
         if self._people_window is not None:
             self._people_window.apply_changes(changes)
+
+    def _apply_space_changes(self, changes: Changes) -> None:
+        self.space_controller.apply_changes(changes)
+        home = self.space_home
+        if home is None or self.reading_pane.currentWidget() is not home:
+            return
+        shown = home.space_id()
+        if self._home_space() != shown:
+            self._update_thread_placeholder()
+            return
+        rooms = {shown, *self._space_room_ids(shown)}
+        members = (
+            {member.user_id for member in home.home.members} if home.home else set()
+        )
+        if (
+            changes.spaces
+            or changes.rooms & rooms
+            or changes.administration & rooms
+            or changes.people & members
+        ):
+            home.reload()
+
+    def _space_room_ids(self, space_id: str | None) -> list[str]:
+        if space_id is None:
+            return []
+        return [
+            room.room_id for room in list_space_rooms(self.store.reader(), space_id)
+        ]
 
     # -- Home ------------------------------------------------------------------
 
@@ -381,7 +538,7 @@ class MainWindow(QMainWindow):
         if shown:
             self._pane_sizes = sizes
         self.discussion_pane.setVisible(not shown)
-        self.thread_view.setVisible(not shown)
+        self.reading_pane.setVisible(not shown)
         self.home_view.setVisible(shown)
         if shown:
             self.splitter.setSizes([sizes[0], 0, 0, sum(sizes) - sizes[0]])
@@ -451,7 +608,7 @@ class MainWindow(QMainWindow):
             self.edit_discussion(post.post_id)
             return
         if not self.discussion_pane.select_discussion(post.root_id):
-            self.thread_view.show_discussion(post.root_id)
+            self._show_discussion(post.root_id)
         if draft.composer == "edit":
             self.thread_view.reply_box.start_edit(post.post_id, post.body)
         self.thread_view.reply_box.editor.setFocus()
@@ -500,7 +657,7 @@ class MainWindow(QMainWindow):
                 QAbstractItemView.ScrollHint.PositionAtCenter,
             )
         else:
-            self.thread_view.show_discussion(event_id)
+            self._show_discussion(event_id)
 
     def open_direct_room(self, room_id: str) -> bool:
         """Select the Direct messages entry and, in it, the direct room room_id.

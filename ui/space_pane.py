@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
-from PySide6.QtWidgets import QListView, QMenu, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QListView,
+    QMenu,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from app.store.queries import DIRECT_SPACE_ID, UNGROUPED_SPACE_ID
 from ui.delegates import SpaceDelegate
 from ui.models.roles import ID_ROLE, INVITED_ROLE
 from ui.models.spaces import SpaceListModel
@@ -16,6 +25,8 @@ NO_SPACES = (
 )
 NOT_SYNCED = "Your group spaces appear here after the first sync with the server."
 MARK_ALL_READ = "Mark all as read"
+BROWSE_SPACES = "Browse spaces…"
+CREATE_SPACE = "Create space…"
 
 
 class SpacePane(QWidget):
@@ -24,10 +35,18 @@ class SpacePane(QWidget):
     The rooms that belong to no space are listed under UNGROUPED_SPACE_ID,
     which is "", so the signal carries None rather than "" for no space.
     mark_read_requested(room_id) asks to mark everything in a space read.
+    The "+" button beside the heading and the rows' context menus emit
+    browse_requested(), create_requested(), home_requested(room_id),
+    leave_requested(room_id) and invitation_answered(room_id, accepted).
     """
 
     space_selected = Signal(object)
     mark_read_requested = Signal(str)
+    browse_requested = Signal()
+    create_requested = Signal()
+    home_requested = Signal(str)
+    leave_requested = Signal(str)
+    invitation_answered = Signal(str, bool)
 
     def __init__(self, store, parent: QWidget | None = None):
         super().__init__(parent)
@@ -59,7 +78,22 @@ class SpacePane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 6)
         layout.setSpacing(0)
-        layout.addWidget(plain_label("Spaces", "paneHeading"))
+        self.add_button = QToolButton()
+        self.add_button.setObjectName("addSpaceButton")
+        self.add_button.setText("+")
+        self.add_button.setToolTip("Browse or create spaces")
+        self.add_button.setAccessibleName("Browse or create spaces")
+        self.add_button.setAutoRaise(True)
+        self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        add_menu = QMenu(self.add_button)
+        add_menu.addAction(BROWSE_SPACES, self.browse_requested.emit)
+        add_menu.addAction(CREATE_SPACE, self.create_requested.emit)
+        self.add_button.setMenu(add_menu)
+        heading = QHBoxLayout()
+        heading.setContentsMargins(0, 0, 8, 0)
+        heading.addWidget(plain_label("Spaces", "paneHeading"), 1)
+        heading.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        layout.addLayout(heading)
         layout.addWidget(self._stack, 1)
         self._update_empty_state()
 
@@ -119,6 +153,21 @@ class SpacePane(QWidget):
         invited = row is not None and self.model.index(row).data(INVITED_ROLE)
         mark_read.setEnabled(row is not None and not invited)
         mark_read.triggered.connect(lambda: self.mark_read_requested.emit(room_id))
+        if room_id in (UNGROUPED_SPACE_ID, DIRECT_SPACE_ID) or row is None:
+            return menu
+        menu.addSeparator()
+        if invited:
+            menu.addAction(
+                "Accept invitation",
+                lambda: self.invitation_answered.emit(room_id, True),
+            )
+            menu.addAction(
+                "Decline invitation",
+                lambda: self.invitation_answered.emit(room_id, False),
+            )
+        else:
+            menu.addAction("Space home", lambda: self.home_requested.emit(room_id))
+            menu.addAction("Leave space…", lambda: self.leave_requested.emit(room_id))
         return menu
 
     def _show_menu(self, position: QPoint) -> None:

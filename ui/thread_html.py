@@ -80,6 +80,10 @@ class ThreadOptions:
     user_id: str | None = None
     can_accept: bool = False
     accepted_reply_id: str | None = None
+    # A moderator may pin the discussion to the space home and remove
+    # other people's posts. pinned is True while the discussion is pinned.
+    can_moderate: bool = False
+    pinned: bool = False
 
 
 @dataclass
@@ -263,8 +267,28 @@ def _actions_html(
             )
         else:
             links.append(builder.action_link(post.event_id, "accept", "Mark as answer"))
+    links.extend(_moderator_links(builder, post, options, own, is_root))
     status = _status_html(builder, post, own)
     return f'{status}<p class="actions">{" · ".join(links)}</p>'
+
+
+def _moderator_links(
+    builder: _Builder, post: Post, options: ThreadOptions, own: bool, is_root: bool
+) -> list[str]:
+    """Return Pin or Unpin for the discussion, and Remove post for others' posts."""
+    # A post still in the outbox has no event id that a pin or a removal
+    # could name.
+    if not options.can_moderate or not post.event_id.startswith("$"):
+        return []
+    links = []
+    if is_root:
+        if options.pinned:
+            links.append(builder.action_link(post.event_id, "unpin", "Unpin"))
+        else:
+            links.append(builder.action_link(post.event_id, "pin", "Pin to space home"))
+    if not own:
+        links.append(builder.action_link(post.event_id, "remove", "Remove post"))
+    return links
 
 
 def _post_html(

@@ -226,6 +226,10 @@ class ThreadView(QWidget):
     edit_discussion_requested = Signal(str, int)
     # A sentence for the status bar, such as why a link did not open.
     status_message = Signal(str)
+    # (room id, discussion id, True to pin or False to unpin)
+    pin_requested = Signal(str, str, bool)
+    # (room id, post id, True for the discussion's first post)
+    remove_requested = Signal(str, str, bool)
 
     def __init__(
         self,
@@ -237,9 +241,13 @@ class ThreadView(QWidget):
         *,
         external_links_allowed: bool = True,
         read_state=None,
+        moderation=None,
     ):
         super().__init__(parent)
         self._actions = actions
+        # An object with can_moderate(room_id) and is_pinned(room_id,
+        # event_id), for the Pin and Remove post links; None shows neither.
+        self.moderation = moderation
         self._read_state = read_state
         self._external_links_allowed = external_links_allowed
         self._posts: dict[str, Post] = {}
@@ -331,6 +339,12 @@ class ThreadView(QWidget):
 
     def apply_changes(self, changes: Changes) -> None:
         if self._event_id is None:
+            return
+        root = self._posts.get(self._event_id)
+        if root is not None and root.room_id in changes.administration:
+            # A pin or a power level changed: the links under the posts change.
+            self._shown_thread = None
+            self._rerender.start()
             return
         if self._event_id in changes.discussions or changes.people & set(self._people):
             if changes.outbox:
@@ -484,8 +498,11 @@ class ThreadView(QWidget):
     def _options(self, conn, root: Post, summary) -> ThreadOptions:
         if self._actions is None or self._user_id is None:
             return ThreadOptions()
+        can_moderate, pinned = self._moderation_state(root)
         if summary is None or summary.kind != "question":
-            return ThreadOptions(self._user_id)
+            return ThreadOptions(
+                self._user_id, can_moderate=can_moderate, pinned=pinned
+            )
         accepted = accepted_answers(conn, [root.event_id]).get(root.event_id)
         return ThreadOptions(
             self._user_id,
@@ -493,7 +510,20 @@ class ThreadView(QWidget):
                 conn, root.room_id, root.sender, self._user_id
             ),
             accepted_reply_id=accepted.reply_id if accepted else None,
+            can_moderate=can_moderate,
+            pinned=pinned,
         )
+
+    def _moderation_state(self, root: Post) -> tuple[bool, bool]:
+        """Return whether the user moderates root's room, and whether root is pinned."""
+        if self.moderation is None:
+            return False, False
+        try:
+            if not self.moderation.can_moderate(root.room_id):
+                return False, False
+            return True, self.moderation.is_pinned(root.room_id, root.event_id)
+        except NotImplementedError:
+            return False, False
 
     def _load_avatars(self) -> None:
         ratio = self.devicePixelRatioF()
@@ -653,6 +683,10 @@ class ThreadView(QWidget):
             actions.discard_post(post_id)
         elif action == "revise":
             self._revise(post_id, is_root)
+        elif action in ("pin", "unpin"):
+            self.pin_requested.emit(post.room_id, post_id, action == "pin")
+        elif action == "remove":
+            self.remove_requested.emit(post.room_id, post_id, is_root)
 
     def _confirm_delete(self, post_id: str, is_root: bool) -> None:
         what = "discussion and its replies" if is_root else "reply"

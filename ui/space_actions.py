@@ -1,0 +1,121 @@
+"""Running space actions (join, knock, invitations, roles, pins) for the UI.
+
+Each action is a coroutine of app.spaces.Spaces, run on a TaskRunner so the
+window never waits for the network. The result comes back as done(action,
+room id) or failed(action, message), with a plain sentence for the status bar
+or the dialog that asked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+
+from PySide6.QtCore import QObject, Signal
+
+from app.errors import CommonplaceError
+from app.matrix.errors import (
+    ConnectionFailed,
+    Forbidden,
+    MatrixError,
+    NotFound,
+    RateLimited,
+    ServerUnavailable,
+)
+from ui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+OFFLINE_SENTENCE = "Commonplace is offline. Try again when you are connected."
+
+
+def failure_message(error: BaseException, what: str) -> str:
+    """Return a sentence saying that ``what`` (such as "Joining Data Guild") failed.
+
+    The core's own errors (SpaceActionError and other CommonplaceErrors)
+    already say what failed and what to do, so their message is used as is.
+    """
+    if isinstance(error, CommonplaceError):
+        return error.message
+    if isinstance(error, ConnectionFailed) and not isinstance(error, ServerUnavailable):
+        return f"{what} failed: {OFFLINE_SENTENCE}"
+    if isinstance(error, ServerUnavailable):
+        return (
+            f"{what} failed: the server is not answering. Try again in a few minutes."
+        )
+    if isinstance(error, RateLimited):
+        return f"{what} failed: the server asks to wait before trying again."
+    if isinstance(error, Forbidden):
+        return f"{what} failed: the server does not allow it ({error.message})."
+    if isinstance(error, NotFound):
+        return f"{what} failed: the server does not know this space or person."
+    if isinstance(error, MatrixError):
+        return f"{what} failed: {error.message}"
+    if isinstance(error, NotImplementedError):
+        return f"{what} is not available in this version of Commonplace."
+    log.error("%s failed unexpectedly", what, exc_info=error)
+    return (
+        f"{what} failed because of an unexpected error (details are in the log "
+        "file). Try again."
+    )
+
+
+def is_offline(error: BaseException) -> bool:
+    """Return whether error means that the server could not be reached at all."""
+    return isinstance(error, ConnectionFailed) and not isinstance(
+        error, ServerUnavailable
+    )
+
+
+class SpaceActions(QObject):
+    """Runs one space action per key at a time; emits done or failed.
+
+    done(action, room id) and failed(action, message) name the action with
+    the same string that run() was given, such as "accept" or "pin".
+    A second request with the key of a running one is ignored, so a double
+    click cannot join twice.
+    """
+
+    done = Signal(str, str)
+    failed = Signal(str, str)
+    busy_changed = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._runner = TaskRunner(self)
+        self._running: set[tuple[str, str]] = set()
+
+    def is_running(self, action: str, target: str) -> bool:
+        return (action, target) in self._running
+
+    def run(self, action: str, target: str, work: Awaitable, what: str) -> bool:
+        """Start work for target; return False if the same action is running.
+
+        what names the action in a failure message ("Joining Data Guild").
+        A result that is a string (a room id) is passed on in done, else
+        target is.
+        """
+        key = (action, target)
+        if key in self._running:
+            work.close()
+            return False
+        self._running.add(key)
+        self._runner.run(
+            work,
+            lambda result: self._finished(key, result),
+            lambda error: self._failed(key, error, what),
+        )
+        self.busy_changed.emit()
+        return True
+
+    def _finished(self, key: tuple[str, str], result) -> None:
+        self._running.discard(key)
+        self.busy_changed.emit()
+        room_id = result if isinstance(result, str) else key[1]
+        self.done.emit(key[0], room_id)
+
+    def _failed(self, key: tuple[str, str], error: BaseException, what: str) -> None:
+        self._running.discard(key)
+        self.busy_changed.emit()
+        log.warning("%s failed: %r", what, error)
+        self.failed.emit(key[0], failure_message(error, what))
