@@ -270,8 +270,13 @@ class Uploader:
                 reported[0] = now
                 self.on_progress(item.room_id)
 
+        attempts = [0]
+
         def open_body() -> AsyncIterator[bytes]:
-            return _read_chunks(Path(upload.source_path), upload)
+            attempts[0] += 1
+            if attempts[0] == 1:
+                return _read_chunks(Path(upload.source_path), upload)
+            return self._read_after_check(upload)
 
         for _ in range(2):
             try:
@@ -311,6 +316,25 @@ class Uploader:
             f"The server forgot the space reserved for {upload.name} twice. "
             "Retry the upload."
         )
+
+    async def _read_after_check(self, upload: UploadRow) -> AsyncIterator[bytes]:
+        """Check the limit again, then yield the file's bytes: for a retried PUT.
+
+        Synapse 1.163 cuts the connection, without a 413, when a body is over
+        its request size limit (the larger of 200 MiB and max_upload_size),
+        and the network layer retries a cut connection. A limit lowered since
+        it was fetched therefore shows up here, not as a rejection.
+        """
+        try:
+            limit = await self.upload_limit(refresh=True, max_attempts=1)
+        except MatrixError:
+            limit = None
+        if limit is not None and upload.source_size > limit:
+            raise TransferError(
+                too_large_message(upload.name, upload.source_size, limit)
+            )
+        async for chunk in _read_chunks(Path(upload.source_path), upload):
+            yield chunk
 
     async def _limit_after_rejection(self, retry: dict) -> int | None:
         try:
