@@ -31,6 +31,8 @@ _CLIENT_API = "/_matrix/client/v3"
 # epoch, or null when off}.
 SETTINGS_EVENT = f"{ns.NAMESPACE}.notifications"
 DO_NOT_DISTURB_KEY = "do_not_disturb_until"
+# The account data event in which the server sends the push rules.
+PUSH_RULES_EVENT = "m.push_rules"
 
 
 # -- Do not disturb ------------------------------------------------------------
@@ -43,6 +45,11 @@ async def load_do_not_disturb(client, user_id: str) -> float | None:
     when the server cannot be reached.
     """
     content = await get_account_data(client, user_id, SETTINGS_EVENT)
+    return do_not_disturb_from_content(content)
+
+
+def do_not_disturb_from_content(content: object) -> float | None:
+    """Return when do-not-disturb ends from SETTINGS_EVENT's content, or None."""
     if not isinstance(content, dict):
         return None
     until = content.get(DO_NOT_DISTURB_KEY)

@@ -67,6 +67,7 @@ class AppSession:
         self._change_listeners: list[Callable[[Changes], None]] = []
         self._status_listeners: list[Callable[[SyncStatus], None]] = []
         self._outbox_status_listeners: list[Callable[[OutboxStatus], None]] = []
+        self._account_data_listeners: list[Callable[[list[dict]], None]] = []
 
         self.profiles = ProfileFetcher(self.client, self.store, self._changed)
         self.sync = SyncLoop(
@@ -76,6 +77,7 @@ class AppSession:
             on_status=self._status,
             profile_fetcher=self.profiles,
             user_id=self.user_id,
+            on_account_data=self._account_data,
         )
 
         # The worker is the outbox's sender; the Outbox API wakes it on queueing.
@@ -132,6 +134,20 @@ class AppSession:
     ) -> None:
         """Call listener with the outbox worker's state (sending, offline, ...)."""
         self._outbox_status_listeners.append(listener)
+
+    def add_account_data_listener(
+        self, listener: Callable[[list[dict]], None]
+    ) -> None:
+        """Call listener with the global account data events that a sync brings.
+
+        The server sends them at the first sync and then when they change,
+        for example when another sign-in changes a setting.
+        """
+        self._account_data_listeners.append(listener)
+
+    def _account_data(self, events: list[dict]) -> None:
+        for listener in self._account_data_listeners:
+            listener(events)
 
     def _outbox_status(self, status: OutboxStatus) -> None:
         for listener in self._outbox_status_listeners:

@@ -44,6 +44,10 @@ from app.notification_rules import (
     Notification,
 )
 from app.notification_settings import (
+    PUSH_RULES_EVENT,
+    SETTINGS_EVENT,
+    do_not_disturb_from_content,
+    levels_from_push_rules,
     load_do_not_disturb,
     load_space_levels,
     save_do_not_disturb,
@@ -137,6 +141,7 @@ class NotificationsController(QObject):
         self.notifier.on_collected = lambda notifications: self._update_menu()
         window.events.cache_changed.connect(self.notifier.changes_arrived)
         window.events.cache_changed.connect(self._cache_changed)
+        window.events.account_data_arrived.connect(self._account_data_arrived)
         window.closed.connect(self._window_closed)
         self._build_menu()
         # Says while do-not-disturb is on, so held-back silence is not a surprise.
@@ -291,6 +296,34 @@ class NotificationsController(QObject):
             on_failure=lambda error: self._load_failed("space levels", error),
             key="load-space-levels",
         )
+
+    def _account_data_arrived(self, events: list) -> None:
+        """Apply settings that another sign-in changed, as the sync brings them."""
+        for event in events:
+            if event.get("type") == SETTINGS_EVENT:
+                self._loaded(do_not_disturb_from_content(event.get("content")))
+            elif event.get("type") == PUSH_RULES_EVENT:
+                self._push_rules_changed(event.get("content"))
+
+    def _push_rules_changed(self, rules: object) -> None:
+        if self.notifier is None or not isinstance(rules, dict):
+            return
+        conn = self._session.store.reader()
+        spaces = [
+            space.room_id
+            for space in list_spaces(conn)
+            if space.membership == "join" and space.room_id.startswith("!")
+        ]
+        levels = levels_from_push_rules(rules, conn, spaces)
+        changed = False
+        for space_id in spaces:
+            level = levels.get(space_id, DEFAULT_LEVEL)
+            if self.notifier.levels.get(space_id, DEFAULT_LEVEL) != level:
+                self.notifier.set_level(space_id, level)
+                changed = True
+        if changed:
+            self._update_menu()
+            self.levels_changed.emit()
 
     def _load_failed(self, setting: str, error: BaseException) -> None:
         # Offline: the setting stays as it is here until chosen again.

@@ -83,8 +83,12 @@ class SyncLoop:
         on_status: Callable[[SyncStatus], None] = lambda status: None,
         profile_fetcher=None,
         user_id: str | None = None,
+        on_account_data: Callable[[list[dict]], None] = lambda events: None,
     ):
         self.client = client
+        # Called with the global account data events of each sync that has
+        # any, after the batch is stored: settings changed on other sign-ins.
+        self.on_account_data = on_account_data
         # Whose receipts in the sync mark posts read; None ignores receipts.
         self.user_id = user_id
         self.store = store
@@ -139,6 +143,13 @@ class SyncLoop:
         self._report(SyncState.ONLINE)
         if changes:
             self.on_changes(changes)
+        account_data = [
+            event
+            for event in _events(response.get("account_data"))
+            if isinstance(event, dict) and isinstance(event.get("type"), str)
+        ]
+        if account_data:
+            self.on_account_data(account_data)
         self._refresh_profiles(changes.people | changes.senders)
         return changes
 

@@ -7,6 +7,7 @@ can send ActionInvoked as the notification server does on a click.
 import asyncio
 import datetime
 import time
+from urllib.parse import quote
 
 import pytest
 
@@ -16,7 +17,7 @@ from app.notifier import FreedesktopBackend
 from app.read_state import ReadState
 from app.session import AppSession
 from app.store.queries import DIRECT_SPACE_ID
-from app.store.read_state_store import unsent_receipts
+from app.store.read_state_store import space_room_ids, unsent_receipts
 from tests.notification_bus import FakeNotificationService, PrivateBus
 from tests.other_client import OtherClient
 from tests.ui.builders import BASE_TS, ME, Session
@@ -260,6 +261,69 @@ def test_do_not_disturb_shared_across_sign_ins(
     for session in sessions:
         closing = asyncio.ensure_future(session.close())
         qtbot.waitUntil(closing.done, timeout=20_000)
+
+
+@pytest.mark.synapse
+def test_settings_from_another_sign_in_arrive_live(
+    qtbot, qasync_loop, tmp_path, synapse, make_user
+):
+    user = make_user("live-settings")
+    session = AppSession(
+        Session(
+            homeserver_url=synapse.base_url,
+            user_id=user.user_id,
+            device_id=user.device_id,
+            access_token=user.access_token,
+        ),
+        store_path=tmp_path / "cache.sqlite3",
+    )
+    laptop = OtherClient(synapse.base_url, user.access_token, user.user_id)
+    space, _board = laptop.create_space_with_board("Data Guild")
+    main = MainWindow(session)
+    qtbot.addWidget(main)
+    controller = main.notifications
+
+    def sync() -> None:
+        done = asyncio.ensure_future(session.sync.sync_once())
+        qtbot.waitUntil(done.done, timeout=20_000)
+        done.result()
+
+    sync()
+    assert not controller.notifier.do_not_disturb()
+    assert controller.notifier.levels.get(space, MENTIONS_AND_REPLIES) == (
+        MENTIONS_AND_REPLIES
+    )
+    try:
+        # The other sign-in turns do-not-disturb on and mutes the space,
+        # while this window stays open.
+        until_ms = int((time.time() + 3600) * 1000)
+        laptop.call(
+            "PUT",
+            f"/user/{user.user_id}/account_data/{SETTINGS_EVENT}",
+            json={DO_NOT_DISTURB_KEY: until_ms},
+        )
+        for room_id in space_room_ids(session.store.reader(), space):
+            laptop.call(
+                "PUT",
+                f"/pushrules/global/override/{quote(room_id, safe='')}",
+                json={
+                    "conditions": [
+                        {"kind": "event_match", "key": "room_id", "pattern": room_id}
+                    ],
+                    "actions": [],
+                },
+            )
+        with qtbot.waitSignal(controller.do_not_disturb_changed, timeout=10_000):
+            sync()
+    finally:
+        laptop.close()
+
+    assert controller.notifier.do_not_disturb_until == until_ms / 1000
+    assert controller.notifier.levels.get(space) == NOTHING
+    assert controller.quiet_label.isVisibleTo(main)
+    main.close()
+    closing = asyncio.ensure_future(session.close())
+    qtbot.waitUntil(closing.done, timeout=20_000)
 
 
 def test_mark_held_back_read_queues_receipts(
