@@ -271,8 +271,9 @@ class FileTransfers:
         """Stop an upload and remove it from the outbox.
 
         The server forgets an unused reserved URI by itself (after 24 hours
-        in Synapse 1.163). Raises TransferError when the file is already
-        posted or there is no such upload.
+        in Synapse 1.163). Nothing happens when the upload is no longer in
+        the outbox. Raises TransferError when the file is already posted, or
+        is being posted after its upload finished.
         """
         changes = await self.store.write(
             file_transfers_store.remove_upload_item, client_id
@@ -290,8 +291,8 @@ class FileTransfers:
                 "it from the files area once it appears."
             )
         raise TransferError(
-            "This file is already posted, or no longer in the outbox, so there is "
-            "nothing to cancel."
+            "This file is already posted, so its upload cannot be cancelled. "
+            "Delete it from the files area instead."
         )
 
     async def upload_limit(self) -> int | None:

@@ -115,6 +115,7 @@ class Uploader:
         self.on_progress = on_progress
         self.active: dict[str, UploadProgress] = {}
         self._cancelled: dict[str, asyncio.Event] = {}
+        self._uploading: set[str] = set()
         self._limit: int | None = None
         self._limit_fetched_at: float | None = None
 
@@ -142,9 +143,13 @@ class Uploader:
     # -- Cancelling -------------------------------------------------------------------
 
     def cancel(self, client_id: str) -> bool:
-        """Ask the running upload of client_id to stop; False if none is running."""
+        """Ask the running upload of client_id to stop; False if none is running.
+
+        Once the file is uploaded and its event is being sent, it is too late
+        and False is returned.
+        """
         event = self._cancelled.get(client_id)
-        if event is None:
+        if event is None or client_id not in self._uploading:
             return False
         event.set()
         return True
@@ -181,12 +186,15 @@ class Uploader:
                 "The details of this upload are missing from the cache. Discard "
                 "it and add the file again."
             )
-        if not upload.uploaded:
+        if upload.uploaded:
+            return {**item.content, "url": upload.mxc}
+        self._uploading.add(item.client_id)
+        try:
             mxc = await self._run_cancellable(
                 self._upload(item, upload, retry), cancelled, item.client_id
             )
-        else:
-            mxc = upload.mxc
+        finally:
+            self._uploading.discard(item.client_id)
         return {**item.content, "url": mxc}
 
     async def _run_cancellable(self, work, cancelled: asyncio.Event, client_id: str):

@@ -231,7 +231,7 @@ def test_upload_cancel_queued_removes_item(synapse, people, tmp_path):
     assert progress == []
 
 
-def test_upload_sent_state_recorded(synapse, people, tmp_path):
+def test_upload_sent_cannot_be_cancelled(synapse, people, tmp_path):
     me, _other, board = people
     source = tmp_path / "a.txt"
     source.write_text("a", "utf-8")
@@ -240,12 +240,15 @@ def test_upload_sent_state_recorded(synapse, people, tmp_path):
         app = open_session(me, tmp_path / "cache.sqlite3")
         try:
             await app.sync.sync_once()
-            await app.files.upload(board, source)
+            client_id = await app.files.upload(board, source)
             await app.outbox_worker.drain(max_attempts=3)
-            return app.outbox.list_items(include_done=True)
+            with pytest.raises(TransferError) as raised:
+                await app.files.cancel_upload(client_id)
+            return app.outbox.list_items(include_done=True), raised.value.message
         finally:
             await app.close()
 
-    [item] = asyncio.run(scenario())
+    [item], message = asyncio.run(scenario())
+    assert message.startswith("This file is already posted")
     assert item.state == SENT
     assert item.event_id.startswith("$")
