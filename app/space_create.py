@@ -1,9 +1,9 @@
 """Creating a group space and its standard rooms, never twice.
 
 ``POST /createRoom`` has no transaction id, so each room carries a marker in
-its m.room.create content (the space: the creation's client id; its rooms:
-the client id + "/board" and "/files") and is sent by
-app.matrix.rooms.create_room_once. Each finished step is recorded in the
+its m.room.create content and is sent by app.matrix.rooms.create_room_once.
+The space's marker is the creation's client id, and its rooms' markers are
+the client id + "/board" and "/files". Each finished step is recorded in the
 cache's space_creations table before the next one starts. A creation cut
 short (a lost response, a crash, going offline) is resumed by the next call
 with the same name and visibility: rooms recorded as made are reused, and a

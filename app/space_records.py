@@ -19,7 +19,7 @@ class PinnedEvents:
 
 @dataclass(frozen=True, slots=True)
 class Knock:
-    """A knock membership: user_id asks to join room_id."""
+    """A knock membership: a request by user_id to join room_id."""
 
     room_id: str
     user_id: str

@@ -31,6 +31,7 @@ from app.matrix.errors import (
 )
 from app.matrix.room_events import redact_event, set_state
 from app.records import Changes, RawEvent, Redaction, RoomBatch
+from app.space_create import create_space
 from app.space_records import PinnedEvents
 from app.store import space_queries, space_store
 from app.store.space_queries import (
@@ -74,7 +75,7 @@ POWER_LEVELS = "m.room.power_levels"
 
 
 class SpaceActionError(CommonplaceError):
-    """A space action failed or is not allowed; ``message`` says why and what to do."""
+    """A space action failed or is not allowed; ``message`` gives the reason and the fix."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ class DirectoryEntry:
 
 @dataclass(frozen=True, slots=True)
 class DirectoryPage:
-    """One page of the directory; ``next_batch`` asks for the next page."""
+    """One page of the directory; pass ``next_batch`` as ``since`` for the next page."""
 
     entries: list[DirectoryEntry]
     next_batch: str | None
@@ -426,8 +427,6 @@ class Spaces:
         creation cut short resumes on the next call with the same name and
         visibility, so no second space or room is made.
         """
-        from app.space_create import create_space
-
         name = name.strip()
         if not name:
             raise SpaceActionError("A space needs a name. Type one and try again.")
@@ -589,7 +588,7 @@ class Spaces:
     async def refuse_request(
         self, space_id: str, user_id: str, reason: str = ""
     ) -> None:
-        """Refuse a request to join; the person sees the reason."""
+        """Reject a request to join (a kick of the knock); the reason goes to the person."""
         name = self._name(space_id)
         self._require(
             space_id, "kick", f"Only moderators can refuse requests to join {name}."

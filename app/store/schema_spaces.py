@@ -2,7 +2,7 @@
 
 Rooms synced before this migration get rows here only when their
 m.room.pinned_events, m.room.power_levels or m.room.join_rules event, or a
-knock, arrives again; until then the readers use the spec's defaults.
+knock, arrives again. Until then the readers use the spec's defaults.
 """
 
 SPACE_STATEMENTS: tuple[str, ...] = (

@@ -2,7 +2,7 @@
 
 Roles follow m.room.power_levels: owner at 100 or more, moderator at 50 or
 more, member below. A creator of a room whose version gives creators
-unlimited power (version 12 and later) is an owner whatever the levels say.
+unlimited power (version 12 and later) is an owner at any level.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class PinnedItem:
     # "discussion", "file", or "unknown" while the event is not in the cache.
     kind: str
     title: str
-    # Who added the pin, when the cache saw the change that added it.
+    # The user who added the pin, if the cache saw the change that added it.
     pinned_by: str | None
     pinned_by_name: str | None
 
@@ -85,7 +85,7 @@ class RecentFile:
 
 @dataclass(frozen=True, slots=True)
 class SpaceHome:
-    """What a space's home page shows, read from the cache."""
+    """The contents of a space's home page, read from the cache."""
 
     space_id: str
     name: str | None
@@ -219,7 +219,7 @@ def membership(conn: sqlite3.Connection, room_id: str) -> str | None:
 
 
 def memberships(conn: sqlite3.Connection, room_ids: list[str]) -> dict[str, str]:
-    """Return the user's cached membership of each room the cache knows."""
+    """Return the user's cached membership of each of the rooms in the cache."""
     rows = conn.execute(
         "SELECT room_id, membership FROM rooms "
         "WHERE room_id IN (SELECT value FROM json_each(?))",
@@ -286,8 +286,8 @@ def join_requests(conn: sqlite3.Connection, space_id: str) -> list[JoinRequest]:
 def pinned(conn: sqlite3.Connection, room_ids: list[str]) -> list[PinnedItem]:
     """Return the pinned items of the rooms, room by room in pin order.
 
-    A pinned event that is not a cached discussion or file (a reply, or one
-    not synced yet) has kind "unknown"; a deleted one is left out.
+    A pinned event that is not a cached discussion or file, such as a reply
+    or an event not synced yet, has kind "unknown". Deleted ones are left out.
     """
     rows = conn.execute(
         f"""SELECT p.room_id, COALESCE(r.name, r.canonical_alias), p.event_id,
@@ -392,14 +392,17 @@ def space_home(
         return None
     name, topic, avatar_url, join_rule, joined_count = about
     members = space_members(conn, space_id)
+
     rooms = space_rooms(conn, space_id)
     boards = [room for room in rooms if room.kind != "files"]
     files_areas = [room for room in rooms if room.kind == "files"]
     joined_files = [room.room_id for room in files_areas if room.membership == "join"]
     joined_rooms = [room.room_id for room in rooms if room.membership == "join"]
+
     requests = 0
     if may(conn, space_id, own_user_id, "invite"):
         requests = len(join_requests(conn, space_id))
+
     return SpaceHome(
         space_id=space_id,
         name=name,

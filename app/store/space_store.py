@@ -20,8 +20,8 @@ def apply_pinned_events(
     """Replace a room's pins, keeping who pinned the ones that stay.
 
     An event id new to the cached list is credited to the event's sender. In
-    the first list the cache sees for a room, only a single id is credited,
-    because a list of several may have been built by several people.
+    the first list cached for a room, only a single id is credited, because
+    several people may have built a list of several.
     """
     known = conn.execute(
         "SELECT event_id, pinned_by FROM pinned_events WHERE room_id = ?",
@@ -32,15 +32,15 @@ def apply_pinned_events(
     conn.execute("DELETE FROM pinned_events WHERE room_id = ?", (record.room_id,))
     for seq, event_id in enumerate(record.event_ids):
         if event_id in pinned_by:
-            who = pinned_by[event_id]
+            pinner = pinned_by[event_id]
         elif first_list and len(record.event_ids) > 1:
-            who = None
+            pinner = None
         else:
-            who = record.sender
+            pinner = record.sender
         conn.execute(
             "INSERT INTO pinned_events (room_id, event_id, seq, pinned_by) "
             "VALUES (?, ?, ?, ?)",
-            (record.room_id, event_id, seq, who),
+            (record.room_id, event_id, seq, pinner),
         )
     _mark_pins_seen(conn, record.room_id)
     changes.administration.add(record.room_id)
