@@ -5,6 +5,7 @@ import sys
 
 from benchmarks import (
     activity,
+    files,
     ingest,
     outbox,
     people,
@@ -39,6 +40,7 @@ BENCHMARKS = {
     "people": lambda: people.run(),
     "activity": lambda: activity.run(),
     "realtime": lambda: realtime.run(),
+    "files": lambda: files.run(),
 }
 
 
