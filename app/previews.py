@@ -180,6 +180,53 @@ def detect_file_type(path: Path) -> FileType:
     return file_type
 
 
+# Names that the desktop may run, not just show, when asked to open them.
+_PROGRAM_EXTENSIONS = frozenset(
+    {
+        "app",
+        "appimage",
+        "bat",
+        "cmd",
+        "com",
+        "cpl",
+        "desktop",
+        "exe",
+        "hta",
+        "jar",
+        "js",
+        "jse",
+        "lnk",
+        "msi",
+        "msp",
+        "pif",
+        "ps1",
+        "reg",
+        "run",
+        "scr",
+        "sh",
+        "url",
+        "vbe",
+        "vbs",
+        "wsf",
+    }
+)
+# First bytes of programs: ELF, Windows PE, and scripts with "#!".
+_PROGRAM_SIGNATURES = (b"\x7fELF", b"MZ", b"#!")
+
+
+def is_program(path: Path, name: str) -> bool:
+    """Return whether opening the file could run it: by its content or its name.
+
+    Raises OSError when the file cannot be read.
+    """
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension in _PROGRAM_EXTENSIONS:
+        return True
+    with open(path, "rb") as file:
+        head = file.read(8)
+    return head.startswith(_PROGRAM_SIGNATURES)
+
+
 @dataclass(frozen=True, slots=True)
 class PreviewImage:
     width: int
@@ -297,6 +344,7 @@ __all__ = [
     "PreviewError",
     "PreviewImage",
     "detect_file_type",
+    "is_program",
     "parse_worker_output",
     "render_preview",
     "scaled_size",

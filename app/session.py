@@ -97,7 +97,9 @@ class AppSession:
         )
 
         self.read_state = ReadState(self.client, self.store)
-        self.spaces = Spaces(self.client, self.store, self.user_id, self._changed)
+        self.spaces = Spaces(
+            self.client, self.store, self.user_id, self._changed, policy=self.policy
+        )
         self.files = FileTransfers(
             self.client, self.store, self.user_id, self.policy, self._changed
         )

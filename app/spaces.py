@@ -133,12 +133,17 @@ def _count(value: object) -> int:
 
 
 class Spaces:
-    """Space actions of the signed-in user; ``on_changes`` gets a Changes."""
+    """Space actions of the signed-in user; ``on_changes`` gets a Changes.
 
-    def __init__(self, client, store, user_id: str, on_changes):
+    ``policy`` is the organisation's policy, whose ``disable_uploads`` turns
+    off a new space's picture.
+    """
+
+    def __init__(self, client, store, user_id: str, on_changes, *, policy=None):
         self.client = client
         self.store = store
         self.user_id = user_id
+        self.policy = policy
         self._on_changes = on_changes
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -441,6 +446,11 @@ class Spaces:
             )
         avatar = None
         if avatar_path is not None:
+            if getattr(self.policy, "disable_uploads", False):
+                raise SpaceActionError(
+                    "Uploading pictures is turned off by your organisation. Create "
+                    "the space without a picture."
+                )
             try:
                 avatar = Path(avatar_path).read_bytes()
             except OSError as error:

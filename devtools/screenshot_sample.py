@@ -296,29 +296,66 @@ def build_sample_cache(store) -> dict[str, str]:
         sample.add(general, Reaction(like_id, general, root, liker, key))
 
     files = "!guild-files:demo.local"
-    for name, size, sender in (
-        ("Onboarding checklist.pdf", 48_213, "@maya:demo.local"),
-        ("dbt style guide v3.docx", 212_400, "@tom:demo.local"),
-        ("Incident review — March.pdf", 1_830_112, "@sam:demo.local"),
-        ("バックアップ手順.xlsx", 96_004, "@kenji:demo.local"),
-    ):
-        file_id = sample.event(files, sender, now - 50 * HOUR)
+    # (name, size, sender, media type, hours ago, index of the file it replaces)
+    shared = (
+        (
+            "Onboarding checklist.pdf",
+            41_950,
+            "@maya:demo.local",
+            "application/pdf",
+            70,
+            None,
+        ),
+        ("dbt style guide v3.docx", 212_400, "@tom:demo.local", None, 60, None),
+        (
+            "Incident review — March.pdf",
+            1_830_112,
+            "@sam:demo.local",
+            "application/pdf",
+            55,
+            None,
+        ),
+        (
+            "Onboarding checklist.pdf",
+            47_020,
+            "@tom:demo.local",
+            "application/pdf",
+            52,
+            0,
+        ),
+        ("バックアップ手順.xlsx", 96_004, "@kenji:demo.local", None, 51, None),
+        (
+            "Onboarding checklist.pdf",
+            48_213,
+            "@maya:demo.local",
+            "application/pdf",
+            50,
+            3,
+        ),
+        ("Warehouse diagram.png", 310_522, "@ines:demo.local", "image/png", 30, None),
+    )
+    file_ids: list[str] = []
+    for name, size, sender, mimetype, hours, replaces in shared:
+        file_id = sample.event(files, sender, now - hours * HOUR)
+        file_ids.append(file_id)
         sample.add(
             files,
             SharedFile(
                 file_id,
                 files,
                 sender,
-                now - 50 * HOUR,
+                now - hours * HOUR,
                 name,
-                "m.file",
-                None,
+                "m.image" if mimetype == "image/png" else "m.file",
+                mimetype,
                 size,
                 "mxc://demo.local/x",
-                None,
+                file_ids[replaces] if replaces is not None else None,
             ),
         )
     sample.commit()
+    # The latest checklist is downloaded, so its preview shows its first page.
+    _save_sample_download(store, file_ids[5], files, "Onboarding checklist.pdf")
 
     profiles = [
         Profile(
@@ -353,6 +390,57 @@ def build_sample_cache(store) -> dict[str, str]:
     }
 
 
+def _save_sample_download(store, event_id: str, room_id: str, name: str) -> None:
+    """Write a one-page checklist PDF and record it as event_id's downloaded copy."""
+    from PySide6.QtCore import QMarginsF, QRectF, Qt
+    from PySide6.QtGui import QFont, QPageLayout, QPageSize, QPainter, QPdfWriter
+
+    from app.store import file_transfers_store
+
+    folder = store.path.parent / "files"
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    writer = QPdfWriter(str(path))
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(20, 20, 20, 20),
+        )
+    )
+    writer.setResolution(72)
+    painter = QPainter(writer)
+    width = writer.width()
+    title = QFont("Noto Sans", 22)
+    title.setBold(True)
+    painter.setFont(title)
+    painter.drawText(
+        QRectF(0, 0, width, 40), Qt.AlignmentFlag.AlignLeft, "Onboarding checklist"
+    )
+    painter.setFont(QFont("Noto Sans", 11))
+    steps = (
+        "Get access to the warehouse (ask in #data-access)",
+        "Clone the dbt project and run dbt build",
+        "Read the style guide and the naming conventions",
+        "Pair with a buddy on your first model",
+        "Join the Thursday office hours",
+        "Add yourself to the on-call rota after four weeks",
+    )
+    for number, step in enumerate(steps):
+        top = 70 + number * 34
+        painter.drawRect(QRectF(0, top + 2, 12, 12))
+        painter.drawText(
+            QRectF(24, top, width - 24, 20), Qt.AlignmentFlag.AlignLeft, step
+        )
+    painter.end()
+    store.write_blocking(
+        file_transfers_store.start_download, event_id, room_id, str(path) + ".part"
+    )
+    store.write_blocking(
+        file_transfers_store.finish_download, event_id, str(path), path.stat().st_size
+    )
+
+
 class SampleSession:
     """The part of AppSession that MainWindow uses, with no network behind it."""
 
@@ -374,6 +462,11 @@ class SampleSession:
         from app.outbox import Outbox
 
         self.outbox = Outbox(store, self.user_id)
+        from app.file_transfers import FileTransfers
+        from app.policy import NO_POLICY
+
+        # No client: the files area reads marks and copies from the cache only.
+        self.files = FileTransfers(None, store, self.user_id, NO_POLICY, lambda _: None)
 
     # Nothing changes the sample cache and no sync runs, so no listener is
     # ever called.

@@ -37,6 +37,8 @@ QUESTION = "How do I get a running total per customer with window functions?"
 # The search screen's query. In the sample content it finds discussions, a
 # person and a space.
 SEARCH_QUERY = "data"
+# The sample cache's files area (devtools/screenshot_sample.py).
+FILES_AREA = "!guild-files:demo.local"
 EXPERT_QUERY = "sql"
 # PNG files larger than this are saved with a 256-colour palette instead, so
 # that every committed screenshot stays well under 300 kB.
@@ -454,6 +456,25 @@ async def shoot_encrypted_board(camera: Camera, scene: Scene, size) -> None:
     await _settle()
 
 
+async def shoot_files_area(camera: Camera, scene: Scene, size) -> None:
+    """Save the main window with the sample's files area and a file selected."""
+    window = _open_window(scene, size)
+    window.space_pane.select_space(scene.space)
+    pane = window.discussion_pane
+    if pane.choose_board(FILES_AREA):
+        view = pane.files_view
+        entry = pane.files.entry(0)
+        for row in range(pane.files.rowCount()):
+            if pane.files.entry(row).version_count > 1:
+                entry = pane.files.entry(row)
+        if entry is not None:
+            view.select_file(entry.latest.event_id)
+        await _settle()
+        camera.save(window.grab(), "files", size)
+    window.close()
+    await _settle()
+
+
 class Accounts:
     """Signs in to the demo server, and signs out at the end to delete the device.
 
@@ -507,6 +528,7 @@ async def take_screenshots(output: Path, home: Path, server) -> list[Path]:
             for size in SIZES:
                 await shoot_screens(camera, scene, size)
                 await shoot_encrypted_board(camera, sample, size)
+                await shoot_files_area(camera, sample, size)
         finally:
             if scene is not sample:
                 await scene.session.close()

@@ -7,17 +7,15 @@ an empty list.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QSizePolicy,
-    QHeaderView,
     QListView,
     QMenu,
     QPushButton,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -26,9 +24,9 @@ from app.records import Changes
 from app.store.queries import UNGROUPED_SPACE_ID, SpaceSummary, count_discussions
 from app.text import clean_name
 from ui.delegates import DiscussionDelegate
+from ui.files_view import FilesView
 from ui.models.boards import ALL_BOARDS_ID, BoardEntry, BoardListModel
 from ui.models.discussions import DiscussionListModel
-from ui.models.files import FileListModel
 from ui.models.roles import ID_ROLE, SEND_STATE_ROLE
 from ui.text_format import count_label, space_name
 from ui.thread_view import ENCRYPTED_NOTICE
@@ -36,7 +34,6 @@ from ui.widgets import ElidedComboBox, ElidedLabel, plain_label
 
 NO_BOARDS = "This space has no boards yet."
 NO_DISCUSSIONS = "No discussions yet.\n\nDiscussions started in this board appear here."
-NO_FILES = "No files have been shared here yet."
 NO_SPACE = "Choose a space on the left to see its discussions."
 INVITED = (
     "You are invited to this space.\n\n"
@@ -58,6 +55,11 @@ class DiscussionPane(QWidget):
     new_discussion_requested = Signal(str)
     retry_requested = Signal(str)
     discard_requested = Signal(str)
+    # True while a files area fills the pane: its preview replaces the
+    # reading pane.
+    files_shown = Signal(bool)
+    # A sentence for the status bar from the files area.
+    status_message = Signal(str)
     # (space id, True to accept or False to decline) from the invitation's buttons.
     invitation_answered = Signal(str, bool)
 
@@ -122,24 +124,11 @@ class DiscussionPane(QWidget):
         self.new_button.setObjectName("newDiscussion")
         self.new_button.clicked.connect(self._new_discussion)
 
-        self.files = FileListModel(store, self)
-        self.file_view = QTableView()
-        self.file_view.setObjectName("fileList")
-        self.file_view.setModel(self.files)
-        self.file_view.setShowGrid(False)
-        self.file_view.setAlternatingRowColors(False)
-        self.file_view.verticalHeader().hide()
-        self.file_view.setSelectionBehavior(
-            QAbstractItemView.SelectionBehavior.SelectRows
-        )
-        self.file_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        # Cut long names in the middle, so that the extension stays visible.
-        self.file_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        header = self.file_view.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft)
-        for column in (1, 2, 3):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        # The files area's list, transfers and preview; files and file_view
+        # are its model and table.
+        self.files_view = FilesView(store)
+        self.files = self.files_view.model
+        self.file_view = self.files_view.table
 
         self.empty_label = plain_label("", "emptyState")
         self.empty_label.setWordWrap(True)
@@ -168,7 +157,7 @@ class DiscussionPane(QWidget):
         self._stack = QStackedWidget()
         for widget in (
             self.list_view,
-            self.file_view,
+            self.files_view,
             self.empty_label,
             self.invitation_box,
         ):
@@ -205,7 +194,21 @@ class DiscussionPane(QWidget):
         layout.setSpacing(0)
         layout.addLayout(header_box)
         layout.addWidget(self._stack, 1)
+        self._stack.currentChanged.connect(self._announce_files_shown)
         self.set_space(None)
+
+    def set_session(self, app_session) -> None:
+        """Give the files area the session's transfers, thumbnails and policy."""
+        self.files_view.set_session(app_session)
+        self.files_view.status_message.connect(self.status_message)
+
+    def _announce_files_shown(self, _index: int = 0) -> None:
+        self.files_shown.emit(self.showing_files())
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # After the caller that showed this pane has shown its neighbours.
+        QTimer.singleShot(0, self._announce_files_shown)
 
     # -- Choosing what to show ---------------------------------------------
 
@@ -319,7 +322,7 @@ class DiscussionPane(QWidget):
             return
         if entry.kind == "files":
             self.discussions.set_rooms([])
-            self.files.set_room(entry.entry_id)
+            self.files_view.set_room(entry.entry_id)
             self._show_files()
             return
         if entry.encrypted:
@@ -357,12 +360,19 @@ class DiscussionPane(QWidget):
             self._stack.setCurrentWidget(self.list_view)
 
     def _show_files(self) -> None:
-        count = self.files.rowCount()
+        # The files view shows its own sentence when the area is empty, under
+        # the upload button.
+        count = self.files.total()
         self.count_label.setText(count_label(count, "file", "files"))
-        if count == 0:
-            self._show_message(NO_FILES)
-        else:
-            self._stack.setCurrentWidget(self.file_view)
+        self._stack.setCurrentWidget(self.files_view)
+
+    def showing_files(self) -> bool:
+        """Return whether a files area fills the pane."""
+        return self._stack.currentWidget() is self.files_view
+
+    def select_file(self, event_id: str) -> bool:
+        """Select a file of the shown files area, or the latest version of it."""
+        return self.showing_files() and self.files_view.select_file(event_id)
 
     def _show_message(self, text: str, kind: str = "") -> None:
         self.empty_label.setText(text)
@@ -448,8 +458,8 @@ class DiscussionPane(QWidget):
         if self._entry is None or not self._entry.joined:
             return
         if self._entry.kind == "files":
+            self.files_view.apply_changes(changes)
             if self._entry.entry_id in changes.rooms:
-                self.files.reload()
                 self._show_files()
             return
         if not self._entry.encrypted:

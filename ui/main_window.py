@@ -47,7 +47,6 @@ from ui.direct_actions import DirectActions
 from ui.discussion_pane import DiscussionPane
 from ui.drafts_view import DraftsDialog
 from ui.home_view import HomeEntry, HomeView
-from ui.models.roles import ID_ROLE
 from ui.notifications import NotificationsController
 from ui.outbox_actions import OutboxActions
 from ui.outbox_view import OutboxDialog, OutboxIndicator, outbox_counts
@@ -118,6 +117,7 @@ class MainWindow(QMainWindow):
 
         self.space_pane = SpacePane(self.store)
         self.discussion_pane = DiscussionPane(self.store)
+        self.discussion_pane.set_session(app_session)
         self.discussion_pane.discussions.set_user_id(app_session.user_id)
         self.outbox_actions = OutboxActions(app_session.outbox, self)
         self.direct_actions = DirectActions(app_session, self)
@@ -186,6 +186,8 @@ class MainWindow(QMainWindow):
         self.discussion_pane.new_discussion_requested.connect(self.show_composer)
         self.discussion_pane.retry_requested.connect(self.outbox_actions.retry_post)
         self.discussion_pane.discard_requested.connect(self.outbox_actions.discard_post)
+        self.discussion_pane.files_shown.connect(self._set_files_shown)
+        self.discussion_pane.status_message.connect(self._show_action_failure)
         self.outbox_actions.action_failed.connect(self._show_action_failure)
         self.direct_actions.room_ready.connect(self._direct_room_ready)
         self.direct_actions.failed.connect(self._direct_room_failed)
@@ -688,13 +690,14 @@ class MainWindow(QMainWindow):
         entry = pane.current_entry()
         if entry is None or entry.kind != "files":
             return
-        files = pane.files
-        for row in range(files.rowCount()):
-            index = files.index(row, 0)
-            if index.data(ID_ROLE) == event_id:
-                pane.file_view.selectRow(row)
-                pane.file_view.scrollTo(index)
-                return
+        if not pane.select_file(event_id):
+            self._show_action_failure("This file is no longer in its files area.")
+
+    def _set_files_shown(self, shown: bool) -> None:
+        """Hide the reading pane while a files area, with its own preview, shows."""
+        if self.home_view.isVisibleTo(self):
+            return
+        self.splitter.widget(2).setVisible(not shown)
 
     def _show_room(self, room_id: str) -> bool:
         """Select the space that room_id belongs to; return False if none does."""

@@ -92,13 +92,13 @@ def test_create_seen_by_other_client(synapse, owner, bob, tmp_path):
     async def scenario():
         async with commonplace(synapse.base_url, owner, tmp_path) as me:
             space_id = await me.spaces.create(
-                "Data Guild", topic="Data people", visibility="public"
+                "Seen Guild", topic="Data people", visibility="public"
             )
             return space_id, me.spaces.space_home(space_id)
 
     space_id, home = asyncio.run(scenario())
 
-    assert home.name == "Data Guild"
+    assert home.name == "Seen Guild"
     assert home.own_role == "owner"
     assert [room.name for room in home.boards] == ["Discussions"]
     assert [room.name for room in home.files_areas] == ["Files"]
@@ -128,7 +128,7 @@ def test_create_seen_by_other_client(synapse, owner, bob, tmp_path):
             "POST", "/publicRooms", json={"filter": {"room_types": ["m.space"]}}
         )["chunk"]
         entry = next(room for room in listed if room["room_id"] == space_id)
-        assert entry["canonical_alias"] == f"#data-guild:{synapse.server_name}"
+        assert entry["canonical_alias"] == f"#seen-guild:{synapse.server_name}"
         assert entry["topic"] == "Data people"
     finally:
         client.close()
@@ -348,4 +348,84 @@ def test_offline_join_raises_plain_error(tmp_path, owner):
     assert message == (
         "Commonplace is offline. Joining Data Guild needs a connection; "
         "try again when online."
+    )
+
+
+def test_taken_alias_gets_number(synapse, owner, bob, tmp_path):
+    async def scenario():
+        async with (
+            commonplace(synapse.base_url, owner, tmp_path) as first,
+            commonplace(synapse.base_url, bob, tmp_path) as second,
+        ):
+            one = await first.spaces.create("Twin Guild!", visibility="public")
+            two = await second.spaces.create("Twin  Guild", visibility="knock")
+            return (
+                first.store.reader().execute(
+                    "SELECT canonical_alias FROM rooms WHERE room_id = ?", (one,)
+                ).fetchone()[0],
+                second.store.reader().execute(
+                    "SELECT canonical_alias FROM rooms WHERE room_id = ?", (two,)
+                ).fetchone()[0],
+            )
+
+    first_alias, second_alias = asyncio.run(scenario())
+
+    assert first_alias == f"#twin-guild:{synapse.server_name}"
+    assert second_alias == f"#twin-guild-2:{synapse.server_name}"
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def test_create_with_picture(synapse, owner, tmp_path):
+    picture = tmp_path / "guild.png"
+    picture.write_bytes(PNG)
+
+    async def scenario():
+        async with commonplace(synapse.base_url, owner, tmp_path) as me:
+            space_id = await me.spaces.create("Picture Guild", avatar_path=picture)
+            return space_id, me.spaces.space_home(space_id)
+
+    space_id, home = asyncio.run(scenario())
+
+    assert home.avatar_url.startswith("mxc://")
+    client = other(synapse, owner)
+    try:
+        avatar = client.call(
+            "GET", f"/rooms/{quote(space_id)}/state/m.room.avatar/"
+        )
+    finally:
+        client.close()
+    assert avatar["url"] == home.avatar_url
+
+
+def test_picture_refused_by_policy(tmp_path, owner):
+    picture = tmp_path / "guild.png"
+    picture.write_bytes(PNG)
+
+    async def scenario():
+        store = Store(tmp_path / "policy.sqlite3")
+        try:
+            # Nothing listens on this port, so any request would fail as offline.
+            base_url = f"http://127.0.0.1:{free_port()}"
+            async with MatrixClient(base_url, owner.access_token) as client:
+                spaces = Spaces(
+                    client,
+                    store,
+                    owner.user_id,
+                    lambda changes: None,
+                    policy=SimpleNamespace(disable_uploads=True),
+                )
+                with pytest.raises(SpaceActionError) as failure:
+                    await spaces.create("Guild", avatar_path=picture)
+                return failure.value.message
+        finally:
+            store.close()
+
+    assert asyncio.run(scenario()) == (
+        "Uploading pictures is turned off by your organisation. Create the space "
+        "without a picture."
     )
