@@ -183,6 +183,21 @@ def _search_fill_v4() -> list[str]:
     return statements
 
 
+def _refold_v10() -> list[str]:
+    """Statements that fold the cached text again after search_fold changed.
+
+    The search index and the people's folded keys both hold folded text.
+    """
+    statements = []
+    for source in _SEARCH_SOURCES_V4:
+        table = search_table(source.kind)
+        statements.append(f"INSERT INTO {table} ({table}) VALUES ('delete-all')")
+    statements.append("DELETE FROM search_docs")
+    statements += _search_fill_v4()
+    statements.append(f"UPDATE people SET {_PEOPLE_KEYS_V5.replace('{row}', 'people')}")
+    return statements
+
+
 # Statements that fill empty search tables from the cached rows.
 SEARCH_FILL_STATEMENTS: tuple[str, ...] = tuple(_search_fill_v4())
 
@@ -732,6 +747,18 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(8, "file transfers", FILE_STATEMENTS),
     Migration(9, "space administration", SPACE_STATEMENTS),
+    Migration(
+        10,
+        "search folding of stroked letters, discussions by position",
+        (
+            # search_fold now spells ł, ø, đ, æ and the like as people type
+            # them without accents ("lukasz" finds "Łukasz").
+            *_refold_v10(),
+            # New discussions are the newest ones after a read receipt's
+            # position in their room.
+            "CREATE INDEX discussions_room_position ON discussions (room_id, position)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].number

@@ -7,7 +7,9 @@ with the same function for indexed text and for queries:
 - compatibility forms become plain ones (full-width "ＡＢＣ" is "abc") and case
   is folded ("Straße" is "strasse");
 - accents are removed from Latin, Greek and Cyrillic letters ("Résumé" is
-  "resume");
+  "resume"), and Latin letters with a stroke or ligatures that Unicode does
+  not decompose are spelled as people type them without the accent
+  ("Łukasz" is "lukasz", "Søren" is "soren", "Æsir" is "aesir");
 - every Chinese, Japanese, Korean, Thai, Lao, Khmer and Burmese character,
   every emoji and every skin-tone modifier becomes a token of its own, so a
   phrase of such tokens finds the same characters inside longer text
@@ -54,6 +56,28 @@ _ACCENT_FOLDED_BELOW = 0x0590
 
 _ASCII_SEPARATORS = re.compile(r"[^a-z0-9]+")
 
+# Lower-case Latin letters that have no decomposition into a base letter and
+# marks, and what a searcher types for them. Upper-case ones are case folded
+# to these first.
+_LATIN_SPELLINGS = {
+    "ł": "l",
+    "ø": "o",
+    "đ": "d",
+    "ð": "d",
+    "ħ": "h",
+    "ŧ": "t",
+    "ı": "i",
+    "ƀ": "b",
+    "ƚ": "l",
+    "ɨ": "i",
+    "ʉ": "u",
+    "æ": "ae",
+    "œ": "oe",
+    "þ": "th",
+    "ĳ": "ij",
+    "ŀ": "l",
+}
+
 
 def _is_segmented(char: str) -> bool:
     point = ord(char)
@@ -68,6 +92,10 @@ def _fold_char(char: str) -> str:
     """Return what one character of text becomes, " " for a separator."""
     out = []
     for part in unicodedata.normalize("NFKC", char).casefold():
+        spelled = _LATIN_SPELLINGS.get(part)
+        if spelled is not None:
+            out.append(spelled)
+            continue
         category = unicodedata.category(part)
         if _is_segmented(part):
             out.append(f" {part} ")

@@ -473,6 +473,49 @@ def test_migration_fills_the_index_of_an_existing_cache(tmp_path, monkeypatch):
         reopened.close()
 
 
+def test_stroked_letters_are_found_as_typed(store):
+    write(store, GUILD_BOARD, discussion("@ann:test", "Łódź meetup with Søren"))
+
+    assert titles(find(store, "lodz")) == ["Łódź meetup with Søren"]
+    assert titles(find(store, "soren")) == ["Łódź meetup with Søren"]
+    assert titles(find(store, "ŁÓDŹ")) == ["Łódź meetup with Søren"]
+
+
+def test_migration_10_folds_stroked_letters_again(tmp_path, monkeypatch):
+    from app.store import database, search_text, writes
+
+    # A cache written by a version whose newest migration was 9, when
+    # search_fold kept ł and ø as they are.
+    path = tmp_path / "old.sqlite3"
+    with monkeypatch.context() as patch:
+        patch.setattr(database, "MIGRATIONS", MIGRATIONS[:9])
+        patch.setattr(database, "LATEST_VERSION", 9)
+        patch.setattr(search_text, "_LATIN_SPELLINGS", {})
+        search_text._fold_char.cache_clear()
+        old = Store(path)
+        write(old, GUILD_BOARD, discussion("@ann:test", "Łódź meetup"))
+        old.write_blocking(
+            save_profiles, [Profile("@lukasz:test", "Łukasz Nowak", None)], 1.0
+        )
+        assert titles(find(old, "lodz")) == []
+        old.close()
+    search_text._fold_char.cache_clear()
+
+    reopened = Store(path)
+    try:
+        assert titles(find(reopened, "lodz")) == ["Łódź meetup"]
+        people = find(reopened, "lukasz").groups["person"]
+        assert [hit.title for hit in people] == [
+            (("Łukasz", True), (" Nowak", False))
+        ]
+        sort_name = reopened.reader().execute(
+            "SELECT sort_name FROM people WHERE user_id = '@lukasz:test'"
+        ).fetchone()[0]
+        assert sort_name == "lukasz nowak"
+    finally:
+        reopened.close()
+
+
 def test_tag_match_shows_tags(store):
     write(
         store,
