@@ -74,7 +74,7 @@ def size_limit(shared: SharedFileRow) -> int:
 
 
 class Downloader:
-    """Runs downloads of shared files, one task per event, with their progress.
+    """Downloads of shared files, one task per event, with their progress in memory.
 
     on_progress(room_id) is called, at most every PROGRESS_INTERVAL seconds
     per download, while bytes arrive and when a download starts or ends.
@@ -156,15 +156,17 @@ class Downloader:
             )
         if shared.redacted:
             raise TransferError(
-                f"{safe_file_name(shared.name)} was deleted by its sender, so it "
-                "cannot be downloaded."
+                f"{safe_file_name(shared.name)} was deleted from the files area, "
+                "so it cannot be downloaded."
             )
+
         folder = room_folder(self.root, shared.room_id)
         await asyncio.to_thread(_prepare_folder, folder, shared)
         partial = part_path(folder, event_id)
         await self.store.write(
             file_transfers_store.start_download, event_id, shared.room_id, str(partial)
         )
+
         progress = DownloadProgress(shared.room_id, shared.name, 0, shared.size)
         self.active[event_id] = progress
         self.on_progress(shared.room_id)
@@ -181,6 +183,7 @@ class Downloader:
         finally:
             self.active.pop(event_id, None)
             if not completed:
+                log.info("Download of %s stopped before it was complete", event_id)
                 partial.unlink(missing_ok=True)
                 await asyncio.shield(
                     self.store.write(file_transfers_store.remove_download, event_id)

@@ -11,9 +11,10 @@ import re
 import unicodedata
 from pathlib import Path
 
-# Longest file name in bytes on ext4, NTFS (255 UTF-16 units) and APFS.
+# Maximum file name length in bytes on ext4, NTFS (255 UTF-16 units) and APFS.
 MAX_NAME_BYTES = 255
-# Longest extension, with its dot, that is kept when a name is shortened.
+# Maximum length of an extension, with its dot, that is kept when a name is
+# shortened.
 MAX_EXTENSION_CHARS = 16
 
 # Device names that Windows reserves in every folder, with any extension.
@@ -87,13 +88,13 @@ def _is_reserved(name: str) -> bool:
 def safe_file_name(name: str, fallback: str = "file") -> str:
     """Return name as one safe file name, or fallback when nothing usable is left.
 
-    The result is NFC-normalised and has no path separators, no ".." or
-    "." name, no control, bidirectional-override or invisible format
-    characters, no characters Windows forbids, is no Windows device name
-    (CON, PRN, AUX, NUL, COM1-9, LPT1-9, also with an extension), does not
-    end in a dot or a space, and is at most 255 bytes of UTF-8, shortened
-    before its extension. An ordinary name such as "résumé 日本.pdf" is
-    returned unchanged. fallback must itself be safe.
+    The result is NFC-normalised. It has no path separators, no "..", no
+    leading dot, and no control, bidirectional-override or invisible format
+    characters. It has none of the characters Windows forbids, is no Windows
+    device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9, also with an extension)
+    and does not end in a dot or a space. It is at most 255 bytes of UTF-8,
+    shortened before its extension. An ordinary name such as "résumé 日本.pdf"
+    is returned unchanged. fallback must itself be safe.
     """
     text = unicodedata.normalize("NFC", name if isinstance(name, str) else "")
     text = "".join(_clean_character(character) for character in text)

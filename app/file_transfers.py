@@ -8,7 +8,7 @@ the file into the cache folder (``app.downloads``). Files and files areas
 marked "available offline" are fetched in the background by ``start()``.
 
 Every error raised for the user is a MatrixError subclass or a
-TransferError, whose ``message`` says what failed and what to do.
+TransferError, whose ``message`` describes what failed and what to do next.
 """
 
 import asyncio
@@ -45,8 +45,6 @@ OFFLINE_POLL_SECONDS = 60.0
 # Seconds before a file whose offline copy failed for a reason other than the
 # connection (deleted, too large, no disk space) is tried again.
 OFFLINE_FAILURE_BACKOFF = 15 * 60.0
-# Longest file name kept in an event's body, in characters.
-MAX_EVENT_NAME_CHARS = 255
 
 UPLOAD = "upload"
 DOWNLOAD = "download"
@@ -138,7 +136,7 @@ class FileTransfers:
             while True:
                 self._offline_wake.clear()
                 wanted = await self.store.read(
-                    file_transfers_store.files_wanted_offline
+                    file_transfers_store.files_missing_offline
                 )
                 now = time.monotonic()
                 for shared in wanted:
@@ -170,7 +168,7 @@ class FileTransfers:
 
     async def _fetch_offline(self, event_id: str, limit: asyncio.Semaphore) -> None:
         async with limit:
-            if not self._wanted_offline(event_id):
+            if not self._still_marked_offline(event_id):
                 return
             try:
                 # The network layer waits out a lost connection, with back-off,
@@ -182,7 +180,7 @@ class FileTransfers:
                 self._offline_failures[event_id] = time.monotonic()
                 log.warning("Offline copy of %s failed: %s", event_id, error)
 
-    def _wanted_offline(self, event_id: str) -> bool:
+    def _still_marked_offline(self, event_id: str) -> bool:
         conn = self.store.reader()
         shared = file_transfers_store.get_shared_file(conn, event_id)
         if shared is None or shared.redacted:
@@ -270,8 +268,8 @@ class FileTransfers:
     async def cancel_upload(self, client_id: str) -> None:
         """Stop an upload and remove it from the outbox.
 
-        The server forgets an unused reserved URI by itself (after 24 hours
-        in Synapse 1.163). Nothing happens when the upload is no longer in
+        A reserved URI that received no content expires on the server by
+        itself (after 24 hours in Synapse 1.163). Nothing happens when the upload is no longer in
         the outbox. Raises TransferError when the file is already posted, or
         is being posted after its upload finished.
         """
@@ -438,8 +436,8 @@ def file_content(
 
 
 def _event_name(name: str) -> str:
-    """Return the name sent in the event: the local name, sanitised the same way."""
-    return safe_file_name(name[:MAX_EVENT_NAME_CHARS])
+    """Return the name sent in the event: the local name, sanitised as downloads are."""
+    return safe_file_name(name)
 
 
 def _source_status(source: Path) -> os.stat_result:

@@ -32,7 +32,8 @@ _SIGNATURES = (
     (b"fLaC", "audio/flac"),
 )
 
-# Zip-based office formats: the content says zip, and the name says which.
+# Zip-based office formats: the content shows a zip archive, and the name
+# tells which format it is.
 _ZIP_FORMATS = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -5,7 +5,7 @@ The outbox worker calls ``Uploader.upload_item`` for an item of action
 mxc:// URI (``POST /_matrix/media/v1/create``) and records it in the cache,
 then streams the file into it (``PUT /_matrix/media/v3/upload/{server}/
 {mediaId}``). A process killed mid-upload uploads again from the start
-into the same URI, so the server never holds two copies. Synapse 1.163
+into the same URI, so the server never stores two copies. Synapse 1.163
 answers M_CANNOT_OVERWRITE_MEDIA when the URI already has content, and
 then the upload counts as done.
 
@@ -44,7 +44,7 @@ PROGRESS_INTERVAL = 0.1
 
 
 class TransferError(CommonplaceError):
-    """A file was not uploaded or downloaded; ``message`` says why and what to do."""
+    """Failure of an upload or download; ``message`` explains why and what to do next."""
 
 
 class UploadCancelled(TransferError):
@@ -98,7 +98,7 @@ def upload_limit_from_config(config: dict) -> int | None:
 
 
 class Uploader:
-    """Runs the uploads of outbox items, and keeps their progress in memory.
+    """Uploads of outbox items' files, with their progress kept in memory.
 
     on_progress(room_id) is called, at most every PROGRESS_INTERVAL seconds
     per upload, while bytes move and when an upload starts or ends.
@@ -305,7 +305,7 @@ class Uploader:
                     too_large_message(upload.name, upload.source_size, limit)
                 ) from error
             except NotFound:
-                # The server forgot the reservation (it expired): take a new one.
+                # The reservation expired on the server, so take a new one.
                 mxc = await self._reserve(upload.client_id, retry)
             except MatrixError as error:
                 if error.errcode != media_transfer.CANNOT_OVERWRITE_MEDIA:
@@ -321,7 +321,7 @@ class Uploader:
                     details=error.details,
                 ) from error
         raise TransferError(
-            f"The server forgot the space reserved for {upload.name} twice. "
+            f"The server rejected the reservation for {upload.name} twice. "
             "Retry the upload."
         )
 

@@ -45,7 +45,7 @@ def _rss_bytes() -> int:
 
 
 class _PeakRss:
-    """Samples the RSS in a thread between start() and stop(); peak is the highest."""
+    """The highest RSS sampled by a thread while the ``with`` block runs, in ``peak``."""
 
     def __init__(self):
         self.peak = 0

@@ -51,7 +51,7 @@ async def create_media(
     """Reserve an mxc:// URI to upload into later; return (URI, expiry).
 
     The expiry is the server's ``unused_expires_at`` in Unix milliseconds:
-    after it, the server forgets a URI that received no content.
+    after it, a URI that received no content can no longer be uploaded into.
     """
     response = await client.request(
         "POST",

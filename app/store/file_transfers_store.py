@@ -281,7 +281,7 @@ def marked_rooms(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in rows}
 
 
-def files_wanted_offline(conn: sqlite3.Connection) -> list[SharedFileRow]:
+def files_missing_offline(conn: sqlite3.Connection) -> list[SharedFileRow]:
     """Return marked files, and files of marked areas, without a complete copy.
 
     Newest first, so that a large area's recent files arrive first. Deleted

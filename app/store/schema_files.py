@@ -7,7 +7,7 @@ FILE_STATEMENTS: tuple[str, ...] = (
     # when it is queued, and a file that differs at upload time is not sent.
     # mxc is the URI reserved with POST /_matrix/media/v1/create, and
     # mxc_expires_at (Unix milliseconds, the server's unused_expires_at) is
-    # when the server forgets it if nothing was uploaded. uploaded = 1 once
+    # when it expires on the server if nothing was uploaded. uploaded = 1 once
     # the server has the content, so only the event remains to be sent.
     """CREATE TABLE file_uploads (
         client_id TEXT PRIMARY KEY,
