@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.spaces import MAX_NAME_LENGTH
 from ui.avatar_crop import AvatarCropDialog, PictureRejected, load_picture
 from ui.avatars import initials_image, round_image_from
 from ui.profile_editor import PICTURE_FILTER
@@ -39,24 +40,20 @@ from ui.widgets import plain_label
 
 log = logging.getLogger(__name__)
 
-# Maximum length of a space name, in characters. The sidebar shows names on
-# one line, so a longer one would be cut. Matrix sets no limit below the
-# 64 KiB event size.
-MAX_NAME_LENGTH = 80
 MAX_TOPIC_LENGTH = 500
 AVATAR_SIZE = 64
 
 # (join rule, label, one-line explanation), in the order shown.
 VISIBILITIES = (
-    ("public", "Public", "Anyone on the server can find this space and join it."),
+    ("public", "&Public", "Anyone on the server can find this space and join it."),
     (
         "invite",
-        "Private, by invitation",
+        "Private, by &invitation",
         "Only people that a member invites can join.",
     ),
     (
         "knock",
-        "Private, anyone can ask to join",
+        "Private, anyone can &ask to join",
         "Anyone can find it and ask; a moderator lets them in.",
     ),
 )
@@ -126,8 +123,7 @@ class CreateSpaceDialog(QDialog):
             button.setObjectName(f"visibility_{value}")
             self.visibility_group.addButton(button)
             self.visibility_buttons[value] = button
-            note = plain_label(explanation, "fieldLabel")
-            note.setWordWrap(True)
+            note = plain_label(explanation, "settingsNote")
             note.setIndent(22)
             visibility_box.addWidget(button)
             visibility_box.addWidget(note)
@@ -144,7 +140,7 @@ class CreateSpaceDialog(QDialog):
         self.error_label = plain_label("", "formError")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
-        self.busy_label = plain_label("", "fieldLabel")
+        self.busy_label = plain_label("", "settingsNote")
         self.busy_label.hide()
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)

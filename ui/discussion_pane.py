@@ -234,6 +234,7 @@ class DiscussionPane(QWidget):
             self.boards.set_space(None)
             self._update_chooser()
             self.set_invitation_busy(False)
+            self.count_label.setText("")
             self.invitation_label.setText(INVITED)
             self._stack.setCurrentWidget(self.invitation_box)
             return
@@ -442,6 +443,12 @@ class DiscussionPane(QWidget):
             if space.membership != self._space.membership:
                 self.set_space(space)
                 return
+            if (space.name, space.topic) != (self._space.name, self._space.topic):
+                # A space first synced before its name event, or renamed.
+                self.title_label.setText(space_name(space.name))
+                topic = clean_name(space.topic)
+                self.topic_label.setText(topic)
+                self.topic_label.setVisible(bool(topic))
             self._space = space
         entry_id = self._entry.entry_id if self._entry else None
         if changes.spaces or changes.rooms:

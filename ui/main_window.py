@@ -340,6 +340,11 @@ class MainWindow(QMainWindow):
     def _space_selected(self, room_id: str | None) -> None:
         space = self.space_pane.model.space(room_id) if room_id is not None else None
         self.discussion_pane.set_space(space)
+        if space is not None and space.membership != "join":
+            # An invitation has no boards, so no board change clears the
+            # reading pane of the previous space's discussion or home.
+            self.thread_view.show_placeholder("")
+            self._update_thread_placeholder()
 
     def _board_changed(self) -> None:
         # Called before the pane fills its list, so the text is chosen later.

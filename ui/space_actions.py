@@ -61,10 +61,17 @@ def failure_message(error: BaseException, what: str) -> str:
 
 
 def is_offline(error: BaseException) -> bool:
-    """Return whether error means that the server could not be reached at all."""
-    return isinstance(error, ConnectionFailed) and not isinstance(
-        error, ServerUnavailable
-    )
+    """Return whether error means that the server could not be reached at all.
+
+    Spaces raises SpaceActionError from the ConnectionFailed, so the cause
+    is checked too.
+    """
+    for candidate in (error, error.__cause__):
+        if isinstance(candidate, ConnectionFailed) and not isinstance(
+            candidate, ServerUnavailable
+        ):
+            return True
+    return False
 
 
 class SpaceActions(QObject):

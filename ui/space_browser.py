@@ -173,16 +173,12 @@ class DirectoryDelegate(QStyledItemDelegate):
             return
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        style = option.widget.style() if option.widget else None
-        if style is not None:
-            opt = QStyleOptionViewItem(option)
-            opt.text = ""
-            style.drawPrimitive(
-                QStyle.PrimitiveElement.PE_PanelItemViewItem,
-                opt,
-                painter,
-                option.widget,
-            )
+        # The light selection colour of the app's other lists, so the dark
+        # text and the muted line stay readable on a selected row.
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(option.rect, theme.SELECTION)
+        elif option.state & QStyle.StateFlag.State_MouseOver:
+            painter.fillRect(option.rect, theme.SIDEBAR)
         rect = option.rect.adjusted(PADDING, PADDING, -PADDING, -PADDING)
         name = index.data(Qt.ItemDataRole.DisplayRole) or ""
         tile = QRect(rect.left(), rect.top(), self.TILE, self.TILE)
@@ -261,7 +257,7 @@ class SpacePreview(QWidget):
         self.rooms_list.setObjectName("spaceRooms")
         self.rooms_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.rooms_list.setSelectionMode(QListWidget.SelectionMode.NoSelection)
-        self.rooms_message = plain_label("", "fieldLabel")
+        self.rooms_message = plain_label("", "settingsNote")
         self.rooms_message.setWordWrap(True)
 
         self.knock_message = QLineEdit()
@@ -390,11 +386,12 @@ class SpacePreview(QWidget):
         self.rooms_list.clear()
         for child in rooms:
             name = clean_name(child.name, fallback="Unnamed room")
-            kind = "Space" if child.room_type == "m.space" else "Room"
-            members = count_label(child.member_count, "member", "members")
-            line = f"{name}    {kind} · {members}"
+            parts = [name, count_label(child.member_count, "member", "members")]
+            if child.room_type == "m.space":
+                parts.append("a space of its own")
             if not child.joinable and child.membership != "join":
-                line += " · by invitation"
+                parts.append("by invitation")
+            line = " · ".join(parts)
             self.rooms_list.addItem(line)
             item = self.rooms_list.item(self.rooms_list.count() - 1)
             topic = clean_name(child.topic)
@@ -472,7 +469,7 @@ class SpaceBrowserDialog(QDialog):
         self._list_stack = QStackedWidget()
         self._list_stack.addWidget(self.list_view)
         self._list_stack.addWidget(message_page)
-        self.more_label = plain_label("", "fieldLabel")
+        self.more_label = plain_label("", "settingsNote")
         self.more_label.hide()
 
         left = QWidget()

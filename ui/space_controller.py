@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.policy import NO_POLICY
 from app.records import Changes
 from app.store.queries import get_person, get_room
+from app.store.space_queries import pinned_event_ids
 from ui.create_space_dialog import CreateSpaceDialog
 from ui.space_actions import SpaceActions
 from ui.space_browser import SpaceBrowserDialog
@@ -287,13 +288,7 @@ class SpaceController(QObject):
     def is_pinned(self, room_id: str, event_id: str) -> bool:
         if self.spaces is None:
             return False
-        space_id = self.window.space_pane.selected_space()
-        if not space_id:
-            return False
-        return any(
-            item.room_id == room_id and item.event_id == event_id
-            for item in self.spaces.pinned(space_id)
-        )
+        return event_id in pinned_event_ids(self.window.store.reader(), room_id)
 
     # -- Results ----------------------------------------------------------
 

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -269,7 +268,6 @@ class SpaceHomeView(QWidget):
             where = board_name(pin.room_name)
             text = f"📌 {title} · {where}"
             link = LinkButton(text)
-            link.setObjectName("pinLink")
             if pin.pinned_by:
                 by = clean_name(pin.pinned_by_name, fallback=pin.pinned_by)
                 link.setToolTip(f"{text}\nPinned by {by}")
@@ -285,7 +283,7 @@ class SpaceHomeView(QWidget):
     def _fill_rooms(self, home) -> None:
         links = []
         for room in [*home.boards, *home.files_areas]:
-            kind = "Files" if room.kind == "files" else "Board"
+            kind = "files area" if room.kind == "files" else "discussion board"
             text = f"{board_name(room.name)} · {kind}"
             topic = clean_name(room.topic)
             link = LinkButton(text)
@@ -347,10 +345,9 @@ def _replace(box: QVBoxLayout, widgets: list[QWidget], empty_text: str) -> None:
         if widget is not None:
             widget.deleteLater()
     if not widgets:
-        label = plain_label(empty_text, "fieldLabel")
+        label = plain_label(empty_text, "settingsNote")
         label.setWordWrap(True)
         box.addWidget(label)
         return
     for widget in widgets:
-        widget.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        box.addWidget(widget, 0, Qt.AlignmentFlag.AlignLeft)
+        box.addWidget(widget)

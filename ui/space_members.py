@@ -88,7 +88,8 @@ class MemberList(QListWidget):
             if not group:
                 continue
             title = QListWidgetItem(f"{heading} ({len(group):,})")
-            title.setFlags(Qt.ItemFlag.NoItemFlags)
+            # Enabled but not selectable, so the heading keeps the text colour.
+            title.setFlags(Qt.ItemFlag.ItemIsEnabled)
             font = title.font()
             font.setBold(True)
             title.setFont(font)
@@ -220,7 +221,7 @@ class InviteDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.user_edit, 1)
         row.addWidget(self.invite_button)
-        self.status_label = plain_label("", "fieldLabel")
+        self.status_label = plain_label("", "settingsNote")
         self.status_label.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
@@ -258,7 +259,7 @@ class InviteDialog(QDialog):
         self._show_status(message, error=True)
 
     def _show_status(self, text: str, *, error: bool = False) -> None:
-        self.status_label.setObjectName("formError" if error else "fieldLabel")
+        self.status_label.setObjectName("formError" if error else "settingsNote")
         self.status_label.style().unpolish(self.status_label)
         self.status_label.style().polish(self.status_label)
         self.status_label.setText(text)

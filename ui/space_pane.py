@@ -84,6 +84,11 @@ class SpacePane(QWidget):
         self.add_button.setToolTip("Browse or create spaces")
         self.add_button.setAccessibleName("Browse or create spaces")
         self.add_button.setAutoRaise(True)
+        # The + already says that a menu opens; Qt's arrow beside it is noise.
+        self.add_button.setStyleSheet(
+            "QToolButton::menu-indicator { image: none; width: 0px; }"
+            "QToolButton { font-size: 16px; font-weight: bold; padding: 0 6px; }"
+        )
         self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         add_menu = QMenu(self.add_button)
         add_menu.addAction(BROWSE_SPACES, self.browse_requested.emit)

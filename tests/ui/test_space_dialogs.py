@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from app.matrix.errors import ConnectionFailed, RequestFailed
+from app.space_records import PinnedEvents
 from app.spaces import (
     DirectoryEntry,
     DirectoryPage,
@@ -213,8 +214,18 @@ def test_browser_no_match_names_term(qtbot, browser):
     qtbot.waitUntil(lambda: dialog.message() == NO_MATCH.format(term="zebra"))
 
 
-def test_browser_offline_offers_retry(qtbot, browser, spaces):
-    spaces.browse_error = ConnectionFailed("connection refused")
+def offline_error() -> SpaceActionError:
+    """Return the error Spaces raises without a connection, with its cause."""
+    error = SpaceActionError("Commonplace is offline. Browsing needs a connection.")
+    error.__cause__ = ConnectionFailed("connection refused")
+    return error
+
+
+@pytest.mark.parametrize(
+    "error", [ConnectionFailed("connection refused"), offline_error()]
+)
+def test_browser_offline_offers_retry(qtbot, browser, spaces, error):
+    spaces.browse_error = error
     dialog = browser()
 
     qtbot.waitUntil(lambda: dialog.message() == OFFLINE)
@@ -514,7 +525,10 @@ def test_home_shows_about_and_sections(home_view):
     assert "3 members" in view.details_label.text()
     assert "You are a member" in view.details_label.text()
     assert view.link_texts("pins") == ["📌 Read me · Discussions"]
-    assert view.link_texts("rooms") == ["Discussions · Board", "Files · Files"]
+    assert view.link_texts("rooms") == [
+        "Discussions · discussion board",
+        "Files · files area",
+    ]
     assert view.link_texts("files")[0].startswith("plan.pdf · Ben Member")
     assert view.members.headings() == ["Owners (1)", "Members (2)"]
     assert view.members.user_ids() == [ANA, ME, BEN]
@@ -661,12 +675,9 @@ def test_pin_link_pins_and_shows_unpin(qtbot, qasync_loop, app_session, cache, s
 
     window.thread_view.run_post_action("pin", root)
     qtbot.waitUntil(lambda: ("pin", BOARD, root) in spaces.calls)
-    spaces.pins = [
-        PinnedItem(BOARD, "Discussions", root, "discussion", "Read me", ME, None)
-    ]
-    from app.records import Changes
-
-    window.apply_changes(Changes(administration={BOARD}))
+    # The pin as the sync or Spaces.pin writes it into the cache.
+    cache._batch(BOARD).items.append(PinnedEvents(BOARD, ME, (root,)))
+    window.apply_changes(cache.commit())
     qtbot.waitUntil(lambda: "Unpin" in moderator_links(window))
     assert "Pin to space home" not in moderator_links(window)
 

@@ -1,0 +1,249 @@
+"""The space screens against a real Synapse: browse and join, knock and approve,
+invitations, creating a space, and pinning to the space home.
+
+Each person has a real AppSession with its own cache and a running sync, as
+in the app. Rooms made by "another client" come from tests.other_client.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from app.account import Session
+from app.session import AppSession
+from tests.other_client import OtherClient
+from ui.main_window import MainWindow
+from ui.models.roles import ID_ROLE
+
+pytestmark = pytest.mark.synapse
+
+WAIT_MS = 30_000
+
+
+def unique(name: str) -> str:
+    return f"{name} {uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def open_window(qtbot, qasync_loop, synapse, tmp_path):
+    """Return a factory of main windows signed in as a user, syncing."""
+    sessions = []
+
+    def make(user) -> MainWindow:
+        session = Session(
+            synapse.base_url, user.user_id, user.device_id, user.access_token
+        )
+        folder = tmp_path / user.localpart
+        folder.mkdir()
+        app_session = AppSession(session, store_path=folder / "cache.sqlite3")
+        sessions.append(app_session)
+        window = MainWindow(app_session)
+        qtbot.addWidget(window)
+        window.show()
+        app_session.start()
+        return window
+
+    yield make
+    for app_session in sessions:
+        task = qasync_loop.create_task(app_session.close())
+        qtbot.waitUntil(task.done, timeout=10_000)
+
+
+@pytest.fixture
+def other(synapse, make_user):
+    """Return a factory of other clients; each is closed after the test."""
+    clients = []
+
+    def make(user) -> OtherClient:
+        client = OtherClient(synapse.base_url, user.access_token, user.user_id)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def sidebar_ids(window) -> list[str]:
+    model = window.space_pane.model
+    return [model.index(row).data(ID_ROLE) for row in range(model.rowCount())]
+
+
+def membership(window, space_id: str) -> str | None:
+    space = window.space_pane.model.space(space_id)
+    return space.membership if space is not None else None
+
+
+def create_listed_space(client: OtherClient, name: str, join_rule: str) -> str:
+    """Create a space listed in the directory with join_rule; return its id."""
+    return client.create_room(
+        name,
+        space=True,
+        visibility="public",
+        initial_state=[
+            {
+                "type": "m.room.join_rules",
+                "state_key": "",
+                "content": {"join_rule": join_rule},
+            }
+        ],
+    )
+
+
+def find_in_browser(qtbot, window, name: str):
+    """Open Browse spaces, search for name and choose its row."""
+    browser = window.space_controller.show_browser()
+    browser.search_edit.setText(name)
+    browser.search_now()
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 1, timeout=WAIT_MS)
+    browser.list_view.setCurrentIndex(browser.model.index(0))
+    return browser
+
+
+def test_browse_then_join(qtbot, synapse, make_user, open_window, other):
+    owner = make_user("owner", displayname="Olga Owner")
+    reader = make_user("reader", displayname="Rita Reader")
+    name = unique("Open guild")
+    space_id = create_listed_space(other(owner), name, "public")
+    window = open_window(reader)
+
+    browser = find_in_browser(qtbot, window, name)
+    preview = browser.preview
+    assert preview.name_label.text() == name
+    assert preview.action_button.text() == "Join"
+    with qtbot.waitSignal(browser.joined, timeout=WAIT_MS) as joined:
+        preview.action_button.click()
+
+    assert joined.args == [space_id]
+    assert preview.action_button.text() == "Open space"
+    qtbot.waitUntil(lambda: membership(window, space_id) == "join", timeout=WAIT_MS)
+    preview.action_button.click()
+    assert window.space_pane.selected_space() == space_id
+    assert not browser.isVisible()
+
+
+def test_knock_then_moderator_approves(qtbot, synapse, make_user, open_window, other):
+    owner = make_user("mod", displayname="Mo Moderator")
+    reader = make_user("knocker", displayname="Kim Knocker")
+    name = unique("Ask guild")
+    space_id = create_listed_space(other(owner), name, "knock")
+    moderator_window = open_window(owner)
+    reader_window = open_window(reader)
+
+    browser = find_in_browser(qtbot, reader_window, name)
+    preview = browser.preview
+    assert preview.action_button.text() == "Ask to join"
+    preview.knock_message.setText("I run the data team")
+    preview.action_button.click()
+    qtbot.waitUntil(
+        lambda: preview.action_button.text() == "Requested", timeout=WAIT_MS
+    )
+    assert preview.error_label.isHidden()
+
+    qtbot.waitUntil(
+        lambda: membership(moderator_window, space_id) == "join", timeout=WAIT_MS
+    )
+    moderator_window.space_pane.select_space(space_id)
+    home = moderator_window.space_home
+    qtbot.waitUntil(
+        lambda: home.requests_button.text() == "Join requests (1)", timeout=WAIT_MS
+    )
+    dialog = moderator_window.space_controller.show_requests(space_id)
+    assert "I run the data team" in dialog.request_list.item(0).text()
+    dialog.approve_button.click()
+    qtbot.waitUntil(lambda: dialog.empty_label.isVisibleTo(dialog), timeout=WAIT_MS)
+
+    qtbot.waitUntil(
+        lambda: membership(reader_window, space_id) == "invite", timeout=WAIT_MS
+    )
+    reader_window.space_pane.select_space(space_id)
+    reader_window.discussion_pane.accept_button.click()
+    qtbot.waitUntil(
+        lambda: membership(reader_window, space_id) == "join", timeout=WAIT_MS
+    )
+    assert reader_window.space_pane.selected_space() == space_id
+
+
+def test_accept_invitation_selects_space(qtbot, synapse, make_user, open_window, other):
+    owner = make_user("inviter", displayname="Ines Inviter")
+    reader = make_user("invitee", displayname="Ivo Invitee")
+    name = unique("Invited guild")
+    space_id, board_id = other(owner).create_space_with_board(
+        name, invite=[reader.user_id]
+    )
+    window = open_window(reader)
+    qtbot.waitUntil(lambda: membership(window, space_id) == "invite", timeout=WAIT_MS)
+    window.space_pane.select_space(space_id)
+    pane = window.discussion_pane
+    assert pane.accept_button.isVisibleTo(window)
+
+    pane.accept_button.click()
+
+    qtbot.waitUntil(lambda: membership(window, space_id) == "join", timeout=WAIT_MS)
+    assert window.space_pane.selected_space() == space_id
+    qtbot.waitUntil(lambda: pane.boards.row_of(board_id) is not None, timeout=WAIT_MS)
+
+
+def test_create_space_selects_it(qtbot, synapse, make_user, open_window):
+    user = make_user("creator", displayname="Cleo Creator")
+    window = open_window(user)
+    name = unique("New guild")
+    dialog = window.space_controller.show_create()
+    dialog.name_edit.setText(f"  {name}  ")
+    dialog.topic_edit.setPlainText("Where the new guild talks")
+    dialog.visibility_buttons["knock"].setChecked(True)
+
+    with qtbot.waitSignal(dialog.created, timeout=WAIT_MS) as created:
+        dialog.create_button.click()
+        assert dialog.is_busy()
+
+    space_id = created.args[0]
+    qtbot.waitUntil(
+        lambda: window.space_pane.selected_space() == space_id, timeout=WAIT_MS
+    )
+    assert window.discussion_pane.title_label.text() == name
+    boards = window.discussion_pane.boards
+    qtbot.waitUntil(lambda: boards.rowCount() >= 2, timeout=WAIT_MS)
+    kinds = {boards.entry(row).kind for row in range(boards.rowCount())}
+    assert kinds == {"board", "files"}
+    home = window.space_home
+    qtbot.waitUntil(
+        lambda: window.reading_pane.currentWidget() is home, timeout=WAIT_MS
+    )
+    assert "You are an owner" in home.details_label.text()
+    assert len(home.link_texts("rooms")) == 2
+
+
+def test_pin_appears_on_space_home(qtbot, synapse, make_user, open_window, other):
+    owner = make_user("pinner", displayname="Pia Pinner")
+    author = make_user("poster", displayname="Paul Poster")
+    space_id, board_id = other(owner).create_space_with_board(
+        unique("Pin guild"), invite=[author.user_id]
+    )
+    poster = other(author)
+    poster.join(space_id)
+    poster.join(board_id)
+    root = poster.discussion(board_id, "Read this first", "The house rules.")
+    window = open_window(owner)
+    pane = window.discussion_pane
+    qtbot.waitUntil(lambda: space_id in sidebar_ids(window), timeout=WAIT_MS)
+    window.space_pane.select_space(space_id)
+    qtbot.waitUntil(lambda: pane.select_discussion(root), timeout=WAIT_MS)
+    text = window.thread_view.document().toPlainText
+    qtbot.waitUntil(lambda: "Pin to space home" in text(), timeout=WAIT_MS)
+    assert "Remove post" in text()
+
+    window.thread_view.run_post_action("pin", root)
+
+    qtbot.waitUntil(lambda: "Unpin" in text(), timeout=WAIT_MS)
+    assert window.show_space_home()
+    home = window.space_home
+    qtbot.waitUntil(
+        lambda: any("Read this first" in t for t in home.link_texts("pins")),
+        timeout=WAIT_MS,
+    )
+    home.click_link("pins", 0)
+    assert window.thread_view.current_discussion() == root
+    assert window.reading_pane.currentWidget() is window.thread_view
