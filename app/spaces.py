@@ -37,6 +37,7 @@ from app.store import space_queries, space_store
 from app.store.space_queries import (
     ROLE_LEVELS,
     JoinRequest,
+    Permissions,
     PinnedItem,
     RecentFile,
     SpaceHome,
@@ -53,6 +54,7 @@ __all__ = [
     "DirectoryEntry",
     "DirectoryPage",
     "JoinRequest",
+    "Permissions",
     "PinnedItem",
     "RecentFile",
     "SpaceActionError",
@@ -146,6 +148,7 @@ class Spaces:
         self.policy = policy
         self._on_changes = on_changes
         self._locks: dict[str, asyncio.Lock] = {}
+        self._creating: dict[tuple[str, str], asyncio.Future] = {}
 
     # Helpers
 
@@ -458,6 +461,26 @@ class Spaces:
                     f"Could not read the picture {avatar_path} ({error.strerror}). "
                     "Choose another picture, or create the space without one."
                 ) from error
+        # A second call for the same space while the first runs (a double
+        # click) shares the first one's result instead of making another.
+        key = (name, visibility)
+        running = self._creating.get(key)
+        if running is None:
+            running = asyncio.ensure_future(
+                self._create(name, topic.strip(), visibility, avatar, avatar_path)
+            )
+            self._creating[key] = running
+            running.add_done_callback(lambda _task: self._creating.pop(key, None))
+        return await asyncio.shield(running)
+
+    async def _create(
+        self,
+        name: str,
+        topic: str,
+        visibility: str,
+        avatar: bytes | None,
+        avatar_path: Path | None,
+    ) -> str:
         async with self._lock("create"):
             space_id, rooms = await self._online(
                 f"Creating {name}",
@@ -466,7 +489,7 @@ class Spaces:
                     self.store,
                     self.server_name,
                     name=name,
-                    topic=topic.strip(),
+                    topic=topic,
                     visibility=visibility,
                     avatar=avatar,
                     avatar_name=Path(avatar_path).name if avatar_path else None,
@@ -481,6 +504,13 @@ class Spaces:
     def role(self, room_id: str, user_id: str) -> str:
         """Return "owner", "moderator" or "member" from the cached power levels."""
         return space_queries.role(self.store.reader(), room_id, user_id)
+
+    def permissions(self, room_id: str) -> Permissions:
+        """Return what the user may do in a space or room, from the cache.
+
+        The views use it to show only the actions that will not be rejected.
+        """
+        return space_queries.permissions(self.store.reader(), room_id, self.user_id)
 
     async def set_role(self, space_id: str, user_id: str, role: Role) -> None:
         """Give user_id a role in the space and in its joined rooms.

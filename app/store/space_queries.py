@@ -181,6 +181,27 @@ def may(conn: sqlite3.Connection, room_id: str, user_id: str, action: str) -> bo
     return user_level(conn, room_id, user_id) >= required_level(conn, room_id, action)
 
 
+@dataclass(frozen=True, slots=True)
+class Permissions:
+    """The actions that a user's cached power level allows in one room."""
+
+    invite: bool
+    remove_members: bool
+    remove_posts: bool
+    pin: bool
+    change_roles: bool
+
+
+def permissions(conn: sqlite3.Connection, room_id: str, user_id: str) -> Permissions:
+    return Permissions(
+        invite=may(conn, room_id, user_id, "invite"),
+        remove_members=may(conn, room_id, user_id, "kick"),
+        remove_posts=may(conn, room_id, user_id, "redact"),
+        pin=may(conn, room_id, user_id, "state:m.room.pinned_events"),
+        change_roles=may(conn, room_id, user_id, "state:m.room.power_levels"),
+    )
+
+
 # Rooms of a space
 
 

@@ -429,3 +429,22 @@ def test_picture_refused_by_policy(tmp_path, owner):
         "Uploading pictures is turned off by your organisation. Create the space "
         "without a picture."
     )
+
+
+def test_double_create_makes_one_space(synapse, owner, tmp_path):
+    async def scenario():
+        async with commonplace(synapse.base_url, owner, tmp_path) as me:
+            return await asyncio.gather(
+                me.spaces.create("Twice Guild"), me.spaces.create("Twice Guild")
+            )
+
+    first, second = asyncio.run(scenario())
+
+    assert first == second
+    client = other(synapse, owner)
+    try:
+        types = room_types(client)
+    finally:
+        client.close()
+    assert list(types.values()).count("m.space") == 1
+    assert len(types) == 3

@@ -203,3 +203,21 @@ def test_pinned_items_skip_deleted_and_mark_unknown(store):
         (post["event_id"], "discussion", "Style guide"),
         ("$missing", "unknown", "(not loaded yet)"),
     ]
+
+
+def test_permissions_follow_levels(store):
+    rules = {
+        "invite": 0,
+        "events": {"m.room.pinned_events": 50, "m.room.power_levels": 100},
+    }
+    write(store, room_batch(BOARD, [levels({OWNER: 100, MOD: 50}, **rules)]))
+    conn = store.reader()
+    assert space_queries.permissions(conn, BOARD, OWNER) == space_queries.Permissions(
+        invite=True, remove_members=True, remove_posts=True, pin=True, change_roles=True
+    )
+    assert space_queries.permissions(conn, BOARD, MOD) == space_queries.Permissions(
+        invite=True, remove_members=True, remove_posts=True, pin=True, change_roles=False
+    )
+    assert space_queries.permissions(conn, BOARD, KIM) == space_queries.Permissions(
+        invite=True, remove_members=False, remove_posts=False, pin=False, change_roles=False
+    )
