@@ -233,7 +233,8 @@ class Downloader:
 
 
 def _prepare_folder(folder: Path, shared: SharedFileRow) -> None:
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.mkdir(exist_ok=True, mode=0o700)
     needed = (shared.size or 0) + FREE_SPACE_MARGIN_BYTES
     free = shutil.disk_usage(folder).free
     if free < needed:

@@ -31,7 +31,7 @@ from app.store.file_transfers_store import FILE_KIND, ROOM_KIND, UploadRow
 from app.store.outbox_store import FAILED as ITEM_FAILED
 from app.store.outbox_store import SENDING as ITEM_SENDING
 from app.store.outbox_store import NewItem
-from app.uploads import TransferError, Uploader, too_large_message
+from app.uploads import TransferError, Uploader, too_large_message, uploads_disabled
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,9 @@ class FileTransfers:
         self.user_id = user_id
         self.policy = policy
         self._on_changes = on_changes
-        self.uploader = Uploader(client, store, on_progress=self._transfers_changed)
+        self.uploader = Uploader(
+            client, store, on_progress=self._transfers_changed, policy=policy
+        )
         self.downloader = Downloader(client, store, on_progress=self._transfers_changed)
         self._wake_outbox = lambda: None
         self._offline_task: asyncio.Task | None = None
@@ -202,7 +204,7 @@ class FileTransfers:
         turns uploads off, the file cannot be read, or it is larger than the
         server accepts (checked when the limit is known or can be fetched).
         """
-        if getattr(self.policy, "disable_uploads", False):
+        if uploads_disabled(self.policy):
             raise TransferError("Uploading files is turned off by your organisation.")
         source = Path(path).expanduser().absolute()
         status = await asyncio.to_thread(_source_status, source)
@@ -326,7 +328,12 @@ class FileTransfers:
 
         Removing the mark keeps the copies already downloaded.
         """
-        kind = ROOM_KIND if target.startswith("!") else FILE_KIND
+        if target.startswith("!"):
+            kind = ROOM_KIND
+        elif target.startswith("$"):
+            kind = FILE_KIND
+        else:
+            raise ValueError(f"Expected an event id or a room id, not {target!r}.")
         await self.store.write(
             file_transfers_store.set_offline_mark, target, kind, available
         )

@@ -65,6 +65,17 @@ class UploadProgress:
     total: int
 
 
+UPLOADS_DISABLED_MESSAGE = (
+    "Uploading files is turned off by your organisation, so this file was not "
+    "sent. Discard the upload."
+)
+
+
+def uploads_disabled(policy) -> bool:
+    """Return whether the system-wide policy turns uploads off."""
+    return bool(getattr(policy, "disable_uploads", False))
+
+
 def format_size(size: int) -> str:
     """Return size in bytes as "512 bytes", "48 KB", "3.2 GB" (1 KB = 1024 bytes)."""
     if size < 1024:
@@ -101,7 +112,9 @@ class Uploader:
     """Uploads of outbox items' files, with their progress kept in memory.
 
     on_progress(room_id) is called, at most every PROGRESS_INTERVAL seconds
-    per upload, while bytes move and when an upload starts or ends.
+    per upload, while bytes move and when an upload starts or ends. With a
+    policy whose ``disable_uploads`` is true, every upload fails, also one
+    queued before the policy was set.
     """
 
     def __init__(
@@ -109,10 +122,12 @@ class Uploader:
         client,
         store: Store,
         on_progress: Callable[[str], None] = lambda room_id: None,
+        policy=None,
     ):
         self.client = client
         self.store = store
         self.on_progress = on_progress
+        self.policy = policy
         self.active: dict[str, UploadProgress] = {}
         self._cancelled: dict[str, asyncio.Event] = {}
         self._uploading: set[str] = set()
@@ -219,6 +234,8 @@ class Uploader:
         raise UploadCancelled("The upload was cancelled.")
 
     async def _upload(self, item: ClaimedItem, upload: UploadRow, retry: dict) -> str:
+        if uploads_disabled(self.policy):
+            raise TransferError(UPLOADS_DISABLED_MESSAGE)
         path = Path(upload.source_path)
         await asyncio.to_thread(_check_source, path, upload)
         limit = await self.upload_limit(**retry)

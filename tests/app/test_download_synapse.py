@@ -233,10 +233,20 @@ def test_offline_file_mark_fetches_only_that_file(synapse, people, tmp_path):
             await app.files.set_offline(wanted, True)
             app.start()
             await wait_for(lambda: app.files.cached_copy(wanted) is not None, 60)
-            return app.files.is_offline(board)
+            room_marked = app.files.is_offline(board)
+            await app.files.set_offline(wanted, False)
+            with pytest.raises(ValueError):
+                await app.files.set_offline("wanted.txt", True)
+            return (
+                room_marked,
+                app.files.is_offline(wanted),
+                app.files.cached_copy(wanted),
+            )
         finally:
             await app.close()
 
-    room_marked = asyncio.run(scenario())
+    room_marked, still_marked, kept = asyncio.run(scenario())
     assert not room_marked
+    assert not still_marked
+    assert kept.read_bytes() == b"keep me"
     assert os.listdir(room_folder(files_folder(), board)) == ["wanted.txt"]

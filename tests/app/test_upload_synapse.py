@@ -12,13 +12,12 @@ import os
 import struct
 import zlib
 
-import httpx
 import nio
 import pytest
 
 from app import namespace as ns
 from app.file_transfers import FAILED, QUEUED, TransferError
-from app.matrix.urls import parse_mxc
+from app.policy import Policy
 from app.store.outbox_store import SENT
 from tests.app.outbox_support import make_board, open_session, register, server_events
 from tests.conftest import TEST_PASSWORD
@@ -54,29 +53,22 @@ def png_bytes(width: int, height: int, padding: int = 0) -> bytes:
     )
 
 
-def authenticated_download(synapse, session, mxc: str) -> bytes:
-    server, media_id = parse_mxc(mxc)
-    response = httpx.get(
-        f"{synapse.base_url}/_matrix/client/v1/media/download/{server}/{media_id}",
-        headers={"Authorization": f"Bearer {session.access_token}"},
-        timeout=60,
-    )
-    response.raise_for_status()
-    return response.content
-
-
-async def nio_file_events(synapse, session, room_id: str) -> list:
+async def nio_files(synapse, session, room_id: str) -> list[tuple]:
+    """Return (event, downloaded bytes) for each file event, as matrix-nio sees them."""
     client = nio.AsyncClient(synapse.base_url, session.user_id)
     try:
         login = await client.login(TEST_PASSWORD, device_name="nio reader")
         assert isinstance(login, nio.LoginResponse), login
         response = await client.room_messages(room_id, start="", limit=100)
         assert isinstance(response, nio.RoomMessagesResponse), response
-        return [
-            event
-            for event in reversed(response.chunk)
-            if isinstance(event, nio.RoomMessageFile | nio.RoomMessageImage)
-        ]
+        files = []
+        for event in reversed(response.chunk):
+            if not isinstance(event, nio.RoomMessageFile | nio.RoomMessageImage):
+                continue
+            download = await client.download(mxc=event.url)
+            assert isinstance(download, nio.MemoryDownloadResponse), download
+            files.append((event, download.body))
+        return files
     finally:
         await client.close()
 
@@ -111,23 +103,23 @@ def test_upload_small_and_5mb_seen_by_nio(synapse, people, tmp_path):
     assert report.failed == 0
     assert left == []
 
-    events = asyncio.run(nio_file_events(synapse, other, board))
-    assert len(events) == 2
-    text_event, image_event = events
+    files = asyncio.run(nio_files(synapse, other, board))
+    assert len(files) == 2
+    (text_event, text_bytes), (image_event, image_bytes) = files
     assert isinstance(text_event, nio.RoomMessageFile)
     assert text_event.body == "Meeting notes.txt"
     assert text_event.source["content"]["info"]["mimetype"] == "text/plain"
     assert text_event.source["content"][ns.CLIENT_ID_KEY] == first
+    assert text_bytes == notes.read_bytes()
+
     assert isinstance(image_event, nio.RoomMessageImage)
     info = image_event.source["content"]["info"]
     assert info["mimetype"] == "image/png"
     assert (info["w"], info["h"]) == (640, 480)
     assert info["size"] == picture.stat().st_size
-
-    assert authenticated_download(synapse, other, text_event.url) == notes.read_bytes()
-    served = authenticated_download(synapse, other, image_event.url)
     assert (
-        hashlib.sha256(served).digest() == hashlib.sha256(picture.read_bytes()).digest()
+        hashlib.sha256(image_bytes).digest()
+        == hashlib.sha256(picture.read_bytes()).digest()
     )
 
 
@@ -252,3 +244,38 @@ def test_upload_sent_cannot_be_cancelled(synapse, people, tmp_path):
     assert message.startswith("This file is already posted")
     assert item.state == SENT
     assert item.event_id.startswith("$")
+
+
+def test_upload_policy_disables_uploads(synapse, people, tmp_path):
+    me, _other, board = people
+    source = tmp_path / "secret.txt"
+    source.write_text("stays here", "utf-8")
+    cache = tmp_path / "cache.sqlite3"
+    policy = Policy(disable_uploads=True)
+
+    async def queue_without_policy():
+        app = open_session(me, cache)
+        try:
+            await app.sync.sync_once()
+            return await app.files.upload(board, source)
+        finally:
+            await app.close()
+
+    async def send_with_policy():
+        app = open_session(me, cache, policy=policy)
+        try:
+            with pytest.raises(TransferError) as raised:
+                await app.files.upload(board, source)
+            report = await app.outbox_worker.drain(max_attempts=3)
+            return raised.value.message, report, app.files.progress(board)
+        finally:
+            await app.close()
+
+    client_id = asyncio.run(queue_without_policy())
+    message, report, progress = asyncio.run(send_with_policy())
+    assert message == "Uploading files is turned off by your organisation."
+    assert report.failed == 1
+    [entry] = progress
+    assert (entry.id, entry.state) == (client_id, FAILED)
+    assert entry.error.startswith("Uploading files is turned off")
+    assert server_events(synapse, me, board) == []
