@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -54,6 +55,14 @@ CLAIMED_TYPE_TIP = (
     "content once the file is downloaded."
 )
 CHECKED_TYPE_TIP = "Read from the file's content."
+
+
+async def in_thread(function, *args):
+    """Run a blocking file operation in a thread of its own."""
+    # A pool of our own, shut down at once: qasync's default executor keeps
+    # QThreads that Qt reports as destroyed while running at exit.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="files") as pool:
+        return await asyncio.get_running_loop().run_in_executor(pool, function, *args)
 
 
 class PreviewImageLabel(QLabel):
@@ -264,7 +273,7 @@ class FilePreview(QWidget):
         )
 
     async def _read_local(self, path: Path) -> tuple[FileType, QImage | None]:
-        file_type = await asyncio.to_thread(detect_file_type, path)
+        file_type = await in_thread(detect_file_type, path)
         if not file_type.previewable:
             return file_type, None
         try:

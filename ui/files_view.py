@@ -8,7 +8,6 @@ needed and hands the local copy to the desktop's default application.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import shutil
 from pathlib import Path
@@ -44,7 +43,7 @@ from app.store.file_versions import file_history
 from app.store.outbox_store import local_id
 from app.text import clean_name, format_size
 from ui.file_history import FileHistoryDialog
-from ui.file_preview import FilePreview
+from ui.file_preview import FilePreview, in_thread
 from ui.models.files import DETAIL_ROLE, ENTRY_ROLE, FileListModel, file_name
 from ui.models.roles import ID_ROLE
 from ui.outbox_actions import failed_item_for
@@ -683,7 +682,7 @@ class FilesView(QWidget):
     async def _save(self, event_id: str, target: Path) -> Path:
         source = await self._local_copy(event_id)
         self._update_transfers()
-        await asyncio.to_thread(shutil.copyfile, source, target)
+        await in_thread(shutil.copyfile, source, target)
         return target
 
     # -- Offline copies ----------------------------------------------------------

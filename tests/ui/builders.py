@@ -229,8 +229,19 @@ class CacheBuilder:
         )
 
     def file(
-        self, room_id: str, name: str, size: int, *, sender: str, ts: int = BASE_TS
-    ) -> None:
+        self,
+        room_id: str,
+        name: str,
+        size: int,
+        *,
+        sender: str,
+        ts: int = BASE_TS,
+        supersedes: str | None = None,
+        mimetype: str | None = "application/pdf",
+        msgtype: str = "m.file",
+        url: str = "mxc://example.org/file",
+    ) -> str:
+        """Share a file; supersedes names the event of the version it replaces."""
         event_id = self._event(room_id, sender, ts)
         self._batch(room_id).items.append(
             SharedFile(
@@ -239,13 +250,14 @@ class CacheBuilder:
                 sender,
                 ts,
                 name,
-                "m.file",
-                "application/pdf",
+                msgtype,
+                mimetype,
                 size,
-                "mxc://example.org/file",
-                None,
+                url,
+                supersedes,
             )
         )
+        return event_id
 
     def accept(self, room_id: str, question_id: str, reply_id: str, *, sender: str):
         """Mark reply_id as the accepted answer of question_id, set by sender."""

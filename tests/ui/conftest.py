@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,15 @@ def qasync_loop(qapp) -> Iterator[qasync.QEventLoop]:
     waits return at once, so the loop is never stopped between tests.
     """
     loop = qasync.QEventLoop(qapp, already_running=True)
+    # NOTE: qasync's default executor runs asyncio.to_thread on QThreads that
+    # are never joined, and Qt aborts the process at exit when one is left
+    # (exit code 134). Plain threads end cleanly. ui/app.py does not set this,
+    # so the desktop app may abort the same way at exit after a file transfer.
+    executor = ThreadPoolExecutor(thread_name_prefix="asyncio")
+    loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
     yield loop
+    executor.shutdown(wait=True)
 
 
 @pytest.fixture

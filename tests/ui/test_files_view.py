@@ -1,0 +1,389 @@
+"""The files area over a real cache and FileTransfers, without a server.
+
+Downloads are recorded in the cache as the downloader records them, so the
+preview, Open and Save as work from "downloaded" copies offline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from PySide6.QtCore import QObject, Qt, QUrl, Slot
+from PySide6.QtGui import QColor, QDesktopServices
+
+from app.file_transfers import FileTransfers
+from app.media import ThumbnailCache
+from app.policy import NO_POLICY
+from app.store import file_transfers_store
+from tests.app.preview_samples import image_bytes, pdf_bytes
+from tests.ui.builders import BASE_TS, ME
+from ui.files_view import NO_FILES, NO_FILES_HINT, FilesView
+from ui.main_window import MainWindow
+from ui.models.files import DETAIL_ROLE, PAGE_SIZE, THUMBNAIL_SIZE
+
+SPACE = "!guild:x"
+FILES = "!files:x"
+BOARD = "!talk:x"
+ANA = "@ana:example.org"
+BEN = "@ben:example.org"
+
+
+@pytest.fixture
+def area(cache, store, app_session, tmp_path):
+    cache.space(SPACE, "Guild")
+    cache.board(FILES, "Documents", SPACE, kind="files")
+    cache.board(BOARD, "Talk", SPACE)
+    cache.member(FILES, ANA, "Ana Lima")
+    cache.member(FILES, BEN, "Ben Okoro")
+    app_session.files = FileTransfers(
+        None, store, ME, NO_POLICY, app_session.announce
+    )
+    app_session.thumbnails = ThumbnailCache(None, tmp_path / "thumbnails")
+    return cache
+
+
+@pytest.fixture
+def open_view(qtbot, qasync_loop, app_session):
+    def make() -> FilesView:
+        view = FilesView(app_session.store)
+        view.set_session(app_session)
+        app_session.add_changes_listener(view.apply_changes)
+        qtbot.addWidget(view)
+        view.resize(1100, 600)
+        view.show()
+        view.set_room(FILES)
+        return view
+
+    return make
+
+
+def downloaded(store, tmp_path, event_id: str, name: str, data: bytes) -> Path:
+    """Write data as event_id's complete downloaded copy, as the downloader does."""
+    folder = tmp_path / "downloads"
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_bytes(data)
+    store.write_blocking(
+        file_transfers_store.start_download, event_id, FILES, str(path) + ".part"
+    )
+    store.write_blocking(
+        file_transfers_store.finish_download, event_id, str(path), len(data)
+    )
+    return path
+
+
+def names(view: FilesView) -> list[str]:
+    model = view.model
+    return [model.index(row, 0).data() for row in range(model.rowCount())]
+
+
+class OpenedUrls(QObject):
+    """Receives the URLs that QDesktopServices.openUrl would hand to the desktop."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[QUrl] = []
+
+    @Slot(QUrl)
+    def open_url(self, url: QUrl) -> None:
+        self.urls.append(url)
+
+
+@pytest.fixture
+def opened():
+    receiver = OpenedUrls()
+    QDesktopServices.setUrlHandler("file", receiver, "open_url")
+    yield receiver
+    QDesktopServices.unsetUrlHandler("file")
+
+
+# -- The list -----------------------------------------------------------------
+
+
+def test_list_shows_latest_version_only(area, open_view):
+    first = area.file(FILES, "Plan.pdf", 1000, sender=ANA, ts=BASE_TS)
+    area.file(FILES, "Budget.xlsx", 900, sender=BEN, ts=BASE_TS + 5, mimetype=None)
+    second = area.file(
+        FILES, "Plan.pdf", 1200, sender=BEN, ts=BASE_TS + 10, supersedes=first
+    )
+    area.file(FILES, "Plan.pdf", 1500, sender=ANA, ts=BASE_TS + 20, supersedes=second)
+    area.commit()
+
+    view = open_view()
+
+    assert names(view) == ["Plan.pdf", "Budget.xlsx"]
+    assert view.model.index(0, 1).data() == "1.5 KB"
+    assert view.model.index(0, 2).data() == "Ana Lima"
+    assert view.model.index(0, 0).data(DETAIL_ROLE) == "3 versions"
+    assert view.model.index(1, 0).data(DETAIL_ROLE) == ""
+
+
+def test_history_lists_every_version(area, open_view, qtbot):
+    first = area.file(FILES, "Plan v1.pdf", 1000, sender=ANA, ts=BASE_TS)
+    second = area.file(
+        FILES, "Plan v2.pdf", 1200, sender=BEN, ts=BASE_TS + 10, supersedes=first
+    )
+    area.commit()
+    view = open_view()
+
+    dialog = view.show_history(second)
+
+    assert dialog.event_ids() == [second, first]
+    tree = dialog.tree
+    assert tree.topLevelItem(0).text(0) == "Latest"
+    assert tree.topLevelItem(0).text(1) == "Plan v2.pdf"
+    assert tree.topLevelItem(0).text(2) == "Ben Okoro"
+    assert tree.topLevelItem(1).text(0) == "Version 1"
+    assert tree.topLevelItem(1).text(2) == "Ana Lima"
+    with qtbot.waitSignal(dialog.open_requested) as opened:
+        tree.setCurrentItem(tree.topLevelItem(1))
+        dialog.open_button.click()
+    assert opened.args == [first]
+
+
+def test_history_button_only_for_versions(area, open_view):
+    first = area.file(FILES, "Plan.pdf", 1000, sender=ANA, ts=BASE_TS)
+    area.file(FILES, "Plan.pdf", 1200, sender=BEN, ts=BASE_TS + 1, supersedes=first)
+    notes = area.file(FILES, "Notes.pdf", 300, sender=BEN, ts=BASE_TS - 1)
+    area.commit()
+    view = open_view()
+
+    view.select_file(first)
+    assert view.preview.history_button.isVisibleTo(view)
+    view.select_file(notes)
+    assert not view.preview.history_button.isVisibleTo(view)
+
+
+def test_old_version_selects_latest(area, open_view):
+    first = area.file(FILES, "Plan.pdf", 1000, sender=ANA, ts=BASE_TS)
+    latest = area.file(
+        FILES, "Plan.pdf", 1200, sender=BEN, ts=BASE_TS + 1, supersedes=first
+    )
+    area.commit()
+    view = open_view()
+
+    assert view.select_file(first)
+    assert view.table.currentIndex().row() == 0
+    assert view.preview.entry().latest.event_id == latest
+
+
+def test_empty_area_invites_upload(area, open_view):
+    area.commit()
+
+    view = open_view()
+
+    assert view.is_empty()
+    assert view.empty_label.isVisible()
+    assert view.empty_label.text() == f"{NO_FILES}\n\n{NO_FILES_HINT}"
+    assert view.upload_button.isVisible()
+
+
+def test_policy_hides_upload(area, open_view, app_session):
+    area.file(FILES, "Plan.pdf", 1000, sender=ANA)
+    area.commit()
+    app_session.policy = SimpleNamespace(disable_uploads=True)
+
+    view = open_view()
+
+    assert not view.upload_button.isVisible()
+    view.select_file(view.model.entry(0).latest.event_id)
+    assert not view.preview.new_version_button.isVisibleTo(view)
+
+
+def test_pages_beyond_first_load_on_demand(area, open_view):
+    for number in range(PAGE_SIZE + 30):
+        area.file(FILES, f"File {number:03}.pdf", 10, sender=ANA, ts=BASE_TS + number)
+    area.commit()
+    view = open_view()
+    model = view.model
+
+    assert model.total() == PAGE_SIZE + 30
+    # The view may fetch the next page itself once the list is laid out.
+    while model.canFetchMore():
+        model.fetchMore()
+    assert model.rowCount() == PAGE_SIZE + 30
+    assert names(view)[-1] == "File 000.pdf"
+
+
+def test_image_row_shows_cached_thumbnail(area, open_view, app_session):
+    url = "mxc://example.org/picture"
+    area.file(FILES, "Plan.pdf", 1000, sender=ANA, ts=BASE_TS - 1)
+    area.file(
+        FILES,
+        "Diagram.png",
+        5000,
+        sender=ANA,
+        mimetype="image/png",
+        msgtype="m.image",
+        url=url,
+    )
+    area.commit()
+    thumbnail = app_session.thumbnails.path_for(url, THUMBNAIL_SIZE)
+    thumbnail.write_bytes(image_bytes("PNG", 96, 96, "red"))
+
+    view = open_view()
+    picture = view.model.index(0, 0).data(Qt.ItemDataRole.DecorationRole)
+    pdf_icon = view.model.index(1, 0).data(Qt.ItemDataRole.DecorationRole)
+
+    image = picture.pixmap(32, 32).toImage()
+    assert image.pixelColor(16, 16) == QColor("red")
+    pdf_image = pdf_icon.pixmap(32, 32).toImage()
+    assert pdf_image.pixelColor(16, 16) != QColor("red")
+
+
+# -- Previews -----------------------------------------------------------------
+
+PREVIEW_CASES = [
+    ("photo.png", image_bytes("PNG", 400, 200, "red"), "PNG image", "red"),
+    ("photo.jpg", image_bytes("JPEG", 300, 300, "blue"), "JPEG image", "blue"),
+    ("report.pdf", pdf_bytes(200, 300), "PDF document", None),
+    ("report.pdf", image_bytes("PNG", 120, 120, "green"), "PNG image", "green"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "label", "colour"), PREVIEW_CASES)
+def test_preview_of_downloaded_file(
+    area, open_view, store, tmp_path, qtbot, name, data, label, colour
+):
+    event_id = area.file(FILES, name, len(data), sender=ANA, mimetype="application/pdf")
+    area.commit()
+    downloaded(store, tmp_path, event_id, name, data)
+    view = open_view()
+
+    view.select_file(event_id)
+
+    preview = view.preview
+    qtbot.waitUntil(lambda: preview.type_text() == label, timeout=15_000)
+    image = preview.picture.image()
+    assert image is not None
+    assert preview.message() == ""
+    if colour is not None:
+        centre = image.pixelColor(image.width() // 2, image.height() // 2)
+        expected = QColor(colour)
+        assert abs(centre.red() - expected.red()) < 40
+        assert abs(centre.green() - expected.green()) < 40
+        assert abs(centre.blue() - expected.blue()) < 40
+    else:
+        # The PDF's lower half is blue, its upper half white.
+        assert image.height() > image.width()
+        lower = image.pixelColor(image.width() // 2, image.height() * 3 // 4)
+        assert lower == QColor(0, 0, 255)
+
+
+def test_corrupt_pdf_preview_says_why(area, open_view, store, tmp_path, qtbot):
+    data = pdf_bytes()[:90]
+    event_id = area.file(FILES, "broken.pdf", len(data), sender=ANA)
+    area.commit()
+    downloaded(store, tmp_path, event_id, "broken.pdf", data)
+    view = open_view()
+
+    view.select_file(event_id)
+
+    preview = view.preview
+    qtbot.waitUntil(lambda: "could not be read" in preview.message(), timeout=15_000)
+    assert "damaged" in preview.message()
+    assert preview.type_text() == "PDF document"
+    assert preview.open_button.isVisible()
+
+
+def test_preview_before_download_names_claimed_type(area, open_view):
+    # 50 MB: above the size downloaded for a preview, so nothing is fetched.
+    event_id = area.file(FILES, "video.pdf", 50 * 1024 * 1024, sender=ANA)
+    area.commit()
+    view = open_view()
+
+    view.select_file(event_id)
+
+    assert view.preview.type_text() == "application/pdf (as sent)"
+    assert view.preview.message() == "Open or save the file to see a preview."
+
+
+# -- Open, save, offline --------------------------------------------------------
+
+
+def test_enter_opens_downloaded_copy(area, open_view, store, tmp_path, qtbot, opened):
+    event_id = area.file(FILES, "notes.pdf", 10, sender=ANA)
+    area.commit()
+    path = downloaded(store, tmp_path, event_id, "notes.pdf", pdf_bytes())
+    view = open_view()
+    view.select_file(event_id)
+    view.table.setFocus()
+
+    qtbot.keyClick(view.table, Qt.Key.Key_Return)
+
+    qtbot.waitUntil(lambda: bool(opened.urls), timeout=5_000)
+    assert opened.urls == [QUrl.fromLocalFile(str(path))]
+
+
+def test_program_is_not_opened(area, open_view, store, tmp_path, qtbot, opened):
+    event_id = area.file(FILES, "setup.pdf", 10, sender=ANA)
+    area.commit()
+    downloaded(store, tmp_path, event_id, "setup.pdf", b"#!/bin/sh\nrm -rf ~\n")
+    view = open_view()
+
+    view.open_file(event_id)
+
+    qtbot.waitUntil(lambda: "could be a program" in view.message(), timeout=5_000)
+    assert opened.urls == []
+
+
+def test_save_as_copies_file(area, open_view, store, tmp_path, qtbot, monkeypatch):
+    data = pdf_bytes()
+    event_id = area.file(FILES, "../../etc/report.pdf", len(data), sender=ANA)
+    area.commit()
+    downloaded(store, tmp_path, event_id, "report.pdf", data)
+    view = open_view()
+    offered = []
+    target = tmp_path / "saved" / "copy.pdf"
+    target.parent.mkdir()
+
+    def choose(name):
+        offered.append(name)
+        return target
+
+    monkeypatch.setattr(view, "choose_save_path", choose)
+
+    view.save_file(event_id)
+
+    qtbot.waitUntil(target.exists, timeout=5_000)
+    assert target.read_bytes() == data
+    assert "/" not in offered[0]
+    assert offered[0].endswith("report.pdf")
+
+
+def test_area_offline_marks_rows(area, open_view, app_session, qtbot):
+    area.file(FILES, "Plan.pdf", 1000, sender=ANA)
+    area.commit()
+    view = open_view()
+
+    view.offline_check.click()
+
+    qtbot.waitUntil(lambda: app_session.files.is_offline(FILES), timeout=5_000)
+    qtbot.waitUntil(
+        lambda: view.model.index(0, 0).data(DETAIL_ROLE) == "Available offline",
+        timeout=5_000,
+    )
+    assert view.offline_check.isChecked()
+
+
+# -- In the main window -----------------------------------------------------------
+
+
+def test_files_area_replaces_reading_pane(area, app_session, qtbot, qasync_loop):
+    area.file(FILES, "Plan.pdf", 1000, sender=ANA)
+    area.commit()
+    window = MainWindow(app_session)
+    qtbot.addWidget(window)
+    window.resize(1400, 800)
+    window.show()
+    window.space_pane.select_space(SPACE)
+    reading_pane = window.splitter.widget(2)
+
+    window.discussion_pane.choose_board(FILES)
+    qtbot.waitUntil(lambda: not reading_pane.isVisible(), timeout=2_000)
+    assert window.discussion_pane.files_view.preview.isVisible()
+
+    window.discussion_pane.choose_board(BOARD)
+    qtbot.waitUntil(reading_pane.isVisible, timeout=2_000)
