@@ -475,6 +475,45 @@ async def shoot_files_area(camera: Camera, scene: Scene, size) -> None:
     await _settle()
 
 
+async def shoot_spaces(camera: Camera, scene: Scene, size) -> None:
+    """Save the space home, Browse spaces and Create space.
+
+    The sample content has no server, so its space home reads the cache
+    through a Spaces without a client, and Browse spaces is left out.
+    """
+    from app.spaces import Spaces
+    from ui.space_browser import LOADING
+
+    session = scene.session
+    online = getattr(session, "client", None) is not None
+    if getattr(session, "spaces", None) is None:
+        session.spaces = Spaces(None, session.store, session.user_id, lambda _: None)
+    window = _open_window(scene, size)
+    window.space_pane.select_space(scene.space)
+    await _settle()
+    main = window.grab()
+    camera.save(main, "space-home", size)
+
+    if online:
+        browser = window.space_controller.show_browser()
+        for _ in range(100):
+            if browser.model.rowCount() or browser.message() not in (None, LOADING):
+                break
+            await asyncio.sleep(0.05)
+        await _settle(10)
+        camera.save(_over_window(main, browser), "browse-spaces", size)
+        browser.close()
+
+    create = window.space_controller.show_create()
+    create.name_edit.setText("Analytics engineering")
+    create.topic_edit.setPlainText("Modelling, testing and documenting our data.")
+    await _settle()
+    camera.save(_over_window(main, create), "create-space", size)
+    create.close()
+    window.close()
+    await _settle()
+
+
 class Accounts:
     """Signs in to the demo server, and signs out at the end to delete the device.
 
@@ -529,6 +568,7 @@ async def take_screenshots(output: Path, home: Path, server) -> list[Path]:
                 await shoot_screens(camera, scene, size)
                 await shoot_encrypted_board(camera, sample, size)
                 await shoot_files_area(camera, sample, size)
+                await shoot_spaces(camera, scene, size)
         finally:
             if scene is not sample:
                 await scene.session.close()

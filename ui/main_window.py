@@ -44,7 +44,7 @@ from app.sync import SyncState, SyncStatus
 from app.text import clean_name
 from ui.composer import DiscussionComposer
 from ui.direct_actions import DirectActions
-from ui.discussion_pane import DiscussionPane
+from ui.discussion_pane import INVITED, DiscussionPane
 from ui.drafts_view import DraftsDialog
 from ui.home_view import HomeEntry, HomeView
 from ui.notifications import NotificationsController
@@ -345,6 +345,12 @@ class MainWindow(QMainWindow):
             # reading pane of the previous space's discussion or home.
             self.thread_view.show_placeholder("")
             self._update_thread_placeholder()
+        if space is not None and space.membership == "invite":
+            inviter = self.space_pane.model.inviter_name(space.room_id)
+            if inviter:
+                self.discussion_pane.invitation_label.setText(
+                    INVITED.replace("You are invited", f"{inviter} invited you", 1)
+                )
 
     def _board_changed(self) -> None:
         # Called before the pane fills its list, so the text is chosen later.

@@ -446,8 +446,9 @@ class SpaceBrowserDialog(QDialog):
             Qt.ScrollBarPolicy.ScrollBarAlwaysOff
         )
         self.list_view.selectionModel().currentChanged.connect(self._current_changed)
+        # Enter on a row moves to its Join button rather than joining at once.
         self.list_view.activated.connect(
-            lambda _index: self.preview.action_button.click()
+            lambda _index: self.preview.action_button.setFocus()
         )
 
         self.message_label = plain_label("", "emptyState")

@@ -54,6 +54,7 @@ NO_PINS_MODERATOR = (
 )
 NO_FILES = "No files have been shared yet."
 NO_ROOMS = "This space has no boards or files areas yet."
+NO_MEMBERS = "The members appear here once the server has sent them."
 NOT_CACHED = "This space is not in the cache yet. It appears after the next sync."
 
 
@@ -135,6 +136,8 @@ class SpaceHomeView(QWidget):
                 self._space_id or "", user_id
             )
         )
+        self.no_members_label = plain_label(NO_MEMBERS, "settingsNote")
+        self.no_members_label.setWordWrap(True)
         self.message_label = plain_label("", "emptyState")
         self.message_label.setWordWrap(True)
         self.message_label.hide()
@@ -178,6 +181,7 @@ class SpaceHomeView(QWidget):
         column.addSpacing(10)
         column.addWidget(self.members_heading)
         column.addWidget(self.members)
+        column.addWidget(self.no_members_label)
         column.addStretch(1)
 
         holder = QWidget()
@@ -260,6 +264,8 @@ class SpaceHomeView(QWidget):
         self._fill_files(home)
         self.members_heading.setText(f"Members ({len(home.members):,})")
         self.members.set_members(home.members, home.own_role)
+        self.members.setVisible(bool(home.members))
+        self.no_members_label.setVisible(not home.members)
 
     def _fill_pins(self, home, moderator: bool) -> None:
         links = []

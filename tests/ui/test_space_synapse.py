@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from PySide6.QtCore import Qt
 
 from app.account import Session
 from app.session import AppSession
@@ -178,6 +179,10 @@ def test_accept_invitation_selects_space(qtbot, synapse, make_user, open_window,
     window.space_pane.select_space(space_id)
     pane = window.discussion_pane
     assert pane.accept_button.isVisibleTo(window)
+    assert pane.message().startswith("Ines Inviter invited you to this space.")
+    row = window.space_pane.model.row_of(space_id)
+    tooltip = window.space_pane.model.index(row).data(Qt.ItemDataRole.ToolTipRole)
+    assert "Ines Inviter invited you to this space." in tooltip
 
     pane.accept_button.click()
 

@@ -11,6 +11,7 @@ from app.store.queries import (
     list_direct_rooms,
     list_spaces,
 )
+from app.store.space_queries import space_members
 from app.text import clean_name
 from ui.models.roles import (
     HIGHLIGHT_ROLE,
@@ -50,7 +51,7 @@ class SpaceListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if space.room_id == DIRECT_SPACE_ID:
                 return f"Direct messages with {self._direct_names()}"
-            return self._tooltip(space, ungrouped)
+            return self._tooltip(space, ungrouped, self._inviter(space))
         if role == ID_ROLE:
             return space.room_id
         if role == UNREAD_ROLE:
@@ -65,17 +66,38 @@ class SpaceListModel(QAbstractListModel):
             return clean_name(space.topic)
         return None
 
+    def inviter_name(self, room_id: str) -> str | None:
+        """Return the name of who invited the user to space room_id, if known.
+
+        Synapse puts the inviter's own membership into the invitation's
+        stripped state, so the cache lists them as the invited space's only
+        joined member. NOTE: a server that sends no such membership, or
+        several, leaves the inviter unknown here.
+        """
+        members = space_members(self._store.reader(), room_id)
+        if len(members) != 1:
+            return None
+        member = members[0]
+        return clean_name(member.display_name, fallback=member.user_id)
+
     def _direct_names(self) -> str:
         """Return the names of the people in direct rooms, as one line."""
         rooms = list_direct_rooms(self._store.reader())
         return ", ".join(clean_name(room.name) for room in rooms)
 
+    def _inviter(self, space: SpaceSummary) -> str | None:
+        if space.membership != "invite":
+            return None
+        return self.inviter_name(space.room_id)
+
     @staticmethod
-    def _tooltip(space: SpaceSummary, ungrouped: bool) -> str:
+    def _tooltip(space: SpaceSummary, ungrouped: bool, inviter: str | None) -> str:
         if ungrouped:
             return "Rooms that belong to none of your spaces"
         lines = [space_name(space.name)]
-        if space.membership == "invite":
+        if space.membership == "invite" and inviter:
+            lines.append(f"{inviter} invited you to this space.")
+        elif space.membership == "invite":
             lines.append("You are invited to this space.")
         if space.unread_count:
             lines.append(f"{space.unread_count:,} unread")
