@@ -122,7 +122,9 @@ async def create_space(
         room_id = creation.get(column)
         if room_id is None:
             marker = f"{client_id}/{kind}"
-            body = _room_body(room_name, kind, levels, space_id, server_name, marker)
+            body = _room_body(
+                room_name, kind, levels, space_id, server_name, marker, visibility
+            )
             room_id = await _create_once(client, body, marker, look_first=resuming)
             await record(**{column: room_id})
         # Setting the same state again changes nothing, so a resumed
@@ -188,22 +190,31 @@ def _space_body(
 
 
 def _room_body(
-    name: str, kind: str, levels: dict, space_id: str, server_name: str, marker: str
+    name: str,
+    kind: str,
+    levels: dict,
+    space_id: str,
+    server_name: str,
+    marker: str,
+    visibility: str,
 ) -> dict:
+    # The rooms of a public space are public too, because Synapse 1.163 hides
+    # rooms restricted to a space from the hierarchy that people outside the
+    # space see, so they could not look inside before joining.
+    if visibility == "public":
+        join_rule = {"join_rule": "public"}
+    else:
+        join_rule = {
+            "join_rule": "restricted",
+            "allow": [{"type": "m.room_membership", "room_id": space_id}],
+        }
     return {
         "preset": "private_chat",
         "name": name,
         "creation_content": {ns.CLIENT_ID_KEY: marker},
         "power_level_content_override": levels,
         "initial_state": [
-            {
-                "type": "m.room.join_rules",
-                "state_key": "",
-                "content": {
-                    "join_rule": "restricted",
-                    "allow": [{"type": "m.room_membership", "room_id": space_id}],
-                },
-            },
+            {"type": "m.room.join_rules", "state_key": "", "content": join_rule},
             {
                 "type": "m.space.parent",
                 "state_key": space_id,

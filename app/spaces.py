@@ -297,7 +297,7 @@ class Spaces:
         ]
 
     async def join(self, room_id_or_alias: str) -> str:
-        """Join a space and its rooms that admit its members; return the space's id.
+        """Join a space and its rooms (see _standard_room_of); return the space's id.
 
         Raises SpaceActionError when offline or when the space needs an
         invitation or a knock.
@@ -325,6 +325,7 @@ class Spaces:
     async def _join_rooms_of(self, space_id: str, name: str) -> None:
         """Join the rooms of a just-joined space that admit its members, and cache all."""
         joined = [space_id]
+        public_space = False
         try:
             rooms = await requests.space_hierarchy(self.client, space_id)
         except (RequestFailed, ConnectionFailed) as error:
@@ -332,12 +333,15 @@ class Spaces:
             log.warning("Could not list the rooms of %s: %s", space_id, error)
             rooms = []
         for room in rooms:
+            if room.get("room_id") == space_id:
+                public_space = room.get("join_rule") == "public"
+        for room in rooms:
             room_id = room.get("room_id")
             if room_id == space_id or not valid_room_id(room_id):
                 continue
             if room.get("room_type") == "m.space":
                 continue
-            if not _standard_room_of(room, space_id):
+            if not _standard_room_of(room, space_id, public_space):
                 continue
             try:
                 joined.append(await requests.join(self.client, room_id))
@@ -790,8 +794,14 @@ def _joinable(room: dict, joined: set[str]) -> bool:
     return False
 
 
-def _standard_room_of(room: dict, space_id: str) -> bool:
-    """Return whether a hierarchy room admits the space's members (restricted to it)."""
+def _standard_room_of(room: dict, space_id: str, public_space: bool) -> bool:
+    """Return whether a hierarchy room is one that joining the space joins too.
+
+    Those are the rooms restricted to the space's members and, in a public
+    space, the public rooms.
+    """
+    if room.get("join_rule") == "public":
+        return public_space
     if room.get("join_rule") not in ("restricted", "knock_restricted"):
         return False
     allowed = room.get("allowed_room_ids")

@@ -120,8 +120,7 @@ def test_create_seen_by_other_client(synapse, owner, bob, tmp_path):
             parent = child_state[("m.space.parent", space_id)]
             assert parent["content"]["canonical"] is True
             rule = child_state[("m.room.join_rules", "")]["content"]
-            assert rule["join_rule"] == "restricted"
-            assert rule["allow"] == [{"type": "m.room_membership", "room_id": space_id}]
+            assert rule["join_rule"] == "public"
             kinds.add(child_state[(ns.ROOM_KIND_EVENT, "")]["content"]["kind"])
         assert kinds == {"board", "files"}
         listed = client.call(
@@ -202,6 +201,14 @@ def test_knock_approved_then_joined(synapse, owner, bob, tmp_path):
             await mod.sync.sync_once()
             requests = mod.spaces.join_requests(space_id)
             home = mod.spaces.space_home(space_id)
+            rules = {
+                row[0]: row[1]
+                for row in mod.store.reader().execute(
+                    "SELECT room_id, allowed_room_id FROM join_rule_allow"
+                )
+            }
+            children = [r.room_id for r in home.boards + home.files_areas]
+            assert [rules.get(child) for child in children] == [space_id, space_id]
 
             await mod.spaces.approve_request(space_id, bob.user_id)
             after_approval = mod.spaces.join_requests(space_id)
@@ -263,6 +270,9 @@ def test_join_public_space_joins_its_rooms(synapse, owner, bob, tmp_path):
             space_id = await creator.spaces.create("Open Guild", visibility="public")
             page = await joiner.spaces.browse("open guild")
             entry = next(e for e in page.entries if e.room_id == space_id)
+            preview = await joiner.spaces.hierarchy(space_id)
+            assert sorted(room.name for room in preview) == ["Discussions", "Files"]
+            assert all(room.joinable for room in preview)
             joined = await joiner.spaces.join(entry.alias)
             rooms = queries.list_space_rooms(joiner.store.reader(), space_id)
             spaces = queries.list_spaces(joiner.store.reader())
