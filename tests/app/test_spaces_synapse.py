@@ -20,6 +20,7 @@ from app.spaces import SpaceActionError, Spaces
 from app.store import Store, queries
 from app.store.writes import apply_sync
 from app.sync import SyncLoop
+from app.sync.translate import translate_events
 from devtools.synapse import free_port
 from tests.app.loopback_proxy import DROP, LoopbackProxy
 from tests.other_client import OtherClient
@@ -458,3 +459,63 @@ def test_double_create_makes_one_space(synapse, owner, tmp_path):
         client.close()
     assert list(types.values()).count("m.space") == 1
     assert len(types) == 3
+
+
+OFFLINE_ACTIONS = {
+    "browse": (lambda spaces: spaces.browse("data"), "Browsing the spaces"),
+    "hierarchy": (
+        lambda spaces: spaces.hierarchy("!guild:localhost"),
+        "Listing the rooms of Data Guild",
+    ),
+    "knock": (lambda spaces: spaces.knock("!guild:localhost"), "Asking to join Data Guild"),
+    "accept": (
+        lambda spaces: spaces.accept_invite("!guild:localhost"),
+        "Accepting the invitation to Data Guild",
+    ),
+    "leave": (lambda spaces: spaces.leave("!guild:localhost"), "Leaving Data Guild"),
+    "create": (lambda spaces: spaces.create("New Guild"), "Creating New Guild"),
+    "invite": (
+        lambda spaces: spaces.invite("!guild:localhost", "@kim:localhost"),
+        "Inviting @kim:localhost to Data Guild",
+    ),
+    "pin": (
+        lambda spaces: spaces.pin("!guild:localhost", "$post"),
+        "Pinning an item in Data Guild",
+    ),
+}
+
+
+@pytest.mark.parametrize("action", list(OFFLINE_ACTIONS))
+def test_offline_action_raises_plain_error(tmp_path, owner, action):
+    call, doing = OFFLINE_ACTIONS[action]
+
+    async def scenario():
+        store = Store(tmp_path / "offline.sqlite3")
+        space_id = "!guild:localhost"
+        levels = {
+            "type": "m.room.power_levels",
+            "state_key": "",
+            "sender": owner.user_id,
+            "content": {"users": {owner.user_id: 100}},
+        }
+        batch = RoomBatch(space_id, "join")
+        batch.items = [
+            RoomState(space_id, kind="space", name="Data Guild"),
+            *translate_events(space_id, [levels], state=True),
+        ]
+        store.write_blocking(apply_sync, [batch], None)
+        try:
+            base_url = f"http://127.0.0.1:{free_port()}"
+            async with MatrixClient(base_url, owner.access_token) as client:
+                spaces = Spaces(client, store, owner.user_id, lambda changes: None)
+                with pytest.raises(SpaceActionError) as failure:
+                    await call(spaces)
+                return failure.value.message
+        finally:
+            store.close()
+
+    message = asyncio.run(scenario())
+
+    assert message == (
+        f"Commonplace is offline. {doing} needs a connection; try again when online."
+    )
