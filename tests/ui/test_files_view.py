@@ -37,9 +37,7 @@ def area(cache, store, app_session, tmp_path):
     cache.board(BOARD, "Talk", SPACE)
     cache.member(FILES, ANA, "Ana Lima")
     cache.member(FILES, BEN, "Ben Okoro")
-    app_session.files = FileTransfers(
-        None, store, ME, NO_POLICY, app_session.announce
-    )
+    app_session.files = FileTransfers(None, store, ME, NO_POLICY, app_session.announce)
     app_session.thumbnails = ThumbnailCache(None, tmp_path / "thumbnails")
     return cache
 
