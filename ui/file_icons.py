@@ -85,6 +85,7 @@ def type_pixmap(kind: str, size: int, ratio: float = 1.0) -> QPixmap:
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+
     width = size * 0.72
     left = (size - width) / 2
     top = size * 0.06
@@ -105,10 +106,12 @@ def type_pixmap(kind: str, size: int, ratio: float = 1.0) -> QPixmap:
     corner.lineTo(left + width - fold, top + fold)
     corner.lineTo(left + width, top + fold)
     painter.drawPath(corner)
+
     band = QRectF(0, top + height * 0.52, size, height * 0.3)
     painter.setPen(Qt.PenStyle.NoPen)
     painter.setBrush(QColor(colour))
     painter.drawRoundedRect(band.adjusted(size * 0.04, 0, -size * 0.04, 0), 2, 2)
+
     font = QFont()
     font.setBold(True)
     font.setPixelSize(max(6, round(band.height() * 0.72)))

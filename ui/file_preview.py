@@ -3,8 +3,8 @@
 The picture is, in order of preference, the downloaded file itself (an image
 or a PDF's first page, drawn by app.previews in a child process), the
 server's thumbnail of an image, or a type icon. The type shown is read from
-the downloaded content; before the download it is the sender's claim, and
-says so. Small PDFs and images are downloaded for their preview when they
+the downloaded content. Before the download it is the type the sender
+claimed, marked "(as sent)". Small PDFs and images are downloaded for their preview when they
 are selected.
 """
 
@@ -329,7 +329,7 @@ class FilePreview(QWidget):
                 "Open the file to download it again."
             )
         else:
-            log.error("Preview failed", exc_info=error)
+            log.error("Preview of a downloaded file failed", exc_info=error)
             self.message_label.setText("The preview could not be made.")
 
     def _show_icon(self, kind: str) -> None:
@@ -385,7 +385,7 @@ class FilePreview(QWidget):
 
 
 def _outline(image: QImage) -> None:
-    """Draw a thin grey border around a page, so a white page stands out."""
+    """Draw a thin grey border around a page, so a white page is visible on the panel."""
     painter = QPainter(image)
     painter.setPen(QColor("#c4c9d0"))
     painter.drawRect(0, 0, image.width() - 1, image.height() - 1)

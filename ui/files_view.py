@@ -88,6 +88,7 @@ class FileNameDelegate(QStyledItemDelegate):
         widget = item.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)
+
         rect = style.subElementRect(
             QStyle.SubElement.SE_ItemViewItemText, item, widget
         ).adjusted(4, 2, -4, -2)
@@ -95,6 +96,7 @@ class FileNameDelegate(QStyledItemDelegate):
         metrics = QFontMetrics(item.font)
         top = rect.adjusted(0, 0, 0, -rect.height() // 2)
         bottom = rect.adjusted(0, rect.height() // 2, 0, 0)
+
         painter.setFont(item.font)
         # The style sheet gives selected rows a light background, so the
         # text keeps its colours there.
@@ -104,6 +106,7 @@ class FileNameDelegate(QStyledItemDelegate):
             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom),
             metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, top.width()),
         )
+
         small = QFont(item.font)
         small.setPointSizeF(item.font.pointSizeF() * 0.88)
         painter.setFont(small)
@@ -486,7 +489,7 @@ class FilesView(QWidget):
             self.upload_paths([Path(path) for path in paths], supersedes=supersedes)
 
     def upload_paths(self, paths: list[Path], *, supersedes: str | None = None) -> None:
-        """Check the files against the server's limit and queue the others."""
+        """Queue the files for upload, and show why any of them was not queued."""
         if self._room_id is None or self._transfers is None:
             return
         if not self._uploads_allowed:

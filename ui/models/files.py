@@ -1,6 +1,6 @@
 """The files of one files area: the latest version of each file, newest first.
 
-Older versions are hidden (app.store.file_versions says which link counts).
+Older versions are hidden (app.store.file_versions defines which links count).
 The model reads PAGE_SIZE rows at a time through fetchMore, so scrolling to
 the end of a large area reads the next page. Images show the server's
 thumbnail once it is cached; every other file shows a type icon.
