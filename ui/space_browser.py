@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.spaces import MAX_REASON_LENGTH
 from app.text import clean_name
 from ui import theme
 from ui.avatars import paint_initials
@@ -263,7 +264,7 @@ class SpacePreview(QWidget):
         self.knock_message = QLineEdit()
         self.knock_message.setObjectName("knockMessage")
         self.knock_message.setPlaceholderText("Message to the moderators (optional)")
-        self.knock_message.setMaxLength(500)
+        self.knock_message.setMaxLength(MAX_REASON_LENGTH)
         self.action_button = QPushButton("Join")
         self.action_button.setObjectName("primaryButton")
         self.action_button.clicked.connect(self._action_clicked)

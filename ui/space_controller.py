@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.policy import NO_POLICY
 from app.records import Changes
+from app.spaces import MAX_REASON_LENGTH
 from app.store.queries import get_person, get_room
 from app.store.space_queries import pinned_event_ids
 from ui.create_space_dialog import CreateSpaceDialog
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 
 # How long the status bar shows the outcome of a space action (ms).
 MESSAGE_MS = 15_000
-MAX_REASON_LENGTH = 300
 
 
 def ask_reason(parent: QWidget, title: str, question: str, button: str) -> str | None:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.text import clean_name
-from ui.avatars import initials_image
+from ui.avatar_images import AvatarImages
 from ui.space_members import MODERATOR_ROLES, MemberList
 from ui.text_format import board_name, count_label, relative_time, space_name
 from ui.widgets import LinkButton, plain_label
@@ -93,6 +93,9 @@ class SpaceHomeView(QWidget):
 
         self.tile = QLabel()
         self.tile.setFixedSize(TILE_SIZE, TILE_SIZE)
+        # The space's picture once its thumbnail is cached, else initials.
+        self._pictures = AvatarImages(thumbnails, TILE_SIZE, self)
+        self._pictures.changed.connect(self._show_picture)
         self.name_label = plain_label("", "profileName")
         self.name_label.setWordWrap(True)
         self.details_label = plain_label("", "profileRole")
@@ -236,10 +239,7 @@ class SpaceHomeView(QWidget):
         self.message_label.hide()
         name = space_name(home.name)
         self.name_label.setText(name)
-        ratio = self.devicePixelRatioF()
-        self.tile.setPixmap(
-            QPixmap.fromImage(initials_image(name, home.space_id, TILE_SIZE, ratio))
-        )
+        self._show_picture()
         parts = [
             JOIN_RULE_TEXT.get(home.join_rule or "", "Private space"),
             count_label(home.member_count, "member", "members"),
@@ -266,6 +266,18 @@ class SpaceHomeView(QWidget):
         self.members.set_members(home.members, home.own_role)
         self.members.setVisible(bool(home.members))
         self.no_members_label.setVisible(not home.members)
+
+    def _show_picture(self) -> None:
+        home = self.home
+        if home is None:
+            return
+        image = self._pictures.image(
+            space_name(home.name),
+            home.space_id,
+            home.avatar_url,
+            self.devicePixelRatioF(),
+        )
+        self.tile.setPixmap(QPixmap.fromImage(image))
 
     def _fill_pins(self, home, moderator: bool) -> None:
         links = []

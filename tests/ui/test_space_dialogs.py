@@ -760,3 +760,46 @@ def test_space_actions_off_without_core(qtbot, qasync_loop, app_session):
     assert not window.space_pane.add_button.isEnabled()
     assert window.space_home is None
     assert window.reading_pane.currentWidget() is window.thread_view
+
+
+# -- The real Spaces without a server ----------------------------------------
+
+
+@pytest.fixture
+def unreachable_spaces(qtbot, store, monkeypatch):
+    """A real Spaces whose client points at a loopback port with no server."""
+    from app.matrix import MatrixClient
+    from app.matrix import http as matrix_http
+    from app.spaces import Spaces
+    from devtools.synapse import free_port
+
+    async def no_sleep(seconds):
+        return None
+
+    monkeypatch.setattr(matrix_http, "_sleep", no_sleep)
+    client = MatrixClient(f"http://127.0.0.1:{free_port()}", "token")
+    yield Spaces(client, store, ME, lambda changes: None)
+    task = asyncio.ensure_future(client.aclose())
+    qtbot.waitUntil(task.done, timeout=5_000)
+
+
+def test_browser_offline_with_real_core(qtbot, qasync_loop, unreachable_spaces):
+    dialog = SpaceBrowserDialog(unreachable_spaces)
+    qtbot.addWidget(dialog)
+    dialog.start()
+
+    qtbot.waitUntil(lambda: dialog.message() == OFFLINE, timeout=20_000)
+    assert dialog.retry_button.isVisibleTo(dialog)
+
+
+def test_create_offline_with_real_core(qtbot, qasync_loop, unreachable_spaces):
+    dialog = CreateSpaceDialog(unreachable_spaces)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.name_edit.setText("Data Guild")
+
+    dialog.create_button.click()
+
+    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=20_000)
+    assert "offline" in dialog.error_label.text()
+    assert dialog.name() == "Data Guild"

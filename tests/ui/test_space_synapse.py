@@ -10,7 +10,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QMessageBox
 
 from app.account import Session
 from app.session import AppSession
@@ -91,6 +93,17 @@ def create_listed_space(client: OtherClient, name: str, join_rule: str) -> str:
             }
         ],
     )
+
+
+def png_bytes() -> bytes:
+    """Return a small PNG picture, as the crop dialog makes one."""
+    image = QImage(64, 64, QImage.Format.Format_ARGB32)
+    image.fill(QColor("teal"))
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(data)
 
 
 def find_in_browser(qtbot, window, name: str):
@@ -199,6 +212,7 @@ def test_create_space_selects_it(qtbot, synapse, make_user, open_window):
     dialog.name_edit.setText(f"  {name}  ")
     dialog.topic_edit.setPlainText("Where the new guild talks")
     dialog.visibility_buttons["knock"].setChecked(True)
+    dialog.set_picture(png_bytes(), "image/png")
 
     with qtbot.waitSignal(dialog.created, timeout=WAIT_MS) as created:
         dialog.create_button.click()
@@ -218,6 +232,7 @@ def test_create_space_selects_it(qtbot, synapse, make_user, open_window):
         lambda: window.reading_pane.currentWidget() is home, timeout=WAIT_MS
     )
     assert "You are an owner" in home.details_label.text()
+    assert home.home.avatar_url.startswith("mxc://")
     assert len(home.link_texts("rooms")) == 2
 
 
@@ -252,3 +267,95 @@ def test_pin_appears_on_space_home(qtbot, synapse, make_user, open_window, other
     home.click_link("pins", 0)
     assert window.thread_view.current_discussion() == root
     assert window.reading_pane.currentWidget() is window.thread_view
+
+
+@pytest.fixture
+def member_space(make_user, other):
+    """A space with a board, made by an owner, that a member has joined."""
+    owner = make_user("owner", displayname="Olga Owner")
+    member = make_user("member", displayname="Mel Member")
+    space_id, board_id = other(owner).create_space_with_board(
+        unique("Team guild"), invite=[member.user_id]
+    )
+    client = other(member)
+    client.join(space_id)
+    client.join(board_id)
+    return owner, member, space_id, board_id
+
+
+def test_leave_from_space_home(qtbot, open_window, member_space, monkeypatch):
+    _owner, member, space_id, _board_id = member_space
+    window = open_window(member)
+    qtbot.waitUntil(lambda: membership(window, space_id) == "join", timeout=WAIT_MS)
+    window.space_pane.select_space(space_id)
+    home = window.space_home
+    qtbot.waitUntil(lambda: window.reading_pane.currentWidget() is home)
+    assert home.invite_button.isHidden()
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Yes
+    )
+
+    home.leave_button.click()
+
+    qtbot.waitUntil(lambda: space_id not in sidebar_ids(window), timeout=WAIT_MS)
+    assert window.space_pane.selected_space() != space_id
+
+
+def test_owner_makes_member_moderator(qtbot, open_window, member_space):
+    owner, member, space_id, _board_id = member_space
+    window = open_window(owner)
+    home = window.space_home
+    qtbot.waitUntil(lambda: space_id in sidebar_ids(window), timeout=WAIT_MS)
+    window.space_pane.select_space(space_id)
+    qtbot.waitUntil(lambda: member.user_id in home.members.user_ids(), timeout=WAIT_MS)
+    assert home.members.headings() == ["Owners (1)", "Members (1)"]
+    menu = home.members.member_menu(member.user_id)
+    action = next(a for a in menu.actions() if a.text() == "Make moderator")
+
+    action.trigger()
+
+    qtbot.waitUntil(
+        lambda: home.members.headings() == ["Owners (1)", "Moderators (1)"],
+        timeout=WAIT_MS,
+    )
+    menu = home.members.member_menu(member.user_id)
+    assert "Remove moderator" in [a.text() for a in menu.actions()]
+
+
+def test_moderator_removes_post(qtbot, open_window, member_space, other, monkeypatch):
+    owner, member, space_id, board_id = member_space
+    root = other(member).discussion(board_id, "Buy cheap watches", "Spam.")
+    window = open_window(owner)
+    qtbot.waitUntil(lambda: space_id in sidebar_ids(window), timeout=WAIT_MS)
+    window.space_pane.select_space(space_id)
+    pane = window.discussion_pane
+    qtbot.waitUntil(lambda: pane.select_discussion(root), timeout=WAIT_MS)
+    text = window.thread_view.document().toPlainText
+    qtbot.waitUntil(lambda: "Remove post" in text(), timeout=WAIT_MS)
+    monkeypatch.setattr("ui.space_controller.ask_reason", lambda *args: "Spam")
+
+    window.thread_view.run_post_action("remove", root)
+
+    qtbot.waitUntil(lambda: "This post was deleted." in text(), timeout=WAIT_MS)
+    assert "Remove post" not in text()
+
+
+def test_moderator_invites_by_user_id(qtbot, open_window, member_space, make_user):
+    owner, _member, space_id, _board_id = member_space
+    guest = make_user("guest", displayname="Gus Guest")
+    window = open_window(owner)
+    guest_window = open_window(guest)
+    qtbot.waitUntil(lambda: space_id in sidebar_ids(window), timeout=WAIT_MS)
+    dialog = window.space_controller.show_invite(space_id)
+    dialog.user_edit.setText("not a user id")
+    dialog.invite_button.click()
+    assert "is not a user id" in dialog.status_label.text()
+
+    dialog.user_edit.setText(guest.user_id)
+    with qtbot.waitSignal(dialog.invited, timeout=WAIT_MS):
+        dialog.invite_button.click()
+
+    assert dialog.status_label.text() == f"Invited {guest.user_id}."
+    qtbot.waitUntil(
+        lambda: membership(guest_window, space_id) == "invite", timeout=WAIT_MS
+    )
