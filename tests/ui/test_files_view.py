@@ -13,10 +13,13 @@ import pytest
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QColor, QDesktopServices
 
+from app import compose
 from app.file_transfers import FileTransfers
 from app.media import ThumbnailCache
 from app.policy import NO_POLICY
-from app.store import file_transfers_store
+from app.store import file_transfers_store, outbox_store
+from app.store.file_transfers_store import UploadRow
+from app.store.outbox_store import NewItem
 from tests.app.preview_samples import image_bytes, pdf_bytes
 from tests.ui.builders import BASE_TS, ME
 from ui.files_view import NO_FILES, NO_FILES_HINT, FilesView
@@ -385,3 +388,67 @@ def test_files_area_replaces_reading_pane(area, app_session, qtbot, qasync_loop)
 
     window.discussion_pane.choose_board(BOARD)
     qtbot.waitUntil(reading_pane.isVisible, timeout=2_000)
+
+
+# -- Failed uploads -------------------------------------------------------------
+
+
+def failed_upload(store, tmp_path, name: str, reason: str) -> str:
+    """Queue an upload of a new file called name and mark it failed with reason."""
+    source = tmp_path / name
+    source.write_bytes(b"draft")
+    client_id = compose.new_client_id()
+    item = NewItem(
+        client_id,
+        compose.new_transaction_id(),
+        FILES,
+        ME,
+        outbox_store.FILE,
+        "m.room.message",
+        {"msgtype": "m.file", "body": name},
+        title=name,
+        body=name,
+    )
+    upload = UploadRow(
+        client_id, FILES, str(source), name, "text/plain", 5, source.stat().st_mtime_ns
+    )
+    item_id = store.write_blocking(file_transfers_store.insert_upload, item, upload)
+    store.write_blocking(
+        lambda conn: conn.execute(
+            "UPDATE outbox SET state = 'sending' WHERE id = ?", (item_id,)
+        )
+    )
+    store.write_blocking(outbox_store.mark_failed, item_id, reason, None)
+    return client_id
+
+
+def test_failed_upload_offers_retry_and_remove(area, open_view, store, tmp_path, qtbot):
+    area.commit()
+    failed_upload(store, tmp_path, "notes.txt", "The server rejected the file.")
+    view = open_view()
+
+    rows = view.transfer_rows()
+    assert len(rows) == 1
+    assert rows[0].label.text() == "Could not upload notes.txt"
+    assert rows[0].error_label.text() == "The server rejected the file."
+    assert set(rows[0].buttons) == {"Retry", "Remove"}
+
+    rows[0].buttons["Retry"].click()
+    qtbot.waitUntil(
+        lambda: (
+            [row.label.text() for row in view.transfer_rows()]
+            == ["notes.txt: waiting to upload"]
+        ),
+        timeout=5_000,
+    )
+
+
+def test_removed_upload_leaves_list(area, open_view, store, tmp_path, qtbot):
+    area.commit()
+    failed_upload(store, tmp_path, "notes.txt", "The server rejected the file.")
+    view = open_view()
+
+    view.transfer_rows()[0].buttons["Remove"].click()
+
+    qtbot.waitUntil(lambda: view.transfer_rows() == [], timeout=5_000)
+    assert not view.transfer_box.isVisibleTo(view)
