@@ -139,6 +139,17 @@ class Downloader:
         await asyncio.gather(task, return_exceptions=True)
         return True
 
+    async def remove_leftovers(self) -> int:
+        """Delete the partial files of downloads cut short by a crash; return how many."""
+        paths = await self.store.write(
+            file_transfers_store.remove_incomplete_downloads, list(self._tasks)
+        )
+        for path in paths:
+            await asyncio.to_thread(Path(path).unlink, missing_ok=True)
+        if paths:
+            log.info("Deleted %d partial downloads left by an earlier run", len(paths))
+        return len(paths)
+
     async def close(self) -> None:
         tasks = list(self._tasks.values())
         for task in tasks:

@@ -135,6 +135,7 @@ class FileTransfers:
         limit = asyncio.Semaphore(OFFLINE_PARALLEL)
         running: dict[str, asyncio.Task] = {}
         try:
+            await self.downloader.remove_leftovers()
             while True:
                 self._offline_wake.clear()
                 wanted = await self.store.read(

@@ -245,9 +245,19 @@ def remove_download(conn: sqlite3.Connection, event_id: str) -> None:
     conn.execute("DELETE FROM file_downloads WHERE event_id = ?", (event_id,))
 
 
-def download_paths(conn: sqlite3.Connection) -> set[str]:
-    """Return the paths of every recorded copy, complete or partial."""
-    return {row[0] for row in conn.execute("SELECT path FROM file_downloads")}
+def remove_incomplete_downloads(
+    conn: sqlite3.Connection, running: list[str]
+) -> list[str]:
+    """Delete the rows of incomplete downloads not in running; return their paths."""
+    rows = conn.execute(
+        "SELECT event_id, path FROM file_downloads WHERE complete = 0"
+    ).fetchall()
+    removed = [(event_id, path) for event_id, path in rows if event_id not in running]
+    conn.executemany(
+        "DELETE FROM file_downloads WHERE event_id = ?",
+        [(event_id,) for event_id, _path in removed],
+    )
+    return [path for _event_id, path in removed]
 
 
 # -- Available offline ----------------------------------------------------------------

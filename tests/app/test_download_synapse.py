@@ -250,3 +250,27 @@ def test_offline_file_mark_fetches_only_that_file(synapse, people, tmp_path):
     assert not still_marked
     assert kept.read_bytes() == b"keep me"
     assert os.listdir(room_folder(files_folder(), board)) == ["wanted.txt"]
+
+
+def test_download_leftover_part_removed_at_start(synapse, people, tmp_path):
+    me, _other, board = people
+    folder = room_folder(files_folder(), board)
+    folder.mkdir(parents=True)
+    leftover = folder / ".0123456789abcdef01234567.part"
+    leftover.write_bytes(b"half a file")
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            # As a process killed mid-download leaves it.
+            await app.store.write(
+                file_transfers_store.start_download, "$killed", board, str(leftover)
+            )
+            app.start()
+            await wait_for(lambda: not leftover.exists(), 30)
+            return file_transfers_store.get_download(app.store.reader(), "$killed")
+        finally:
+            await app.close()
+
+    assert asyncio.run(scenario()) is None
+    assert os.listdir(folder) == []
