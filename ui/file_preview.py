@@ -121,6 +121,7 @@ class FilePreview(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         self._transfers = None
         self._thumbnails = None
+        self._uploads_allowed = False
         self._entry: FileEntry | None = None
         self._runner = TaskRunner(self)
         # Bumped for each shown file, so a late result for another is dropped.
@@ -194,7 +195,8 @@ class FilePreview(QWidget):
     def set_services(self, transfers, thumbnails, *, uploads_allowed: bool) -> None:
         self._transfers = transfers
         self._thumbnails = thumbnails
-        self.new_version_button.setVisible(uploads_allowed and transfers is not None)
+        self._uploads_allowed = uploads_allowed and transfers is not None
+        self.show_file(self._entry)
 
     def entry(self) -> FileEntry | None:
         return self._entry
@@ -219,7 +221,7 @@ class FilePreview(QWidget):
         for widget in (self._details, self.open_button, self.save_button):
             widget.setVisible(has_file)
         self.history_button.setVisible(has_file and entry.version_count > 1)
-        self.new_version_button.setEnabled(has_file)
+        self.new_version_button.setVisible(has_file and self._uploads_allowed)
         self.name_label.setVisible(has_file)
         if entry is None:
             self.picture.set_image(None)

@@ -385,6 +385,8 @@ class FilesView(QWidget):
     def _model_reset(self) -> None:
         empty = self.model.rowCount() == 0
         self._list_stack.setCurrentWidget(self.empty_label if empty else self.table)
+        # An empty area has nothing to preview, so the list takes the width.
+        self.preview.setVisible(not empty)
         if self._selected_id is not None and self.select_file(self._selected_id):
             return
         self._selected_id = None
