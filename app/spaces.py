@@ -12,28 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-import uuid
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
-from app.errors import CommonplaceError
 from app.matrix import space_requests as requests
-from app.matrix.errors import (
-    ConnectionFailed,
-    Forbidden,
-    MatrixError,
-    NotFound,
-    RequestFailed,
-    ServerUnavailable,
-)
-from app.matrix.room_events import redact_event, set_state
-from app.records import Changes, RawEvent, Redaction, RoomBatch
+from app.matrix.errors import ConnectionFailed, Forbidden, NotFound, RequestFailed
+from app.space_admin import PINNED_EVENTS, POWER_LEVELS, Role, SpaceModeration
+from app.space_base import SpaceActionError
 from app.space_create import create_space
-from app.space_records import PinnedEvents
-from app.store import space_queries, space_store
+from app.store import space_queries
 from app.store.space_queries import (
     ROLE_LEVELS,
     JoinRequest,
@@ -45,11 +33,13 @@ from app.store.space_queries import (
     SpaceRoom,
 )
 from app.store.writes import apply_sync
-from app.sync.translate import translate_events, valid_room_id, valid_user_id
+from app.sync.translate import valid_room_id
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "PINNED_EVENTS",
+    "POWER_LEVELS",
     "ROLE_LEVELS",
     "DirectoryEntry",
     "DirectoryPage",
@@ -57,27 +47,22 @@ __all__ = [
     "Permissions",
     "PinnedItem",
     "RecentFile",
+    "Role",
     "SpaceActionError",
     "SpaceChild",
     "SpaceHome",
     "SpaceMember",
     "SpaceRoom",
     "Spaces",
+    "Visibility",
 ]
 
-T = TypeVar("T")
 Visibility = Literal["public", "invite", "knock"]
-Role = Literal["owner", "moderator", "member"]
 VISIBILITIES = ("public", "invite", "knock")
 MAX_NAME_LENGTH = 255
-# Synapse 1.163 accepts knock reasons of any length; this keeps one readable.
+# Longest knock reason sent: an estimate that keeps one readable in a
+# moderator's list of requests.
 MAX_REASON_LENGTH = 500
-PINNED_EVENTS = "m.room.pinned_events"
-POWER_LEVELS = "m.room.power_levels"
-
-
-class SpaceActionError(CommonplaceError):
-    """A space action failed or is not allowed; ``message`` gives the reason and the fix."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,89 +119,17 @@ def _count(value: object) -> int:
     return value if valid else 0
 
 
-class Spaces:
+class Spaces(SpaceModeration):
     """Space actions of the signed-in user; ``on_changes`` gets a Changes.
 
     ``policy`` is the organisation's policy, whose ``disable_uploads`` turns
-    off a new space's picture.
+    off a new space's picture. Roles, moderation and pins come from
+    app.space_admin.SpaceModeration.
     """
 
     def __init__(self, client, store, user_id: str, on_changes, *, policy=None):
-        self.client = client
-        self.store = store
-        self.user_id = user_id
-        self.policy = policy
-        self._on_changes = on_changes
-        self._locks: dict[str, asyncio.Lock] = {}
+        super().__init__(client, store, user_id, on_changes, policy=policy)
         self._creating: dict[tuple[str, str], asyncio.Future] = {}
-
-    # Helpers
-
-    @property
-    def server_name(self) -> str:
-        return self.user_id.split(":", 1)[1]
-
-    def _name(self, room_id_or_alias: str) -> str:
-        """Return the cached name of a room for messages, else its id or alias."""
-        name = space_queries.room_name(self.store.reader(), room_id_or_alias)
-        return name or room_id_or_alias
-
-    def _person(self, user_id: str) -> str:
-        return space_queries.person_name(self.store.reader(), user_id) or user_id
-
-    def _lock(self, key: str) -> asyncio.Lock:
-        return self._locks.setdefault(key, asyncio.Lock())
-
-    async def _online(self, doing: str, action: Awaitable[T]) -> T:
-        """Await action; turn a missing connection into a SpaceActionError.
-
-        doing completes "... needs a connection", as in "Joining Data Guild".
-        """
-        try:
-            return await action
-        except ServerUnavailable as error:
-            raise SpaceActionError(
-                f"The server is not responding ({error.message}). {doing} did not "
-                "finish; try again in a few minutes."
-            ) from error
-        except ConnectionFailed as error:
-            raise SpaceActionError(
-                f"Commonplace is offline. {doing} needs a connection; try again "
-                "when online."
-            ) from error
-
-    def _require(self, room_id: str, action: str, refusal: str) -> None:
-        """Raise SpaceActionError(refusal) unless the user's cached level allows action."""
-        if not space_queries.may(self.store.reader(), room_id, self.user_id, action):
-            raise SpaceActionError(refusal)
-
-    async def _write(self, function, *args) -> Changes:
-        changes = await self.store.write(function, *args)
-        if changes:
-            self._on_changes(changes)
-        return changes
-
-    async def _cache_rooms(self, room_ids: list[str]) -> None:
-        """Fetch the current state of joined rooms and cache them as joined.
-
-        The sync brings the same state later; this makes the rooms appear at
-        once. A room whose state cannot be read is left to the sync.
-        """
-        batches = []
-        for room_id in room_ids:
-            try:
-                events = await requests.room_state(self.client, room_id)
-            except (RequestFailed, ConnectionFailed) as error:
-                log.warning("Could not read the state of %s: %s", room_id, error)
-                continue
-            batch = RoomBatch(room_id, "join")
-            batch.items = translate_events(room_id, events, state=True)
-            batches.append(batch)
-        if batches:
-            await self._write(apply_sync, batches, None)
-
-    async def _cache_membership(self, room_id: str, membership: str) -> None:
-        await self._write(apply_sync, [RoomBatch(room_id, membership)], None)
 
     # Finding and joining
 
@@ -502,279 +415,6 @@ class Spaces:
         await self._cache_rooms([space_id, *rooms])
         log.info("Created space %s with rooms %s", space_id, rooms)
         return space_id
-
-    # Roles
-
-    def role(self, room_id: str, user_id: str) -> str:
-        """Return "owner", "moderator" or "member" from the cached power levels."""
-        return space_queries.role(self.store.reader(), room_id, user_id)
-
-    def permissions(self, room_id: str) -> Permissions:
-        """Return what the user may do in a space or room, from the cache.
-
-        The views use it to show only the actions that will not be rejected.
-        """
-        return space_queries.permissions(self.store.reader(), room_id, self.user_id)
-
-    async def set_role(self, space_id: str, user_id: str, role: Role) -> None:
-        """Give user_id a role in the space and in its joined rooms.
-
-        Only owners change roles. A creator of a room version that gives
-        creators unlimited power stays an owner. Raises SpaceActionError
-        before any request when the change is not allowed.
-        """
-        if role not in ROLE_LEVELS:
-            raise ValueError(
-                f"invalid role {role!r}: expected one of {list(ROLE_LEVELS)}"
-            )
-        conn = self.store.reader()
-        name = self._name(space_id)
-        self._require(
-            space_id,
-            f"state:{POWER_LEVELS}",
-            f"Only owners can change roles in {name}.",
-        )
-        person = self._person(user_id)
-        if space_queries.is_creator(conn, space_id, user_id):
-            raise SpaceActionError(
-                f"{person} created {name}, so they stay an owner. Their role cannot "
-                "be changed."
-            )
-        own = space_queries.user_level(conn, space_id, self.user_id)
-        theirs = space_queries.user_level(conn, space_id, user_id)
-        if user_id != self.user_id and theirs >= own:
-            raise SpaceActionError(
-                f"{person} has as much power in {name} as you, so only they can "
-                "change their role."
-            )
-        rooms = [space_id] + [
-            room.room_id
-            for room in space_queries.space_rooms(conn, space_id)
-            if room.membership == "join"
-        ]
-        level = ROLE_LEVELS[role]
-        for room_id in rooms:
-            if room_id != space_id and not space_queries.may(
-                conn, room_id, self.user_id, f"state:{POWER_LEVELS}"
-            ):
-                log.warning("Not allowed to change roles in %s; skipped", room_id)
-                continue
-            await self._online(
-                f"Changing the role of {person} in {name}",
-                self._set_level(room_id, user_id, level),
-            )
-        log.info("Set the role of %s in %s to %s", user_id, space_id, role)
-
-    async def _set_level(self, room_id: str, user_id: str, level: int) -> None:
-        # Read from the server, not the cache, so that a change another
-        # moderator made since the last sync is kept.
-        content = await requests.get_state(self.client, room_id, POWER_LEVELS) or {}
-        users = content.get("users")
-        users = dict(users) if isinstance(users, dict) else {}
-        default = content.get("users_default", 0)
-        if level == default:
-            users.pop(user_id, None)
-        else:
-            users[user_id] = level
-        if users == content.get("users", {}):
-            return
-        content = {**content, "users": users}
-        await set_state(self.client, room_id, POWER_LEVELS, "", content, max_attempts=4)
-        await self._cache_state(room_id, POWER_LEVELS, content)
-
-    async def _cache_state(self, room_id: str, event_type: str, content: dict) -> None:
-        event = {
-            "type": event_type,
-            "state_key": "",
-            "sender": self.user_id,
-            "content": content,
-        }
-        batch = RoomBatch(room_id, "join")
-        batch.items = translate_events(room_id, [event], state=True)
-        await self._write(apply_sync, [batch], None)
-
-    # Moderation
-
-    async def invite(self, space_id: str, user_id: str) -> None:
-        """Invite someone to the space; its rooms admit them once they join it."""
-        if not valid_user_id(user_id):
-            raise SpaceActionError(
-                f"'{user_id}' is not a Matrix user id. A user id looks like "
-                "@name:example.org."
-            )
-        name = self._name(space_id)
-        self._require(
-            space_id, "invite", f"Only moderators can invite people to {name}."
-        )
-        try:
-            await self._online(
-                f"Inviting {self._person(user_id)} to {name}",
-                requests.invite(self.client, space_id, user_id),
-            )
-        except Forbidden as error:
-            raise SpaceActionError(
-                f"{self._person(user_id)} cannot be invited to {name}: {error.message}"
-            ) from error
-        await self._write(space_store.forget_join_request, space_id, user_id)
-
-    def join_requests(self, space_id: str) -> list[JoinRequest]:
-        """Return the open requests to join the space, oldest first, from the cache."""
-        return space_queries.join_requests(self.store.reader(), space_id)
-
-    async def approve_request(self, space_id: str, user_id: str) -> None:
-        """Approve a request to join: invite the person, who then accepts."""
-        name = self._name(space_id)
-        self._require(
-            space_id, "invite", f"Only moderators can approve requests to join {name}."
-        )
-        await self.invite(space_id, user_id)
-
-    async def refuse_request(
-        self, space_id: str, user_id: str, reason: str = ""
-    ) -> None:
-        """Reject a request to join (a kick of the knock); the reason goes to the person."""
-        name = self._name(space_id)
-        self._require(
-            space_id, "kick", f"Only moderators can refuse requests to join {name}."
-        )
-        await self._online(
-            f"Refusing the request of {self._person(user_id)} to join {name}",
-            requests.kick(self.client, space_id, user_id, reason.strip()),
-        )
-        await self._write(space_store.forget_join_request, space_id, user_id)
-
-    async def remove_member(
-        self, space_id: str, user_id: str, reason: str = ""
-    ) -> None:
-        """Remove someone from the space and from its rooms where they are a member."""
-        conn = self.store.reader()
-        name = self._name(space_id)
-        person = self._person(user_id)
-        self._require(
-            space_id, "kick", f"Only moderators can remove people from {name}."
-        )
-        own = space_queries.user_level(conn, space_id, self.user_id)
-        if space_queries.user_level(conn, space_id, user_id) >= own:
-            raise SpaceActionError(
-                f"{person} has as much power in {name} as you, so you cannot "
-                "remove them."
-            )
-        rooms = [
-            room.room_id
-            for room in space_queries.space_rooms(conn, space_id)
-            if room.membership == "join"
-            and space_queries.may(conn, room.room_id, self.user_id, "kick")
-        ]
-        for room_id in [*rooms, space_id]:
-            try:
-                await self._online(
-                    f"Removing {person} from {name}",
-                    requests.kick(self.client, room_id, user_id, reason.strip()),
-                )
-            except Forbidden as error:
-                # Not a member of that room: nothing to remove there.
-                if room_id == space_id:
-                    raise SpaceActionError(
-                        f"{person} could not be removed from {name}: {error.message}"
-                    ) from error
-                log.info("Did not remove %s from %s: %s", user_id, room_id, error)
-
-    async def remove_post(self, room_id: str, event_id: str, reason: str = "") -> None:
-        """Delete someone's post or file as a moderator (a redaction).
-
-        The cache shows it removed at once.
-        """
-        conn = self.store.reader()
-        name = self._name(room_id)
-        found = space_queries.room_of_event(conn, event_id)
-        own_post = found is not None and found[1] == self.user_id
-        if not own_post:
-            self._require(
-                room_id, "redact", f"Only moderators can remove posts in {name}."
-            )
-        content = {"reason": reason.strip()} if reason.strip() else {}
-        redaction_id = await self._online(
-            f"Removing the post from {name}",
-            redact_event(
-                self.client,
-                room_id,
-                event_id,
-                uuid.uuid4().hex,
-                content,
-                max_attempts=4,
-            ),
-        )
-        batch = RoomBatch(room_id, "join")
-        batch.items = [
-            RawEvent(
-                redaction_id,
-                room_id,
-                self.user_id,
-                "m.room.redaction",
-                int(time.time() * 1000),
-                None,
-                "{}",
-            ),
-            Redaction(redaction_id, room_id, event_id),
-        ]
-        await self._write(apply_sync, [batch], None)
-
-    async def pin(self, room_id: str, event_id: str) -> None:
-        """Pin a discussion or file in its room (m.room.pinned_events)."""
-        await self._change_pins(room_id, event_id, pin=True)
-
-    async def unpin(self, room_id: str, event_id: str) -> None:
-        await self._change_pins(room_id, event_id, pin=False)
-
-    async def _change_pins(self, room_id: str, event_id: str, *, pin: bool) -> None:
-        conn = self.store.reader()
-        spaces = space_queries.spaces_of_room(conn, room_id)
-        where = self._name(spaces[0]) if spaces else self._name(room_id)
-        verb = "pin" if pin else "unpin"
-        self._require(
-            room_id,
-            f"state:{PINNED_EVENTS}",
-            f"Only moderators can {verb} items in {where}.",
-        )
-        async with self._lock(f"pins {room_id}"):
-            await self._online(
-                f"{'Pinning' if pin else 'Unpinning'} an item in {where}",
-                self._put_pins(room_id, event_id, pin),
-            )
-
-    async def _put_pins(self, room_id: str, event_id: str, pin: bool) -> None:
-        # Read from the server, so that pins made since the last sync are kept.
-        content = await requests.get_state(self.client, room_id, PINNED_EVENTS) or {}
-        current = content.get("pinned")
-        current = [item for item in current or [] if isinstance(item, str)]
-        if pin and event_id not in current:
-            pinned = [*current, event_id]
-        elif not pin and event_id in current:
-            pinned = [item for item in current if item != event_id]
-        else:
-            pinned = current
-        if pinned != current:
-            await set_state(
-                self.client,
-                room_id,
-                PINNED_EVENTS,
-                "",
-                {"pinned": pinned},
-                max_attempts=4,
-            )
-        record = PinnedEvents(room_id, self.user_id, tuple(pinned))
-        batch = RoomBatch(room_id, "join", items=[record])
-        await self._write(apply_sync, [batch], None)
-
-    def pinned(self, space_id: str) -> list[PinnedItem]:
-        """Return the pinned items of the space's joined rooms, from the cache."""
-        conn = self.store.reader()
-        rooms = [
-            room.room_id
-            for room in space_queries.space_rooms(conn, space_id)
-            if room.membership == "join"
-        ]
-        return space_queries.pinned(conn, rooms)
 
     # Space home
 

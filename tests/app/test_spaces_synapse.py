@@ -117,7 +117,9 @@ def test_create_seen_by_other_client(synapse, owner, bob, tmp_path):
         kinds = set()
         for child in children:
             client.join(child)
-            child_state = {(e["type"], e["state_key"]): e for e in state_of(client, child)}
+            child_state = {
+                (e["type"], e["state_key"]): e for e in state_of(client, child)
+            }
             parent = child_state[("m.space.parent", space_id)]
             assert parent["content"]["canonical"] is True
             rule = child_state[("m.room.join_rules", "")]["content"]
@@ -342,7 +344,9 @@ def test_offline_join_raises_plain_error(tmp_path, owner):
     async def scenario():
         store = Store(tmp_path / "offline.sqlite3")
         space_id = "!guild:localhost"
-        batch = RoomBatch(space_id, "leave", items=[RoomState(space_id, name="Data Guild")])
+        batch = RoomBatch(
+            space_id, "leave", items=[RoomState(space_id, name="Data Guild")]
+        )
         store.write_blocking(apply_sync, [batch], None)
         try:
             base_url = f"http://127.0.0.1:{free_port()}"
@@ -371,12 +375,12 @@ def test_taken_alias_gets_number(synapse, owner, bob, tmp_path):
             one = await first.spaces.create("Twin Guild!", visibility="public")
             two = await second.spaces.create("Twin  Guild", visibility="knock")
             return (
-                first.store.reader().execute(
-                    "SELECT canonical_alias FROM rooms WHERE room_id = ?", (one,)
-                ).fetchone()[0],
-                second.store.reader().execute(
-                    "SELECT canonical_alias FROM rooms WHERE room_id = ?", (two,)
-                ).fetchone()[0],
+                first.store.reader()
+                .execute("SELECT canonical_alias FROM rooms WHERE room_id = ?", (one,))
+                .fetchone()[0],
+                second.store.reader()
+                .execute("SELECT canonical_alias FROM rooms WHERE room_id = ?", (two,))
+                .fetchone()[0],
             )
 
     first_alias, second_alias = asyncio.run(scenario())
@@ -405,9 +409,7 @@ def test_create_with_picture(synapse, owner, tmp_path):
     assert home.avatar_url.startswith("mxc://")
     client = other(synapse, owner)
     try:
-        avatar = client.call(
-            "GET", f"/rooms/{quote(space_id)}/state/m.room.avatar/"
-        )
+        avatar = client.call("GET", f"/rooms/{quote(space_id)}/state/m.room.avatar/")
     finally:
         client.close()
     assert avatar["url"] == home.avatar_url
@@ -467,7 +469,10 @@ OFFLINE_ACTIONS = {
         lambda spaces: spaces.hierarchy("!guild:localhost"),
         "Listing the rooms of Data Guild",
     ),
-    "knock": (lambda spaces: spaces.knock("!guild:localhost"), "Asking to join Data Guild"),
+    "knock": (
+        lambda spaces: spaces.knock("!guild:localhost"),
+        "Asking to join Data Guild",
+    ),
     "accept": (
         lambda spaces: spaces.accept_invite("!guild:localhost"),
         "Accepting the invitation to Data Guild",

@@ -74,7 +74,9 @@ def test_knock_listed_until_invited(store):
     assert [(r.user_id, r.reason) for r in requests] == [(KIM, "Hello")]
     assert changes.administration == {SPACE}
 
-    changes = write(store, room_batch(SPACE, timeline=[member(KIM, membership="invite")]))
+    changes = write(
+        store, room_batch(SPACE, timeline=[member(KIM, membership="invite")])
+    )
     assert space_queries.join_requests(store.reader(), SPACE) == []
     assert changes.administration == {SPACE}
 
@@ -216,8 +218,16 @@ def test_permissions_follow_levels(store):
         invite=True, remove_members=True, remove_posts=True, pin=True, change_roles=True
     )
     assert space_queries.permissions(conn, BOARD, MOD) == space_queries.Permissions(
-        invite=True, remove_members=True, remove_posts=True, pin=True, change_roles=False
+        invite=True,
+        remove_members=True,
+        remove_posts=True,
+        pin=True,
+        change_roles=False,
     )
     assert space_queries.permissions(conn, BOARD, KIM) == space_queries.Permissions(
-        invite=True, remove_members=False, remove_posts=False, pin=False, change_roles=False
+        invite=True,
+        remove_members=False,
+        remove_posts=False,
+        pin=False,
+        change_roles=False,
     )

@@ -107,6 +107,9 @@ def test_restricted_join_rule_lists_allowed_rooms():
 def test_public_join_rule_clears_allowed_rooms():
     rule = state(
         "m.room.join_rules",
-        {"join_rule": "public", "allow": [{"type": "m.room_membership", "room_id": SPACE}]},
+        {
+            "join_rule": "public",
+            "allow": [{"type": "m.room_membership", "room_id": SPACE}],
+        },
     )
     assert translate(rule)[1] == JoinRuleAllow(ROOM, ())
