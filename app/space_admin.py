@@ -262,6 +262,9 @@ class SpaceModeration(SpaceActionsBase):
 
     async def _put_pins(self, room_id: str, event_id: str, pin: bool) -> None:
         # Read from the server, so that pins made since the last sync are kept.
+        # NOTE: state events have no compare-and-swap, so a pin that another
+        # moderator adds between this read and the write below is lost. The
+        # same holds for the power levels that set_role writes.
         content = await requests.get_state(self.client, room_id, PINNED_EVENTS) or {}
         current = content.get("pinned")
         current = [item for item in current or [] if isinstance(item, str)]
