@@ -39,12 +39,18 @@ from app.file_names import safe_file_name
 from app.matrix.errors import MatrixError
 from app.previews import is_program
 from app.records import Changes
-from app.store.file_versions import file_history
+from app.store.file_versions import FileVersion, file_history
 from app.store.outbox_store import local_id
 from app.text import clean_name, format_size
 from ui.file_history import FileHistoryDialog
 from ui.file_preview import FilePreview, in_thread
-from ui.models.files import DETAIL_ROLE, ENTRY_ROLE, FileListModel, file_name
+from ui.models.files import (
+    DETAIL_ROLE,
+    ENTRY_ROLE,
+    UNNAMED_FILE,
+    FileListModel,
+    file_name,
+)
 from ui.models.roles import ID_ROLE
 from ui.outbox_actions import failed_item_for
 from ui.tasks import TaskRunner
@@ -60,6 +66,10 @@ UPLOADS_OFF = "Uploading files is turned off by your organisation."
 
 # Errors whose ``message`` is a sentence for the user.
 USER_ERRORS = (CommonplaceError, MatrixError)
+
+
+def file_name_of(version: FileVersion) -> str:
+    return clean_name(version.name, fallback=UNNAMED_FILE)
 
 
 def error_message(error: BaseException) -> str:
@@ -468,13 +478,20 @@ class FilesView(QWidget):
         self.message_label.setText(text)
         self.message_label.setVisible(bool(text))
 
-    def _failed(self, what: str, error: BaseException) -> None:
+    def _failed(self, what: str, error: BaseException, name: str = "") -> None:
+        """Show why an action failed; name is the file it was for, if any."""
         message = error_message(error)
         if not isinstance(error, (*USER_ERRORS, OSError)):
             log.error("%s failed", what, exc_info=error)
         else:
             log.warning("%s failed: %s", what, message)
+        if name:
+            message = f"{what} {name} failed: {message}"
         self._show_message(message)
+
+    def _display_name(self, event_id: str) -> str:
+        versions = file_history(self._store.reader(), event_id)
+        return file_name_of(versions[0]) if versions else "the file"
 
     # -- Uploads ---------------------------------------------------------------
 
@@ -631,7 +648,7 @@ class FilesView(QWidget):
         self._runner.run(
             self._local_copy(event_id),
             lambda path: self._open_path(event_id, path),
-            lambda error: self._failed("Download", error),
+            lambda error: self._failed("Open", error, self._display_name(event_id)),
             key=("open", event_id),
         )
         self._update_transfers()
@@ -639,25 +656,26 @@ class FilesView(QWidget):
     def _open_path(self, event_id: str, path: Path) -> None:
         self._update_transfers()
         versions = file_history(self._store.reader(), event_id)
-        name = versions[0].name if versions else path.name
+        sent_name = versions[0].name if versions else path.name
+        name = self._display_name(event_id)
         try:
-            risky = is_program(path, name) or is_program(path, path.name)
+            risky = is_program(path, sent_name) or is_program(path, path.name)
         except OSError as error:
             self._show_message(error_message(error))
             return
         if risky:
             self._show_message(
-                f"{clean_name(name)} could be a program or a shortcut, so Commonplace "
-                "does not open it. Use Save as… to keep a copy, and check it first."
+                f"{name} could be a program or a shortcut, so Commonplace does not "
+                "open it. Use Save as… to keep a copy, and check it first."
             )
             return
         if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
             self._show_message(
-                f"No application could open {clean_name(name)}. Use Save as… to "
-                "keep a copy and open it yourself."
+                f"No application could open {name}. Use Save as… to keep a copy "
+                "and open it yourself."
             )
             return
-        self.status_message.emit(f"Opened {clean_name(name)}.")
+        self.status_message.emit(f"Opened {name}.")
 
     def choose_save_path(self, name: str) -> Path | None:
         """Ask where to save a copy of a file called name; None when cancelled."""
@@ -681,7 +699,7 @@ class FilesView(QWidget):
         self._runner.run(
             self._save(event_id, target),
             lambda path: self.status_message.emit(f"Saved {path.name}."),
-            lambda error: self._failed("Save", error),
+            lambda error: self._failed("Save", error, self._display_name(event_id)),
         )
 
     async def _save(self, event_id: str, target: Path) -> Path:

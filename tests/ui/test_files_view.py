@@ -6,6 +6,7 @@ preview, Open and Save as work from "downloaded" copies offline.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -452,3 +453,33 @@ def test_removed_upload_leaves_list(area, open_view, store, tmp_path, qtbot):
 
     qtbot.waitUntil(lambda: view.transfer_rows() == [], timeout=5_000)
     assert not view.transfer_box.isVisibleTo(view)
+
+
+def test_open_offline_says_server_unreachable(qtbot, qasync_loop, cache, opened):
+    """A real AppSession whose server does not respond: Open explains the failure."""
+    from app.session import AppSession
+    from tests.ui.builders import Session
+
+    cache.space(SPACE, "Guild")
+    cache.board(FILES, "Documents", SPACE, kind="files")
+    event_id = cache.file(FILES, "Plan.pdf", 1000, sender=ANA)
+    cache.commit()
+    cache.store.close()
+    # Port 9 (discard) on loopback: nothing listens, so every request fails.
+    real = AppSession(
+        Session(homeserver_url="http://127.0.0.1:9"), store_path=cache.store.path
+    )
+    view = FilesView(real.store)
+    view.set_session(real)
+    qtbot.addWidget(view)
+    view.show()
+    view.set_room(FILES)
+
+    view.open_file(event_id)
+
+    qtbot.waitUntil(lambda: view.message() != "", timeout=60_000)
+    assert view.message().startswith("Open Plan.pdf failed: ")
+    assert "127.0.0.1:9 refused the connection" in view.message()
+    assert opened.urls == []
+    closing = asyncio.ensure_future(real.close())
+    qtbot.waitUntil(closing.done, timeout=10_000)
