@@ -51,8 +51,6 @@ def failure_message(error: BaseException, what: str) -> str:
         return f"{what} failed: the server does not know this space or person."
     if isinstance(error, MatrixError):
         return f"{what} failed: {error.message}"
-    if isinstance(error, NotImplementedError):
-        return f"{what} is not available in this version of Commonplace."
     log.error("%s failed unexpectedly", what, exc_info=error)
     return (
         f"{what} failed because of an unexpected error (details are in the log "

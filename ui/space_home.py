@@ -214,12 +214,7 @@ class SpaceHomeView(QWidget):
         """Re-read the shown space's home from the cache."""
         if self._space_id is None:
             return
-        try:
-            home = self._spaces.space_home(self._space_id)
-        except NotImplementedError:
-            home = None
-        except LookupError:
-            home = None
+        home = self._spaces.space_home(self._space_id)
         self.home = home
         if home is None:
             self._show_missing()

@@ -28,11 +28,13 @@ from app.text import clean_name
 from ui.avatar_images import AvatarImages
 from ui.space_actions import SpaceActions
 from ui.text_format import person_name, relative_time
+from ui.thread_html import AVATAR_SIZE as THREAD_AVATAR_SIZE
 from ui.widgets import plain_label
 
 log = logging.getLogger(__name__)
 
-MEMBER_AVATAR = 28
+# The thread's avatar size, so both share the cached thumbnails.
+MEMBER_AVATAR = THREAD_AVATAR_SIZE
 USER_ROLE = Qt.ItemDataRole.UserRole + 1
 ROLE_HEADINGS = (
     ("owner", "Owners"),

@@ -516,14 +516,9 @@ class ThreadView(QWidget):
 
     def _moderation_state(self, root: Post) -> tuple[bool, bool]:
         """Return whether the user moderates root's room, and whether root is pinned."""
-        if self.moderation is None:
+        if self.moderation is None or not self.moderation.can_moderate(root.room_id):
             return False, False
-        try:
-            if not self.moderation.can_moderate(root.room_id):
-                return False, False
-            return True, self.moderation.is_pinned(root.room_id, root.event_id)
-        except NotImplementedError:
-            return False, False
+        return True, self.moderation.is_pinned(root.room_id, root.event_id)
 
     def _load_avatars(self) -> None:
         ratio = self.devicePixelRatioF()
