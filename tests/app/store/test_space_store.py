@@ -231,3 +231,28 @@ def test_permissions_follow_levels(store):
         pin=False,
         change_roles=False,
     )
+
+
+def test_leaving_keeps_rooms_of_other_space(store):
+    other_space = "!other:test"
+    write(
+        store,
+        space_batch(SPACE, "Data Guild", [BOARD, FILES]),
+        space_batch(other_space, "Ops Guild", [BOARD]),
+        room_batch(BOARD),
+        room_batch(FILES),
+    )
+    assert space_queries.rooms_left_with_space(store.reader(), SPACE) == [FILES]
+
+
+def test_leaving_takes_rooms_of_left_other_space(store):
+    other_space = "!other:test"
+    left_space = space_batch(other_space, "Ops Guild", [BOARD])
+    left_space.membership = "leave"
+    write(
+        store,
+        space_batch(SPACE, "Data Guild", [BOARD]),
+        left_space,
+        room_batch(BOARD),
+    )
+    assert space_queries.rooms_left_with_space(store.reader(), SPACE) == [BOARD]
