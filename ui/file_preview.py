@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -108,12 +109,14 @@ class PreviewImageLabel(QLabel):
 
 class FilePreview(QWidget):
     """Emits open_requested, save_requested, history_requested and
-    new_version_requested with the shown file's event id."""
+    new_version_requested with the shown file's event id, and
+    offline_toggled(event id, available) from the "Available offline" box."""
 
     open_requested = Signal(str)
     save_requested = Signal(str)
     history_requested = Signal(str)
     new_version_requested = Signal(str)
+    offline_toggled = Signal(str, bool)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -171,6 +174,9 @@ class FilePreview(QWidget):
         self.new_version_button.clicked.connect(
             lambda: self._emit(self.new_version_requested)
         )
+        self.offline_check = QCheckBox("Available offline")
+        self.offline_check.setToolTip("Keep a copy of this file on this computer.")
+        self.offline_check.clicked.connect(self._offline_clicked)
         first_row = QHBoxLayout()
         first_row.addWidget(self.open_button)
         first_row.addWidget(self.save_button)
@@ -188,6 +194,7 @@ class FilePreview(QWidget):
         layout.addWidget(self.name_label)
         layout.addWidget(self.message_label)
         layout.addWidget(self._details)
+        layout.addWidget(self.offline_check)
         layout.addLayout(first_row)
         layout.addLayout(second_row)
         self.show_file(None)
@@ -207,6 +214,17 @@ class FilePreview(QWidget):
     def type_text(self) -> str:
         return self.type_value.text()
 
+    def _offline_clicked(self, checked: bool) -> None:
+        if self._entry is not None:
+            self.offline_toggled.emit(self._entry.latest.event_id, checked)
+
+    def update_offline_mark(self) -> None:
+        """Show whether the shown file is marked available offline."""
+        marked = False
+        if self._transfers is not None and self._entry is not None:
+            marked = self._transfers.is_offline(self._entry.latest.event_id)
+        self.offline_check.setChecked(marked)
+
     def _emit(self, signal) -> None:
         if self._entry is not None:
             signal.emit(self._entry.latest.event_id)
@@ -223,6 +241,8 @@ class FilePreview(QWidget):
         self.history_button.setVisible(has_file and entry.version_count > 1)
         self.new_version_button.setVisible(has_file and self._uploads_allowed)
         self.name_label.setVisible(has_file)
+        self.offline_check.setVisible(has_file and self._transfers is not None)
+        self.update_offline_mark()
         if entry is None:
             self.picture.set_image(None)
             self.picture.hide()

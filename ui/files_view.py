@@ -302,6 +302,7 @@ class FilesView(QWidget):
         self.preview.open_requested.connect(self.open_file)
         self.preview.save_requested.connect(self.save_file)
         self.preview.history_requested.connect(self.show_history)
+        self.preview.offline_toggled.connect(self.set_offline)
         self.preview.new_version_requested.connect(
             lambda event_id: self.choose_upload(supersedes=event_id)
         )
@@ -382,6 +383,7 @@ class FilesView(QWidget):
         if self._room_id in changes.transfers:
             self.model.refresh_marks()
             self._update_offline_check()
+            self.preview.update_offline_mark()
             self._update_transfers()
 
     # -- The list ------------------------------------------------------------
@@ -733,7 +735,9 @@ class FilesView(QWidget):
     def _offline_changed(self) -> None:
         self.model.refresh_marks()
         self._update_offline_check()
+        self.preview.update_offline_mark()
 
     def _offline_failed(self, error: BaseException) -> None:
         self._update_offline_check()
+        self.preview.update_offline_mark()
         self._failed("Available offline", error)

@@ -483,3 +483,20 @@ def test_open_offline_says_server_unreachable(qtbot, qasync_loop, cache, opened)
     assert opened.urls == []
     closing = asyncio.ensure_future(real.close())
     qtbot.waitUntil(closing.done, timeout=10_000)
+
+
+def test_file_offline_box_marks_file(area, open_view, app_session, qtbot):
+    event_id = area.file(FILES, "Plan.pdf", 50 * 1024 * 1024, sender=ANA)
+    area.commit()
+    view = open_view()
+    view.select_file(event_id)
+    box = view.preview.offline_check
+    assert box.isVisible()
+    assert not box.isChecked()
+
+    box.click()
+
+    qtbot.waitUntil(lambda: app_session.files.is_offline(event_id), timeout=5_000)
+    assert not app_session.files.is_offline(FILES)
+    assert box.isChecked()
+    assert view.model.index(0, 0).data(DETAIL_ROLE) == "Available offline"
