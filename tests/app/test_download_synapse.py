@@ -223,24 +223,24 @@ def test_offline_area_fetches_new_file(synapse, people, tmp_path):
 
 def test_offline_file_mark_fetches_only_that_file(synapse, people, tmp_path):
     me, other, board = people
-    wanted = share(synapse, other, board, "wanted.txt", b"keep me")
+    chosen = share(synapse, other, board, "chosen.txt", b"keep me")
     share(synapse, other, board, "other.txt", b"not marked")
 
     async def scenario():
         app = open_session(me, tmp_path / "cache.sqlite3")
         try:
             await app.sync.sync_once()
-            await app.files.set_offline(wanted, True)
+            await app.files.set_offline(chosen, True)
             app.start()
-            await wait_for(lambda: app.files.cached_copy(wanted) is not None, 60)
+            await wait_for(lambda: app.files.cached_copy(chosen) is not None, 60)
             room_marked = app.files.is_offline(board)
-            await app.files.set_offline(wanted, False)
+            await app.files.set_offline(chosen, False)
             with pytest.raises(ValueError):
-                await app.files.set_offline("wanted.txt", True)
+                await app.files.set_offline("chosen.txt", True)
             return (
                 room_marked,
-                app.files.is_offline(wanted),
-                app.files.cached_copy(wanted),
+                app.files.is_offline(chosen),
+                app.files.cached_copy(chosen),
             )
         finally:
             await app.close()
@@ -249,7 +249,7 @@ def test_offline_file_mark_fetches_only_that_file(synapse, people, tmp_path):
     assert not room_marked
     assert not still_marked
     assert kept.read_bytes() == b"keep me"
-    assert os.listdir(room_folder(files_folder(), board)) == ["wanted.txt"]
+    assert os.listdir(room_folder(files_folder(), board)) == ["chosen.txt"]
 
 
 def test_download_leftover_part_removed_at_start(synapse, people, tmp_path):

@@ -54,7 +54,7 @@ def png_bytes(width: int, height: int, padding: int = 0) -> bytes:
 
 
 async def nio_files(synapse, session, room_id: str) -> list[tuple]:
-    """Return (event, downloaded bytes) for each file event, as matrix-nio sees them."""
+    """Return (event, downloaded bytes) for each file event, as matrix-nio parses and downloads them."""
     client = nio.AsyncClient(synapse.base_url, session.user_id)
     try:
         login = await client.login(TEST_PASSWORD, device_name="nio reader")
