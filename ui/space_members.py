@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.text import clean_name
+from ui import theme
 from ui.avatar_images import AvatarImages
 from ui.space_actions import SpaceActions
 from ui.text_format import person_name, relative_time
@@ -32,6 +33,14 @@ from ui.thread_html import AVATAR_SIZE as THREAD_AVATAR_SIZE
 from ui.widgets import plain_label
 
 log = logging.getLogger(__name__)
+
+# The light selection of the app's other lists, in place of the platform's
+# dark one, which hides the muted text of a selected row.
+LIST_STYLE = (
+    f"QListWidget::item {{ padding: 3px 2px; }}"
+    f"QListWidget::item:selected {{ background: {theme.SELECTION.name()};"
+    f" color: {theme.TEXT.name()}; }}"
+)
 
 # The thread's avatar size, so both share the cached thumbnails.
 MEMBER_AVATAR = THREAD_AVATAR_SIZE
@@ -63,6 +72,7 @@ class MemberList(QListWidget):
     ):
         super().__init__(parent)
         self.setObjectName("memberList")
+        self.setStyleSheet(LIST_STYLE)
         self._own_user_id = own_user_id
         self._own_role = "member"
         self._roles: dict[str, str] = {}
@@ -71,8 +81,9 @@ class MemberList(QListWidget):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)
+        # Activation (Enter, or a double click on most platforms) opens the
+        # profile, as in the People window.
         self.itemActivated.connect(self._activated)
-        self.itemClicked.connect(self._activated)
         self._avatars = AvatarImages(thumbnails, MEMBER_AVATAR, self)
         self._avatars.changed.connect(self._refresh_icons)
 
@@ -283,6 +294,7 @@ class JoinRequestsDialog(QDialog):
         self.request_list = QListWidget()
         self.request_list.setObjectName("joinRequests")
         self.request_list.setWordWrap(True)
+        self.request_list.setStyleSheet(LIST_STYLE)
         self.request_list.currentItemChanged.connect(self._update_buttons)
         self.empty_label = plain_label(
             "Nobody is asking to join right now.", "emptyState"

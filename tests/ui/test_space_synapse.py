@@ -359,3 +359,25 @@ def test_moderator_invites_by_user_id(qtbot, open_window, member_space, make_use
     qtbot.waitUntil(
         lambda: membership(guest_window, space_id) == "invite", timeout=WAIT_MS
     )
+
+
+def test_moderator_refuses_request(qtbot, make_user, open_window, other):
+    owner = make_user("mod", displayname="Mo Moderator")
+    knocker = make_user("knocker", displayname="Kim Knocker")
+    name = unique("Closed guild")
+    space_id = create_listed_space(other(owner), name, "knock")
+    other(knocker).call(
+        "POST", f"/knock/{space_id}", json={"reason": "Please let me in"}
+    )
+    window = open_window(owner)
+    qtbot.waitUntil(lambda: membership(window, space_id) == "join", timeout=WAIT_MS)
+    spaces = window.space_controller.spaces
+    qtbot.waitUntil(lambda: len(spaces.join_requests(space_id)) == 1, timeout=WAIT_MS)
+    dialog = window.space_controller.show_requests(space_id)
+    assert "Kim Knocker" in dialog.request_list.item(0).text()
+
+    dialog.refuse_button.click()
+
+    qtbot.waitUntil(lambda: dialog.empty_label.isVisibleTo(dialog), timeout=WAIT_MS)
+    assert dialog.status_label.isHidden()
+    assert spaces.join_requests(space_id) == []
