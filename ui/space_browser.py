@@ -135,6 +135,9 @@ class DirectoryModel(QAbstractListModel):
         if not append:
             self.beginResetModel()
             self._entries = list(page.entries)
+            # A new search reads memberships from the cache, which Spaces
+            # updates before a join or knock returns.
+            self.memberships.clear()
             self.endResetModel()
             return
         known = {entry.room_id for entry in self._entries}

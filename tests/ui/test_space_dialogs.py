@@ -803,3 +803,21 @@ def test_create_offline_with_real_core(qtbot, qasync_loop, unreachable_spaces):
     qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=20_000)
     assert "offline" in dialog.error_label.text()
     assert dialog.name() == "Data Guild"
+
+
+def test_member_menu_opens_from_keyboard(qtbot, home_view, monkeypatch):
+    from PySide6.QtCore import Qt
+
+    view = home_view(guild_home("owner"))
+    members = view.members
+    shown = []
+    monkeypatch.setattr(
+        type(members), "_show_menu", lambda self, position: shown.append(position)
+    )
+    members.setCurrentRow(members.count() - 1)
+    members.setFocus()
+
+    qtbot.keyClick(members, Qt.Key.Key_Menu)
+    qtbot.keyClick(members, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
+
+    assert len(shown) == 2
