@@ -318,6 +318,11 @@ class FileTransfers:
         """Stop a download and delete its partial file; nothing happens when none runs."""
         await self.downloader.cancel(event_id)
 
+    @property
+    def folder(self) -> Path:
+        """Return the folder of the downloaded copies, one subfolder per files area."""
+        return self.downloader.root
+
     def cached_copy(self, event_id: str) -> Path | None:
         """Return the complete cached copy of a file, or None; no network."""
         return self.downloader.cached_copy(event_id)

@@ -27,6 +27,7 @@ from app.store.retention import (
     RemovedContent,
     cutoff_ms,
     remove_expired,
+    remove_file_copies,
     remove_old_media,
 )
 from app.sync import SyncLoop, SyncState, SyncStatus
@@ -198,6 +199,7 @@ class AppSession:
         media = await asyncio.to_thread(
             remove_old_media, self.thumbnails.folder, cutoff / 1000
         )
+        media += await asyncio.to_thread(remove_file_copies, removed.file_copies)
         log.info(
             "Removed content older than %d days: %d discussions, %d replies, "
             "%d files, %d events, %d media files",

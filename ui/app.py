@@ -457,14 +457,17 @@ class AppController(QObject):
             log.warning("Token not deleted from the keyring: %s", error.reason)
         store_path = app_session.store.path
         thumbnails = getattr(app_session, "thumbnails", None)
+        files = getattr(app_session, "files", None)
         await self._close_session()
         self._replace_window()
         if self.policy.is_locked("wipe_cache_on_sign_out"):
             delete_cache = self.policy.wipe_cache_on_sign_out
         if delete_cache:
             await self._delete_cache(store_path)
-            if thumbnails is not None:
-                shutil.rmtree(thumbnails.folder, ignore_errors=True)
+            # Downloaded files are content too, as sensitive as the posts.
+            for media in (thumbnails, files):
+                if media is not None:
+                    shutil.rmtree(media.folder, ignore_errors=True)
 
         session = await self.ask_sign_in()
         if session is None or not await self.open_main(session):

@@ -37,6 +37,8 @@ class RemovedContent:
     files: int = 0
     events: int = 0
     changes: Changes = field(default_factory=Changes)
+    # Paths of downloaded copies of the removed files, for the caller to delete.
+    file_copies: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -110,6 +112,12 @@ def _remove(conn: sqlite3.Connection, cutoff: int) -> RemovedContent:
     result.files = conn.execute(
         f"DELETE FROM files WHERE event_id IN ({expired})"
     ).rowcount
+    result.file_copies = [
+        path
+        for (path,) in conn.execute(
+            f"DELETE FROM file_downloads WHERE event_id IN ({expired}) RETURNING path"
+        )
+    ]
     for root_id in changes.discussions:
         # Reply counts are of cached replies, as everywhere else in the cache.
         _refresh_thread_summary(conn, root_id)
@@ -125,6 +133,24 @@ def _remove(conn: sqlite3.Connection, cutoff: int) -> RemovedContent:
         # Spaces list counts and latest activity, which may have changed.
         changes.spaces = True
     return result
+
+
+def remove_file_copies(paths: list[str]) -> int:
+    """Delete downloaded copies, or the partial file of one in progress; return how many.
+
+    A copy that cannot be removed is logged and skipped.
+    """
+    removed = 0
+    for name in paths:
+        path = Path(name)
+        try:
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            log.warning("Expired file copy %s not removed: %s", path, error)
+    return removed
 
 
 def remove_old_media(folder: Path, cutoff_seconds: float) -> int:

@@ -11,6 +11,7 @@ from app.namespace import ACCEPTED_ANSWER_EVENT
 from app.policy import Policy
 from app.session import AppSession
 from app.store import Store
+from app.store.file_transfers_store import finish_download, start_download
 from app.store.retention import DAY_SECONDS, cutoff_ms, remove_expired
 from app.store.search import rebuild_index, search
 from app.store.writes import apply_sync
@@ -275,3 +276,45 @@ def test_session_without_limit_keeps_everything(tmp_path):
             await app_session.close()
 
     assert asyncio.run(run()) is None
+
+
+def test_session_removes_downloaded_copies_of_old_files(tmp_path):
+    async def run():
+        app_session = make_session(tmp_path, Policy(retention_days=30))
+        now_ms = int(time.time() * 1000)
+        old = shared_file("@ann:test", "Old plan.pdf", now_ms - 40 * DAY_MS)
+        new = shared_file("@ann:test", "New plan.pdf", now_ms)
+        folder = tmp_path / "copies"
+        folder.mkdir()
+        copies = {}
+        try:
+            await app_session.store.write(
+                apply_sync, [room_batch(FILES, timeline=[old, new])], "t1"
+            )
+            for shared in (old, new):
+                path = folder / shared["content"]["body"]
+                path.write_bytes(b"%PDF-1.7")
+                copies[shared["event_id"]] = path
+                await app_session.store.write(
+                    start_download, shared["event_id"], FILES, str(path) + ".part"
+                )
+                await app_session.store.write(
+                    finish_download, shared["event_id"], str(path), 8
+                )
+            removed = await app_session.remove_expired_content()
+            kept = [
+                row[0]
+                for row in app_session.store.reader().execute(
+                    "SELECT event_id FROM file_downloads"
+                )
+            ]
+            return removed, kept, new["event_id"]
+        finally:
+            await app_session.close()
+
+    removed, kept, new_file = asyncio.run(run())
+
+    assert removed.files == 1
+    assert kept == [new_file]
+    assert not (tmp_path / "copies" / "Old plan.pdf").exists()
+    assert (tmp_path / "copies" / "New plan.pdf").exists()

@@ -202,12 +202,23 @@ def test_sign_out_deletes_cache_and_asks_again(qtbot, controller, tmp_path):
     )
     cache_file = app_controller.sessions[0].store.path
     assert cache_file.exists()
+    # Downloaded files and thumbnails are content too.
+    media = {}
+    for name in ("files", "thumbnails"):
+        folder = tmp_path / name / "area"
+        folder.mkdir(parents=True)
+        (folder / "Salaries 2026.xlsx").write_bytes(b"secret")
+        media[name] = SimpleNamespace(folder=tmp_path / name)
+    app_controller.sessions[0].files = media["files"]
+    app_controller.sessions[0].thumbnails = media["thumbnails"]
 
     app_controller.window.sign_out_requested.emit(True)
     qtbot.waitUntil(lambda: _visible(SignInDialog) is not None)
     assert len(accounts.signed_out) == 1
     assert app_controller.sessions[0].closed
     assert not cache_file.exists()
+    assert not (tmp_path / "files").exists()
+    assert not (tmp_path / "thumbnails").exists()
     assert app_controller.window is None
 
     _visible(SignInDialog).reject()
