@@ -66,8 +66,7 @@ class SpaceActionsBase:
             return await action
         except ServerUnavailable as error:
             raise SpaceActionError(
-                f"The server is not responding ({error.message}). {doing} did not "
-                "finish; try again in a few minutes."
+                f"{doing} did not finish. {error.message}"
             ) from error
         except ConnectionFailed as error:
             raise SpaceActionError(

@@ -11,10 +11,19 @@ import httpx
 import pytest
 
 from app.matrix import MatrixClient
-from app.spaces import Spaces
+from app.matrix import http as matrix_http
+from app.spaces import SpaceActionError, Spaces
 from app.store import Store
 
 SERVER = "http://127.0.0.1:8008"
+
+
+@pytest.fixture(autouse=True)
+def no_back_off(monkeypatch):
+    async def no_sleep(seconds):
+        return None
+
+    monkeypatch.setattr(matrix_http, "_sleep", no_sleep)
 
 
 @pytest.fixture
@@ -97,3 +106,21 @@ def test_room_state_not_a_list_is_rejected(store):
                 await room_state(client, "!room:test")
 
     asyncio.run(scenario())
+
+
+def test_server_error_named_in_message(store):
+    def handler(request):
+        return httpx.Response(502, text="Bad gateway")
+
+    async def scenario():
+        transport = httpx.MockTransport(handler)
+        async with MatrixClient(SERVER, "token", transport=transport) as client:
+            spaces = Spaces(client, store, "@me:test", lambda changes: None)
+            with pytest.raises(SpaceActionError) as failure:
+                await spaces.browse()
+            return failure.value.message
+
+    message = asyncio.run(scenario())
+
+    assert message.startswith("Browsing the spaces did not finish. 127.0.0.1")
+    assert "HTTP 502" in message
