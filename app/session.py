@@ -138,9 +138,7 @@ class AppSession:
         """Call listener with the outbox worker's state (sending, offline, ...)."""
         self._outbox_status_listeners.append(listener)
 
-    def add_account_data_listener(
-        self, listener: Callable[[list[dict]], None]
-    ) -> None:
+    def add_account_data_listener(self, listener: Callable[[list[dict]], None]) -> None:
         """Call listener with the global account data events that a sync brings.
 
         The server sends them at the first sync and then when they change,
