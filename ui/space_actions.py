@@ -29,31 +29,33 @@ log = logging.getLogger(__name__)
 OFFLINE_SENTENCE = "Commonplace is offline. Try again when you are connected."
 
 
-def failure_message(error: BaseException, what: str) -> str:
-    """Return a sentence saying that ``what`` (such as "Joining Data Guild") failed.
+def failure_message(error: BaseException, description: str) -> str:
+    """Return a sentence saying that an action failed, and what to do next.
 
-    The core's own errors (SpaceActionError and other CommonplaceErrors)
-    already say what failed and what to do, so their message is used as is.
+    description names the action, such as "Joining Data Guild". The core's
+    own errors (SpaceActionError and other CommonplaceErrors) already give
+    the reason and the next step, so their message is used as it is.
     """
     if isinstance(error, CommonplaceError):
         return error.message
     if isinstance(error, ConnectionFailed) and not isinstance(error, ServerUnavailable):
-        return f"{what} failed: {OFFLINE_SENTENCE}"
+        return f"{description} failed: {OFFLINE_SENTENCE}"
     if isinstance(error, ServerUnavailable):
         return (
-            f"{what} failed: the server is not answering. Try again in a few minutes."
+            f"{description} failed: the server is not answering. "
+            "Try again in a few minutes."
         )
     if isinstance(error, RateLimited):
-        return f"{what} failed: the server asks to wait before trying again."
+        return f"{description} failed: the server asks to wait before trying again."
     if isinstance(error, Forbidden):
-        return f"{what} failed: the server does not allow it ({error.message})."
+        return f"{description} failed: the server does not allow it ({error.message})."
     if isinstance(error, NotFound):
-        return f"{what} failed: the server does not know this space or person."
+        return f"{description} failed: the server does not know this space or person."
     if isinstance(error, MatrixError):
-        return f"{what} failed: {error.message}"
-    log.error("%s failed unexpectedly", what, exc_info=error)
+        return f"{description} failed: {error.message}"
+    log.error("%s failed unexpectedly", description, exc_info=error)
     return (
-        f"{what} failed because of an unexpected error (details are in the log "
+        f"{description} failed because of an unexpected error (details are in the log "
         "file). Try again."
     )
 
@@ -93,10 +95,10 @@ class SpaceActions(QObject):
     def is_running(self, action: str, target: str) -> bool:
         return (action, target) in self._running
 
-    def run(self, action: str, target: str, work: Awaitable, what: str) -> bool:
+    def run(self, action: str, target: str, work: Awaitable, description: str) -> bool:
         """Start work for target; return False if the same action is running.
 
-        what names the action in a failure message ("Joining Data Guild").
+        description names the action in a failure message ("Joining Data Guild").
         A result that is a string (a room id) is passed on in done, else
         target is.
         """
@@ -108,7 +110,7 @@ class SpaceActions(QObject):
         self._runner.run(
             work,
             lambda result: self._finished(key, result),
-            lambda error: self._failed(key, error, what),
+            lambda error: self._failed(key, error, description),
         )
         self.busy_changed.emit()
         return True
@@ -119,8 +121,10 @@ class SpaceActions(QObject):
         room_id = result if isinstance(result, str) else key[1]
         self.done.emit(key[0], room_id)
 
-    def _failed(self, key: tuple[str, str], error: BaseException, what: str) -> None:
+    def _failed(
+        self, key: tuple[str, str], error: BaseException, description: str
+    ) -> None:
         self._running.discard(key)
         self.busy_changed.emit()
-        log.warning("%s failed: %r", what, error)
-        self.failed.emit(key[0], failure_message(error, what))
+        log.warning("%s failed: %r", description, error)
+        self.failed.emit(key[0], failure_message(error, description))
