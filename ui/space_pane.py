@@ -21,7 +21,8 @@ from ui.widgets import plain_label
 
 NO_SPACES = (
     "You are not in any group spaces yet.\n\n"
-    "Spaces that you join or are invited to appear here."
+    "Spaces that you join or are invited to appear here. Use + above to "
+    "browse the server's spaces or create one."
 )
 NOT_SYNCED = "Your group spaces appear here after the first sync with the server."
 MARK_ALL_READ = "Mark all as read"
