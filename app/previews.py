@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -274,41 +275,102 @@ async def render_preview(
         raise PreviewError("Previews are not available in this build of Commonplace.")
     kind = "pdf" if file_type.kind == "pdf" else "image"
     what = "PDF" if kind == "pdf" else "image"
-    process = await asyncio.create_subprocess_exec(
+    loop = asyncio.get_running_loop()
+    transport, worker = await loop.subprocess_exec(
+        lambda: _WorkerProtocol(loop, max_output=_header_room(side)),
         *_worker_command(kind, path, side),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         preexec_fn=_limit_worker if os.name == "posix" else None,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     try:
-        output, errors = await asyncio.wait_for(process.communicate(), timeout)
+        await asyncio.wait_for(asyncio.shield(worker.finished), timeout)
     except TimeoutError:
-        process.kill()
-        await process.wait()
+        transport.kill()
+        await worker.finished
+        transport.close()
         log.warning("Preview of %s timed out after %s s", path.name, timeout)
         raise PreviewError(
             f"This {what} took too long to draw, so it has no preview. "
             "Open it to see it."
         ) from None
-    except asyncio.CancelledError:
-        process.kill()
-        await process.wait()
+    except BaseException:
+        # Cancelled, or closed unfinished: nothing more can be awaited here.
+        _abandon(transport, worker)
         raise
-    if process.returncode != 0:
-        reason = errors.decode("utf-8", "replace").strip().splitlines()
+    transport.close()
+    returncode = transport.get_returncode()
+    if returncode != 0 or worker.overflowed:
+        reason = worker.stderr.decode("utf-8", "replace").strip().splitlines()
         log.info(
             "Preview worker for %s exited with %s: %s",
             path.name,
-            process.returncode,
-            reason[-1] if reason else "no message",
+            returncode,
+            "output too large"
+            if worker.overflowed
+            else (reason[-1] if reason else "no message"),
         )
         raise PreviewError(
             f"This {what} could not be read: it may be damaged or in a form "
             "Commonplace cannot draw. Open it to see it."
         )
-    return parse_worker_output(output, side)
+    return parse_worker_output(bytes(worker.stdout), side)
+
+
+# Workers that nobody waits for any more, kept referenced until they are
+# reaped, so that no ResourceWarning reports a process still running.
+_abandoned: set[_WorkerProtocol] = set()
+
+
+def _abandon(transport: asyncio.SubprocessTransport, worker: _WorkerProtocol) -> None:
+    """Kill a worker (close() kills one still running) and forget it once reaped."""
+    transport.close()
+    _abandoned.add(worker)
+    worker.finished.add_done_callback(lambda _done: _abandoned.discard(worker))
+
+
+def _header_room(side: int) -> int:
+    # The pixels of the largest preview plus room for the JSON header line.
+    return side * side * 4 + 4096
+
+
+class _WorkerProtocol(asyncio.SubprocessProtocol):
+    """Collects the worker's output; ``finished`` is done once it exited and
+    both pipes closed. Output beyond max_output bytes stops the worker."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, max_output: int):
+        self.finished: asyncio.Future = loop.create_future()
+        self.stdout = bytearray()
+        self.stderr = bytearray()
+        self.overflowed = False
+        self._max_output = max_output
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._open_pipes = {1, 2}
+        self._exited = False
+
+    def connection_made(self, transport) -> None:
+        self._transport = transport
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        target = self.stdout if fd == 1 else self.stderr
+        target.extend(data)
+        if len(self.stdout) > self._max_output or len(self.stderr) > 65536:
+            self.overflowed = True
+            self._transport.kill()
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        self._open_pipes.discard(fd)
+        self._check_finished()
+
+    def process_exited(self) -> None:
+        self._exited = True
+        self._check_finished()
+
+    def _check_finished(self) -> None:
+        if self._exited and not self._open_pipes and not self.finished.done():
+            self.finished.set_result(None)
 
 
 def parse_worker_output(output: bytes, side: int) -> PreviewImage:

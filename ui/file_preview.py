@@ -214,6 +214,10 @@ class FilePreview(QWidget):
     def type_text(self) -> str:
         return self.type_value.text()
 
+    def _set_message(self, text: str) -> None:
+        self.message_label.setText(text)
+        self.message_label.setVisible(bool(text))
+
     def _offline_clicked(self, checked: bool) -> None:
         if self._entry is not None:
             self.offline_toggled.emit(self._entry.latest.event_id, checked)
@@ -246,7 +250,7 @@ class FilePreview(QWidget):
         if entry is None:
             self.picture.set_image(None)
             self.picture.hide()
-            self.message_label.setText(NOTHING_CHOSEN)
+            self._set_message(NOTHING_CHOSEN)
             return
         self.picture.show()
         version = entry.latest
@@ -264,7 +268,7 @@ class FilePreview(QWidget):
         self.type_value.setText(f"{version.mimetype or 'Not given'} (as sent)")
         self.type_value.setToolTip(CLAIMED_TYPE_TIP)
         self._show_icon(kind)
-        self.message_label.setText("")
+        self._set_message("")
 
         cached = None
         if self._transfers is not None:
@@ -282,7 +286,7 @@ class FilePreview(QWidget):
         ):
             self._download_for_preview(version.event_id)
         elif kind != "image":
-            self.message_label.setText(DOWNLOAD_FOR_PREVIEW)
+            self._set_message(DOWNLOAD_FOR_PREVIEW)
 
     def show_local_copy(self, path: Path) -> None:
         """Show the preview of the downloaded copy at path of the shown file."""
@@ -329,11 +333,11 @@ class FilePreview(QWidget):
         self.type_value.setToolTip(CHECKED_TYPE_TIP)
         if image is None:
             self._show_icon(file_type.kind)
-            self.message_label.setText(NO_PREVIEW)
+            self._set_message(NO_PREVIEW)
             return
         self.picture.set_image(image)
         self._local_shown = True
-        self.message_label.setText("")
+        self._set_message("")
 
     def _preview_failed(self, generation: int, error: BaseException) -> None:
         if generation != self._generation:
@@ -343,16 +347,16 @@ class FilePreview(QWidget):
             self.type_value.setText(file_type.label)
             self._show_icon(file_type.kind)
         if isinstance(error, PreviewError):
-            self.message_label.setText(str(error))
+            self._set_message(str(error))
         elif isinstance(error, OSError):
             log.warning("Downloaded file not readable for its preview: %s", error)
-            self.message_label.setText(
+            self._set_message(
                 "The downloaded copy could not be read, so there is no preview. "
                 "Open the file to download it again."
             )
         else:
             log.error("Preview of a downloaded file failed", exc_info=error)
-            self.message_label.setText("The preview could not be made.")
+            self._set_message("The preview could not be made.")
 
     def _show_icon(self, kind: str) -> None:
         ratio = self.devicePixelRatioF()
@@ -379,7 +383,7 @@ class FilePreview(QWidget):
 
     def _download_for_preview(self, event_id: str) -> None:
         generation = self._generation
-        self.message_label.setText(DOWNLOADING)
+        self._set_message(DOWNLOADING)
         self._runner.run(
             self._transfers.download(event_id),
             lambda path: self._downloaded(generation, path),
@@ -390,7 +394,7 @@ class FilePreview(QWidget):
     def _downloaded(self, generation: int, path) -> None:
         if generation != self._generation:
             return
-        self.message_label.setText("")
+        self._set_message("")
         self.show_local_copy(Path(path))
 
     def _download_failed(self, generation: int, error: BaseException) -> None:
@@ -398,10 +402,10 @@ class FilePreview(QWidget):
             return
         if isinstance(error, (CommonplaceError, MatrixError)):
             log.info("Download for a preview failed: %s", error.message)
-            self.message_label.setText(f"No preview: {error.message}")
+            self._set_message(f"No preview: {error.message}")
             return
         log.error("Download for a preview failed", exc_info=error)
-        self.message_label.setText(
+        self._set_message(
             "No preview: the file could not be downloaded. Open it to try again."
         )
 
