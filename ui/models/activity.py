@@ -14,7 +14,6 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 
 from app.records import Changes
 from app.store.activity import (
-    PAGE_SIZE,
     Cursor,
     StreamFilter,
     StreamItem,

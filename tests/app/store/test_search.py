@@ -482,7 +482,7 @@ def test_stroked_letters_are_found_as_typed(store):
 
 
 def test_migration_10_folds_stroked_letters_again(tmp_path, monkeypatch):
-    from app.store import database, search_text, writes
+    from app.store import database, search_text
 
     # A cache written by a version whose newest migration was 9, when
     # search_fold kept ł and ø as they are.
