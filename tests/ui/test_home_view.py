@@ -10,13 +10,20 @@ from PySide6.QtWidgets import QStyleOptionViewItem
 
 from app.records import Membership, Redaction
 from app.session import AppSession
-from app.store.activity import ALL, FOLLOWING, MENTIONS, UNANSWERED, StreamFilter
+from app.store.activity import (
+    ALL,
+    FOLLOWING,
+    MENTIONS,
+    PAGE_SIZE,
+    UNANSWERED,
+    StreamFilter,
+)
 from app.sync import SyncState
 from tests.other_client import OtherClient
 from tests.ui.builders import BASE_TS, ME, Session
 from ui.home_view import EMPTY_TEXT
 from ui.main_window import MainWindow
-from ui.models.activity import ITEM_ROLE, MAX_NEW_ITEMS, PAGE_SIZE
+from ui.models.activity import ITEM_ROLE, MAX_NEW_ITEMS
 
 SPACE = "!guild:example.org"
 BOARD = "!guild-board:example.org"
