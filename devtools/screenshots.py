@@ -37,8 +37,6 @@ QUESTION = "How do I get a running total per customer with window functions?"
 # The search screen's query. In the sample content it finds discussions, a
 # person and a space.
 SEARCH_QUERY = "data"
-# The sample cache's files area (devtools/screenshot_sample.py).
-FILES_AREA = "!guild-files:demo.local"
 EXPERT_QUERY = "sql"
 # PNG files larger than this are saved with a 256-colour palette instead, so
 # that every committed screenshot stays well under 300 kB.
@@ -457,18 +455,28 @@ async def shoot_encrypted_board(camera: Camera, scene: Scene, size) -> None:
 
 
 async def shoot_files_area(camera: Camera, scene: Scene, size) -> None:
-    """Save the main window with the sample's files area and a file selected."""
+    """Save the main window with the space's first files area and a file selected.
+
+    The file with the most versions is selected, so the row shows its count.
+    """
     window = _open_window(scene, size)
     window.space_pane.select_space(scene.space)
     pane = window.discussion_pane
-    if pane.choose_board(FILES_AREA):
-        view = pane.files_view
-        entry = pane.files.entry(0)
-        for row in range(pane.files.rowCount()):
-            if pane.files.entry(row).version_count > 1:
-                entry = pane.files.entry(row)
-        if entry is not None:
-            view.select_file(entry.latest.event_id)
+    boards = pane.boards
+    files_area = next(
+        (
+            entry.entry_id
+            for row in range(boards.rowCount())
+            if (entry := boards.entry(row)).kind == "files"
+        ),
+        None,
+    )
+    if files_area is not None and pane.choose_board(files_area):
+        model = pane.files
+        entries = [model.entry(row) for row in range(model.rowCount())]
+        if entries:
+            chosen = max(entries, key=lambda entry: entry.version_count)
+            pane.files_view.select_file(chosen.latest.event_id)
         await _settle()
         camera.save(window.grab(), "files", size)
     window.close()
