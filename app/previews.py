@@ -319,7 +319,7 @@ async def render_preview(
     return parse_worker_output(bytes(worker.stdout), side)
 
 
-# Workers that nobody waits for any more, kept referenced until they are
+# Workers that no caller waits for any more, kept referenced until they are
 # reaped, so that no ResourceWarning reports a process still running.
 _abandoned: set[_WorkerProtocol] = set()
 

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.downloads import DownloadCancelled
 from app.errors import CommonplaceError
 from app.file_names import safe_file_name
 from app.matrix.errors import MatrixError
@@ -42,6 +43,7 @@ from app.records import Changes
 from app.store.file_versions import FileVersion, file_history
 from app.store.outbox_store import local_id
 from app.text import clean_name, format_size
+from app.uploads import UploadCancelled
 from ui.file_history import FileHistoryDialog
 from ui.file_preview import FilePreview, in_thread
 from ui.models.files import (
@@ -482,6 +484,10 @@ class FilesView(QWidget):
 
     def _failed(self, what: str, error: BaseException, name: str = "") -> None:
         """Show why an action failed; name is the file it was for, if any."""
+        if isinstance(error, (DownloadCancelled, UploadCancelled)):
+            # The user stopped it with Cancel, so there is nothing to explain.
+            log.info("%s cancelled: %s", what, error)
+            return
         message = error_message(error)
         if not isinstance(error, (*USER_ERRORS, OSError)):
             log.error("%s failed", what, exc_info=error)
