@@ -248,10 +248,17 @@ def _limit_worker() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (WORKER_CPU_LIMIT, WORKER_CPU_LIMIT))
 
 
+# The flag with which the packaged executable runs the preview worker; a
+# PyInstaller build cannot run "python -m".
+PREVIEW_WORKER_FLAG = "--preview-worker"
+
+
 def _worker_command(kind: str, path: Path, side: int) -> list[str]:
-    # NOTE: a PyInstaller build cannot run "python -m", so render_preview
-    # refuses previews there until the executable gets a worker entry point.
-    return [sys.executable, "-m", "app.preview_worker", kind, str(path), str(side)]
+    if getattr(sys, "frozen", False):
+        start = [sys.executable, PREVIEW_WORKER_FLAG]
+    else:
+        start = [sys.executable, "-m", "app.preview_worker"]
+    return [*start, kind, str(path), str(side)]
 
 
 async def render_preview(
@@ -271,8 +278,6 @@ async def render_preview(
         raise PreviewError(
             f"There is no preview for files of this type ({file_type.label})."
         )
-    if getattr(sys, "frozen", False):
-        raise PreviewError("Previews are not available in this build of Commonplace.")
     kind = "pdf" if file_type.kind == "pdf" else "image"
     what = "PDF" if kind == "pdf" else "image"
     loop = asyncio.get_running_loop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ import pytest
 
 from app import __version__
 from app.cli import EXIT_SELF_TEST_FAILED
+from tests.app.preview_samples import image_bytes, pdf_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -126,6 +128,33 @@ def test_folder_opens_desktop_app_offscreen(app_folder, tmp_path):
 
     assert still_running, errors
     assert "Traceback" not in errors
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "data", "pages"),
+    [
+        ("pdf", "report.pdf", pdf_bytes(200, 300), 1),
+        ("image", "photo.png", image_bytes("PNG", 160, 40), None),
+    ],
+)
+def test_folder_draws_previews(app_folder, tmp_path, kind, name, data, pages):
+    # The desktop app starts the preview worker as a child of this executable.
+    sample = tmp_path / name
+    sample.write_bytes(data)
+    completed = subprocess.run(
+        [str(app_folder / "commonplace"), "--preview-worker", kind, str(sample), "80"],
+        env=bare_environment(tmp_path),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr.decode(errors="replace")
+    header, _, pixels = completed.stdout.partition(b"\n")
+    drawn = json.loads(header)
+    assert drawn["pages"] == pages
+    assert max(drawn["width"], drawn["height"]) == 80
+    assert len(pixels) == drawn["width"] * drawn["height"] * 4
 
 
 def test_folder_leaves_out_unused_qt(app_folder):
