@@ -228,15 +228,23 @@ class TransferRow(QWidget):
 
 
 class FilesView(QWidget):
-    """A files area; emits status_message(text) for the status bar."""
+    """A files area; emits status_message(text) for the status bar.
+
+    pin_requested(room id, event id, pinned) asks to pin a file to the space
+    home or unpin it. Moderators get those menu entries: ``moderation`` has
+    can_moderate(room_id) and is_pinned(room_id, event_id), as for the
+    thread view.
+    """
 
     status_message = Signal(str)
+    pin_requested = Signal(str, str, bool)
 
     def __init__(self, store, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("filesView")
         self.setAcceptDrops(True)
         self._store = store
+        self.moderation = None
         self._transfers = None
         self._outbox = None
         self._uploads_allowed = True
@@ -458,7 +466,22 @@ class FilesView(QWidget):
             offline.setCheckable(True)
             offline.setChecked(self._transfers.is_offline(event_id))
             offline.toggled.connect(lambda checked: self.set_offline(event_id, checked))
+        self._add_pin_action(menu, event_id)
         menu.popup(self.table.viewport().mapToGlobal(position))
+
+    def _add_pin_action(self, menu: QMenu, event_id: str) -> None:
+        room_id = self._room_id
+        moderation = self.moderation
+        if room_id is None or moderation is None:
+            return
+        if not moderation.can_moderate(room_id):
+            return
+        pinned = moderation.is_pinned(room_id, event_id)
+        menu.addSeparator()
+        menu.addAction(
+            "Unpin from space home" if pinned else "Pin to space home",
+            lambda: self.pin_requested.emit(room_id, event_id, not pinned),
+        )
 
     def show_history(self, event_id: str) -> FileHistoryDialog | None:
         versions = file_history(self._store.reader(), event_id)

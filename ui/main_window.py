@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         self.reading_pane.addWidget(self.thread_view)
         if self.space_controller.available():
             self.thread_view.moderation = self.space_controller
+            self.discussion_pane.files_view.moderation = self.space_controller
             self.space_home = SpaceHomeView(
                 app_session.spaces,
                 app_session.user_id,
@@ -419,6 +420,7 @@ class MainWindow(QMainWindow):
         pane.add_button.setEnabled(controller.available())
         self.discussion_pane.invitation_answered.connect(controller.answer_invitation)
         self.thread_view.pin_requested.connect(controller.set_pinned)
+        self.discussion_pane.files_view.pin_requested.connect(controller.set_pinned)
         self.thread_view.remove_requested.connect(controller.remove_post)
         # Clicking the space that is already selected goes back to its home.
         pane.view.clicked.connect(lambda _index: self.show_space_home())

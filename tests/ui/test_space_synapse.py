@@ -12,8 +12,9 @@ import uuid
 import pytest
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMenu, QMessageBox
 
+from app import namespace as ns
 from app.account import Session
 from app.session import AppSession
 from tests.other_client import OtherClient
@@ -267,6 +268,51 @@ def test_pin_appears_on_space_home(qtbot, synapse, make_user, open_window, other
     home.click_link("pins", 0)
     assert window.thread_view.current_discussion() == root
     assert window.reading_pane.currentWidget() is window.thread_view
+
+
+def test_moderator_pins_a_file(qtbot, synapse, make_user, open_window, other):
+    owner = make_user("filepinner", displayname="Fay Pinner")
+    client = other(owner)
+    space_id, _board_id = client.create_space_with_board(unique("File guild"))
+    server = owner.user_id.split(":", 1)[1]
+    files_id = client.create_room("Shared files")
+    client.state(files_id, ns.ROOM_KIND_EVENT, {"kind": "files"})
+    client.state(space_id, "m.space.child", {"via": [server]}, state_key=files_id)
+    shared = client.send(
+        files_id,
+        {
+            "msgtype": "m.file",
+            "body": "House rules.pdf",
+            "url": f"mxc://{server}/rules",
+            "info": {"mimetype": "application/pdf", "size": 1200},
+        },
+    )
+    window = open_window(owner)
+    pane = window.discussion_pane
+    qtbot.waitUntil(lambda: space_id in sidebar_ids(window), timeout=WAIT_MS)
+    window.space_pane.select_space(space_id)
+    qtbot.waitUntil(lambda: pane.choose_board(files_id), timeout=WAIT_MS)
+    files = pane.files_view
+    qtbot.waitUntil(lambda: files.select_file(shared), timeout=WAIT_MS)
+
+    menu = QMenu()
+    files._add_pin_action(menu, shared)
+    pin = [action for action in menu.actions() if action.text()][-1]
+    assert pin.text() == "Pin to space home"
+    pin.trigger()
+
+    assert window.show_space_home()
+    home = window.space_home
+    qtbot.waitUntil(
+        lambda: any("House rules.pdf" in t for t in home.link_texts("pins")),
+        timeout=WAIT_MS,
+    )
+    menu = QMenu()
+    files._add_pin_action(menu, shared)
+    assert menu.actions()[-1].text() == "Unpin from space home"
+    home.click_link("pins", 0)
+    assert pane.showing_files()
+    assert files.table.currentIndex().data(ID_ROLE) == shared
 
 
 @pytest.fixture
