@@ -10,9 +10,19 @@ OUTPUT_SIZE PNG, or a JPEG when the PNG would be over MAX_AVATAR_BYTES.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QIODevice, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QBuffer,
+    QIODevice,
+    QPointF,
+    QRectF,
+    QSize,
+    QStandardPaths,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -26,6 +36,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QHBoxLayout,
     QSlider,
     QVBoxLayout,
@@ -35,6 +46,7 @@ from PySide6.QtWidgets import (
 from app.errors import CommonplaceError
 from ui.widgets import plain_label
 
+PICTURE_FILTER = "Pictures (*.png *.jpg *.jpeg *.gif *.webp);;All files (*)"
 # Larger pictures are refused before they are read.
 MAX_FILE_BYTES = 30 * 1024 * 1024
 ALLOCATION_LIMIT_MB = 256
@@ -272,3 +284,35 @@ class AvatarCropDialog(QDialog):
         self.zoom.blockSignals(True)
         self.zoom.setValue(round(share * self.SLIDER_STEPS))
         self.zoom.blockSignals(False)
+
+
+def choose_picture_file(parent: QWidget) -> Path | None:
+    """Ask for a picture file, starting in the user's Pictures folder."""
+    folder = QStandardPaths.writableLocation(
+        QStandardPaths.StandardLocation.PicturesLocation
+    )
+    # A folder that does not exist would be typed into the name box.
+    if not Path(folder).is_dir():
+        folder = str(Path.home())
+    name, _ = QFileDialog.getOpenFileName(
+        parent, "Choose a picture", folder, PICTURE_FILTER
+    )
+    return Path(name) if name else None
+
+
+def crop_picture_file(
+    parent: QWidget, path: Path, show_error: Callable[[str], None]
+) -> tuple[bytes, str] | None:
+    """Load path and let the user crop it; return (data, mimetype), or None.
+
+    A file that is not a usable picture is reported through show_error.
+    """
+    try:
+        image = load_picture(path)
+    except PictureRejected as error:
+        show_error(error.message)
+        return None
+    crop = AvatarCropDialog(image, parent)
+    if crop.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return crop.result_bytes()

@@ -12,13 +12,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -31,9 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.spaces import MAX_NAME_LENGTH
-from ui.avatar_crop import AvatarCropDialog, PictureRejected, load_picture
+from ui.avatar_crop import choose_picture_file, crop_picture_file
 from ui.avatars import initials_image, round_image_from
-from ui.profile_editor import PICTURE_FILTER
 from ui.space_actions import failure_message
 from ui.tasks import TaskRunner
 from ui.widgets import plain_label
@@ -189,30 +187,18 @@ class CreateSpaceDialog(QDialog):
     # -- Picture ----------------------------------------------------------
 
     def choose_picture(self) -> None:
-        folder = QStandardPaths.writableLocation(
-            QStandardPaths.StandardLocation.PicturesLocation
-        )
-        if not Path(folder).is_dir():
-            folder = str(Path.home())
-        name, _ = QFileDialog.getOpenFileName(
-            self, "Choose a picture", folder, PICTURE_FILTER
-        )
-        if name:
-            self.use_picture(Path(name))
+        path = choose_picture_file(self)
+        if path is not None:
+            self.use_picture(path)
 
     def use_picture(self, path: Path) -> bool:
         """Load path, let the user crop it, and show it; False if not used."""
         if not self._uploads_allowed:
             return False
-        try:
-            image = load_picture(path)
-        except PictureRejected as error:
-            self.show_error(error.message)
+        picture = crop_picture_file(self, path, self.show_error)
+        if picture is None:
             return False
-        crop = AvatarCropDialog(image, self)
-        if crop.exec() != QDialog.DialogCode.Accepted:
-            return False
-        self.set_picture(*crop.result_bytes())
+        self.set_picture(*picture)
         return True
 
     def set_picture(self, data: bytes, mimetype: str) -> None:

@@ -14,13 +14,12 @@ import logging
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -41,7 +40,7 @@ from app.profile_edit import (
 )
 from app.store.people_directory import departments
 from app.sync.translate import MAX_PROFILE_TEXT
-from ui.avatar_crop import AvatarCropDialog, PictureRejected, load_picture
+from ui.avatar_crop import choose_picture_file, crop_picture_file
 from ui.avatars import avatar_pixmap, initials_image, round_image_from
 from ui.profile_dialog import unsent_changes_note
 from ui.tasks import TaskRunner
@@ -51,7 +50,6 @@ from ui.widgets import plain_label
 log = logging.getLogger(__name__)
 
 AVATAR_SIZE = 88
-PICTURE_FILTER = "Pictures (*.png *.jpg *.jpeg *.gif *.webp);;All files (*)"
 SENT_LATER = (
     "Changes are sent to the server in the background. Without a connection "
     "they wait in the outbox and are sent when you are back online."
@@ -249,31 +247,18 @@ class ProfileEditorDialog(QDialog):
     def choose_picture(self) -> None:
         if not self._uploads_allowed:
             return
-        folder = QStandardPaths.writableLocation(
-            QStandardPaths.StandardLocation.PicturesLocation
-        )
-        # A folder that does not exist would be typed into the name box.
-        if not Path(folder).is_dir():
-            folder = str(Path.home())
-        name, _ = QFileDialog.getOpenFileName(
-            self, "Choose a picture", folder, PICTURE_FILTER
-        )
-        if name:
-            self.use_picture(Path(name))
+        path = choose_picture_file(self)
+        if path is not None:
+            self.use_picture(path)
 
     def use_picture(self, path: Path) -> bool:
         """Load path, let the user crop it, and show it; False if not used."""
         if not self._uploads_allowed:
             return False
-        try:
-            image = load_picture(path)
-        except PictureRejected as error:
-            self.show_error(error.message)
+        picture = crop_picture_file(self, path, self.show_error)
+        if picture is None:
             return False
-        crop = AvatarCropDialog(image, self)
-        if crop.exec() != QDialog.DialogCode.Accepted:
-            return False
-        self.set_picture(*crop.result_bytes())
+        self.set_picture(*picture)
         return True
 
     def set_picture(self, data: bytes, mimetype: str) -> None:
