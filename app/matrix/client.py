@@ -13,7 +13,7 @@ from typing import Any
 
 from app.matrix.errors import InvalidCredentials, NotMatrixServer, RequestFailed
 from app.matrix.http import SYNC_TIMEOUT_MARGIN, HttpClient, RetryCallback
-from app.matrix.urls import parse_mxc, path_segment
+from app.matrix.urls import content_uri, parse_mxc, path_segment
 
 _CLIENT_API = "/_matrix/client"
 DEFAULT_THUMBNAIL_MAX_BYTES = 8 * 1024 * 1024
@@ -285,15 +285,10 @@ class MatrixClient(HttpClient):
             max_attempts=max_attempts,
             on_retry=on_retry,
         )
-        uri = response.get("content_uri")
-        try:
-            parse_mxc(uri)
-        except ValueError as exc:
-            raise NotMatrixServer(
-                f"{self.host} accepted the upload but returned no valid mxc:// URI.",
-                details=str(exc),
-            ) from exc
-        return uri
+        return content_uri(
+            response,
+            f"{self.host} accepted the upload but returned no valid mxc:// URI.",
+        )
 
     async def download_media(self, mxc: str, max_bytes: int) -> tuple[bytes, str]:
         """Download a file through the authenticated media API; see request_bytes."""

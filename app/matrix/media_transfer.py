@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 
 from app.matrix.client import MatrixClient
-from app.matrix.errors import MatrixError, NotFound, NotMatrixServer
+from app.matrix.errors import MatrixError, NotFound
 from app.matrix.http import ProgressCallback, RetryCallback
-from app.matrix.urls import parse_mxc, path_segment
+from app.matrix.urls import content_uri, parse_mxc, path_segment
 
 CANNOT_OVERWRITE_MEDIA = "M_CANNOT_OVERWRITE_MEDIA"
 NOT_YET_UPLOADED = "M_NOT_YET_UPLOADED"
@@ -60,14 +60,9 @@ async def create_media(
         max_attempts=max_attempts,
         on_retry=on_retry,
     )
-    uri = response.get("content_uri")
-    try:
-        parse_mxc(uri)
-    except ValueError as exc:
-        raise NotMatrixServer(
-            f"{client.host} reserved no valid mxc:// URI for the upload.",
-            details=str(exc),
-        ) from exc
+    uri = content_uri(
+        response, f"{client.host} reserved no valid mxc:// URI for the upload."
+    )
     expires = response.get("unused_expires_at")
     if not isinstance(expires, int) or isinstance(expires, bool):
         expires = None

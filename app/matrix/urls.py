@@ -11,7 +11,7 @@ import re
 from urllib.parse import quote, urlsplit
 
 from app.logging_setup import redact_url
-from app.matrix.errors import InsecureConnection
+from app.matrix.errors import InsecureConnection, NotMatrixServer
 
 # Server name grammar of the Matrix spec (appendix "Server Name"): an IPv4
 # address, a bracketed IPv6 address or a DNS name, then an optional port.
@@ -116,3 +116,17 @@ def _is_safe_host(server_name: str) -> bool:
     host = server_name.rsplit(":", 1)[0] if "]" not in server_name else server_name
     # The grammar allows dots anywhere; "." and ".." would be path segments.
     return not host.startswith(".") and ".." not in host
+
+
+def content_uri(response: dict, failure: str) -> str:
+    """Return the mxc:// URI in a media response's ``content_uri``.
+
+    Raises NotMatrixServer with the sentence failure when it is missing or
+    invalid.
+    """
+    uri = response.get("content_uri")
+    try:
+        parse_mxc(uri)
+    except ValueError as exc:
+        raise NotMatrixServer(failure, details=str(exc)) from exc
+    return uri
