@@ -215,7 +215,7 @@ def mark_receipts_sent(conn: sqlite3.Connection, targets: list[ReceiptTarget]) -
 def record_server_receipts(
     conn: sqlite3.Connection, receipts: list, now: float, changes: Changes
 ) -> None:
-    """Keep the user's receipts that the sync brought, from any device, as sent.
+    """Store the user's own receipts from a sync, from any device, as already sent.
 
     receipts are app.sync.own_receipts.ServerReceipt. A receipt for an event
     that is not cached cannot be placed in the timeline and is skipped.

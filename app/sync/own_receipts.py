@@ -17,7 +17,7 @@ RECEIPT_TYPES = ("m.read", "m.read.private")
 
 @dataclass(frozen=True, slots=True)
 class ServerReceipt:
-    """A read receipt of the user's that the server holds.
+    """A read receipt of the user's, as stored on the server.
 
     thread_id is "main", a thread root's event id, or "" for an unthreaded one.
     """
