@@ -304,7 +304,13 @@ async def _create_child(
     api: _Api, owner: _User, space: Space, space_id: str, kind: str, server: str
 ) -> str:
     label = "discussions" if kind == "board" else "files"
-    allow = [{"type": "m.room_membership", "room_id": space_id}]
+    # As in spaces that Commonplace creates: the rooms of a public space are
+    # public, because servers hide rooms restricted to a space from people
+    # outside it; a private space's rooms are open to its members.
+    join_rules = {"join_rule": "public"}
+    if space.join_rule != "public":
+        allow = [{"type": "m.room_membership", "room_id": space_id}]
+        join_rules = {"join_rule": "restricted", "allow": allow}
     state = [
         {"type": ROOM_KIND_EVENT, "state_key": "", "content": {"kind": kind}},
         {
@@ -315,7 +321,7 @@ async def _create_child(
         {
             "type": "m.room.join_rules",
             "state_key": "",
-            "content": {"join_rule": "restricted", "allow": allow},
+            "content": join_rules,
         },
     ]
     body = {
@@ -340,8 +346,8 @@ async def _join_space(
     api: _Api, user: _User, space_id: str, board_id: str, files_id: str
 ) -> None:
     await api.join(user, space_id)
-    # The child rooms are restricted to members of the space, so these joins
-    # only work after the space join.
+    # The child rooms of a private space are restricted to its members, so
+    # these joins only work after the space join.
     await asyncio.gather(api.join(user, board_id), api.join(user, files_id))
 
 

@@ -164,15 +164,24 @@ def test_child_rooms_are_linked_both_ways(seeded, synapse):
             assert client.state(room_id, ROOM_KIND_EVENT) == {"kind": kind}
 
 
-def test_child_rooms_are_restricted_to_space(seeded):
+def test_child_rooms_follow_space_join_rule(seeded):
+    # Public spaces have public rooms, so people see them before joining;
+    # private spaces restrict theirs to members.
+    rules = {}
     for key, rooms in seeded.result.spaces.items():
         client = seeded.owner(key)
+        public = seeded.spaces[key].join_rule == "public"
+        rules[public] = True
         for room_id in (rooms.board_id, rooms.files_id):
             join_rules = client.state(room_id, "m.room.join_rules")
-            assert join_rules["join_rule"] == "restricted"
-            assert join_rules["allow"] == [
-                {"type": "m.room_membership", "room_id": rooms.space_id}
-            ]
+            if public:
+                assert join_rules == {"join_rule": "public"}
+            else:
+                assert join_rules["join_rule"] == "restricted"
+                assert join_rules["allow"] == [
+                    {"type": "m.room_membership", "room_id": rooms.space_id}
+                ]
+    assert rules == {True: True, False: True}
 
 
 def _board_events(seeded, key):
