@@ -186,12 +186,23 @@ def _body_html(post: Post, title: str | None = None) -> str:
     """Return the post's safe HTML, without a leading heading equal to title.
 
     A discussion's formatted_body starts with its title as a heading for
-    clients that show only the body (docs/formats.md). The thread view shows
-    the title above the post, so the copy is dropped.
+    clients that show only the body (docs/formats.md), and a plain message's
+    title is its first line. The thread view shows the title above the
+    post, so the copy is dropped.
     """
     if post.redacted:
         return '<p class="notice">This post was deleted.</p>'
-    return _rendered_body(post.body, post.formatted_body, title)
+    body = post.body
+    if title is not None and post.formatted_body is None:
+        # A plain message from another client gets its first line as the
+        # title, so the body goes on after that line; a one-line message is
+        # all title.
+        first, _, rest = body.partition("\n")
+        if first.strip() == title.strip():
+            if not rest.strip():
+                return ""
+            body = rest.lstrip("\n")
+    return _rendered_body(body, post.formatted_body, title)
 
 
 # Every render of a thread shows all its replies again, and rendering Markdown

@@ -111,6 +111,30 @@ def test_thread_view_post_with_remote_image_loads_nothing(
     assert not any("127.0.0.1" in url for url in view.browser.rejected_urls)
 
 
+@pytest.mark.parametrize(
+    ("body", "shown", "hidden"),
+    [
+        ("Lunch on Friday?\n\nThe usual place at noon.", "The usual place", ""),
+        ("Lunch on Friday?", "", "This post has no text"),
+    ],
+)
+def test_plain_message_title_shown_once(qtbot, cache, store, body, shown, hidden):
+    # Another client's message has no title: its first line becomes one.
+    cache.space("!a:x", "Space")
+    cache.board("!one:x", "One", "!a:x")
+    root = cache.discussion("!one:x", "Lunch on Friday?", body=body)
+    cache.commit()
+    view = ThreadView(store, "@me:example.org")
+    qtbot.addWidget(view)
+    view.show_discussion(root)
+    text = view.document().toPlainText()
+
+    assert text.count("Lunch on Friday?") == 1
+    assert shown in text
+    if hidden:
+        assert hidden not in text
+
+
 def test_thread_view_shows_reactions_and_edits(qtbot, cache, store):
     cache.space("!a:x", "Space")
     cache.board("!one:x", "One", "!a:x")
