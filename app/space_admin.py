@@ -20,7 +20,7 @@ from app.space_records import PinnedEvents
 from app.store import space_queries, space_store
 from app.store.space_queries import ROLE_LEVELS, JoinRequest, Permissions, PinnedItem
 from app.store.writes import apply_sync
-from app.sync.translate import valid_user_id
+from app.sync.translate import pinned_event_ids, valid_user_id
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +100,11 @@ class SpaceModeration(SpaceActionsBase):
         content = await requests.get_state(self.client, room_id, POWER_LEVELS) or {}
         users = content.get("users")
         users = dict(users) if isinstance(users, dict) else {}
-        default = content.get("users_default", 0)
-        if level == default:
-            users.pop(user_id, None)
-        else:
-            users[user_id] = level
-        if users == content.get("users", {}):
+        # The level is written even when it equals users_default, because
+        # clients that merge a new users map into the old one (matrix-nio
+        # 0.26's PowerLevels.update) would keep reading a removed key's level.
+        users[user_id] = level
+        if users == content.get("users"):
             return
         content = {**content, "users": users}
         await set_state(self.client, room_id, POWER_LEVELS, "", content, max_attempts=4)
@@ -266,15 +265,16 @@ class SpaceModeration(SpaceActionsBase):
         # moderator adds between this read and the write below is lost. The
         # same holds for the power levels that set_role writes.
         content = await requests.get_state(self.client, room_id, PINNED_EVENTS) or {}
-        current = content.get("pinned")
-        current = [item for item in current or [] if isinstance(item, str)]
+        current = pinned_event_ids(content)
         if pin and event_id not in current:
             pinned = [*current, event_id]
         elif not pin and event_id in current:
             pinned = [item for item in current if item != event_id]
         else:
             pinned = current
-        if pinned != current:
+        if pinned != current or content.get("pinned", []) != current:
+            # Written also when only invalid entries were dropped, so that
+            # other clients read the same list as Commonplace.
             await set_state(
                 self.client,
                 room_id,

@@ -466,9 +466,15 @@ def _allowed_rooms(content: dict) -> tuple[str, ...]:
     return tuple(dict.fromkeys(valid))[:MAX_ALLOWED_ROOMS]
 
 
-def _pinned_events(room_id: str, event: dict, content: dict) -> PinnedEvents:
+def pinned_event_ids(content: dict) -> list[str]:
+    """Return the event ids of m.room.pinned_events content, in order, without repeats.
+
+    A ``pinned`` value that is not a list reads as no pins, and entries that
+    are not event ids are dropped, so a string is never read letter by letter.
+    """
     pinned = content.get("pinned")
-    pinned = pinned if isinstance(pinned, list) else []
+    if not isinstance(pinned, list):
+        return []
     valid = [
         event_id
         for event_id in pinned
@@ -476,11 +482,14 @@ def _pinned_events(room_id: str, event: dict, content: dict) -> PinnedEvents:
         and event_id.startswith("$")
         and _ID_PATTERN.match(event_id)
     ]
+    return list(dict.fromkeys(valid))
+
+
+def _pinned_events(room_id: str, event: dict, content: dict) -> PinnedEvents:
     sender = event.get("sender")
     sender = sender if valid_user_id(sender) else None
-    return PinnedEvents(
-        room_id, sender, tuple(dict.fromkeys(valid))[:MAX_PINNED_EVENTS]
-    )
+    valid = pinned_event_ids(content)
+    return PinnedEvents(room_id, sender, tuple(valid)[:MAX_PINNED_EVENTS])
 
 
 def _privileged_creators(event: dict, content: dict) -> tuple[str, ...]:

@@ -201,6 +201,70 @@ def test_pins_shared_with_nio(synapse, owner, bob, tmp_path):
     assert [item.event_id for item in after_unpin] == [first]
 
 
+def test_demoted_moderator_level_written(synapse, owner, bob, tmp_path):
+    async def scenario():
+        async with (
+            commonplace(synapse.base_url, owner, tmp_path) as creator,
+            commonplace(synapse.base_url, bob, tmp_path) as member,
+        ):
+            space_id, _board = await joined_space(creator, member)
+            await creator.spaces.set_role(space_id, bob.user_id, "moderator")
+            await creator.spaces.set_role(space_id, bob.user_id, "member")
+            home = creator.spaces.space_home(space_id)
+            rooms = [r.room_id for r in home.boards + home.files_areas]
+            return [space_id, *rooms]
+
+    rooms = asyncio.run(scenario())
+
+    client = other(synapse, owner)
+    try:
+        users = {
+            room_id: client.call(
+                "GET", f"/rooms/{quote(room_id)}/state/m.room.power_levels/"
+            )["users"]
+            for room_id in rooms
+        }
+    finally:
+        client.close()
+    assert len(users) == 3
+    for room_id in rooms:
+        # Written as 0, not removed, so that clients merging the users map
+        # (matrix-nio 0.26) read the demotion too.
+        assert users[room_id][bob.user_id] == 0, room_id
+
+
+@pytest.mark.parametrize("stored", ["abc", {"$a": 1}, 7, ["$x:localhost", 42, "ab"]])
+def test_pin_over_invalid_pinned_list(synapse, owner, bob, tmp_path, stored):
+    async def scenario():
+        async with (
+            commonplace(synapse.base_url, owner, tmp_path) as creator,
+            commonplace(synapse.base_url, bob, tmp_path) as member,
+        ):
+            space_id, board = await joined_space(creator, member)
+            post = post_as(synapse, bob, board, "Read this first")
+            client = other(synapse, owner)
+            client.state(board, "m.room.pinned_events", {"pinned": stored})
+            client.close()
+            await creator.sync.sync_once()
+            before = creator.spaces.pinned(space_id)
+            await creator.spaces.pin(board, post)
+            pinned = creator.spaces.pinned(space_id)
+            await creator.spaces.unpin(board, post)
+            return board, post, before, pinned
+
+    board, post, before, pinned = asyncio.run(scenario())
+
+    client = other(synapse, owner)
+    try:
+        state = client.call("GET", f"/rooms/{quote(board)}/state/m.room.pinned_events/")
+    finally:
+        client.close()
+    kept = ["$x:localhost"] if isinstance(stored, list) else []
+    assert [item.event_id for item in before] == kept
+    assert [item.event_id for item in pinned] == [*kept, post]
+    assert state == {"pinned": kept}
+
+
 def test_moderator_removes_post(synapse, owner, bob, tmp_path):
     async def scenario():
         async with (
