@@ -260,8 +260,10 @@ class DiscussionPane(QWidget):
         return self._entry
 
     def choose_board(self, entry_id: str) -> bool:
+        """Show the board or files area entry_id, or return False unless it is joined."""
         row = self.boards.row_of(entry_id)
-        if row is None:
+        entry = self.boards.entry(row) if row is not None else None
+        if entry is None or not entry.joined:
             return False
         self.board_combo.setCurrentIndex(row)
         return True
@@ -270,6 +272,14 @@ class DiscussionPane(QWidget):
         entry = self.boards.entry(row)
         if entry is not None and entry.joined:
             self._show_entry(entry)
+            return
+        # A room the user has not joined cannot be shown, so the chooser goes
+        # back to the entry whose discussions are listed and that New
+        # discussion posts to.
+        shown = self.boards.row_of(self._entry.entry_id) if self._entry else None
+        self.board_combo.blockSignals(True)
+        self.board_combo.setCurrentIndex(shown if shown is not None else -1)
+        self.board_combo.blockSignals(False)
 
     def _update_chooser(self) -> None:
         rows = self.boards.rowCount()

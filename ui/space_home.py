@@ -54,6 +54,10 @@ NO_PINS_MODERATOR = (
 )
 NO_FILES = "No files have been shared yet."
 NO_ROOMS = "This space has no boards or files areas yet."
+NOT_JOINED = "not joined"
+NOT_JOINED_TIP = (
+    "You are not in this room. A moderator of the space can invite you to it."
+)
 NO_MEMBERS = "The members appear here once the server has sent them."
 NOT_CACHED = "This space is not in the cache yet. It appears after the next sync."
 
@@ -294,11 +298,22 @@ class SpaceHomeView(QWidget):
         _replace(self.pins_box, links, empty)
 
     def _fill_rooms(self, home) -> None:
-        links = []
+        rows: list[QWidget] = []
         for room in [*home.boards, *home.files_areas]:
+            if room.membership != "join" and not (room.membership or room.name):
+                # The cache has never seen this linked room: it may not exist,
+                # be on a server out of reach, or be a space, so it is no board.
+                continue
             kind = "files area" if room.kind == "files" else "discussion board"
             text = f"{board_name(room.name)} · {kind}"
             topic = clean_name(room.topic)
+            if room.membership != "join":
+                # Only joined rooms can be opened, so this one is plain text.
+                label = plain_label(f"{text} · {NOT_JOINED}", "settingsNote")
+                label.setProperty("notJoined", True)
+                label.setToolTip(NOT_JOINED_TIP)
+                rows.append(label)
+                continue
             link = LinkButton(text)
             if topic:
                 link.setToolTip(f"{text}\n{topic}")
@@ -307,8 +322,8 @@ class SpaceHomeView(QWidget):
                     room_id
                 )
             )
-            links.append(link)
-        _replace(self.rooms_box, links, NO_ROOMS)
+            rows.append(link)
+        _replace(self.rooms_box, rows, NO_ROOMS)
 
     def _fill_files(self, home) -> None:
         links = []
@@ -335,6 +350,17 @@ class SpaceHomeView(QWidget):
             widget = box.itemAt(index).widget()
             if isinstance(widget, LinkButton):
                 texts.append(widget.full_text)
+        return texts
+
+    def room_texts(self) -> list[str]:
+        """Return the texts of the rooms section, links and rooms not joined alike."""
+        texts = []
+        for index in range(self.rooms_box.count()):
+            widget = self.rooms_box.itemAt(index).widget()
+            if isinstance(widget, LinkButton):
+                texts.append(widget.full_text)
+            elif widget is not None and widget.property("notJoined"):
+                texts.append(widget.text())
         return texts
 
     def click_link(self, section: str, row: int) -> None:

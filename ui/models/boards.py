@@ -31,7 +31,8 @@ class BoardListModel(QAbstractListModel):
     """One row per joined board and files area, and "All boards" if there are two.
 
     Rooms of the space that the user has not joined are listed last and
-    disabled, so the space does not look emptier than it is.
+    disabled, so the space does not look emptier than it is. Linked rooms
+    that the cache has no record of are left out.
     """
 
     def __init__(self, store, parent=None):
@@ -115,7 +116,13 @@ def _entries_for(
     rooms: list[RoomSummary], space_name: str | None, all_label: str = "All boards"
 ) -> list[BoardEntry]:
     joined = [room for room in rooms if room.membership == "join"]
-    others = [room for room in rooms if room.membership != "join"]
+    # A linked room that the cache has never seen (it may not exist, or its
+    # server may be out of reach) has nothing to show, so it is left out.
+    others = [
+        room
+        for room in rooms
+        if room.membership != "join" and (room.membership or room.name)
+    ]
     boards = [room for room in joined if room.kind == "board"]
     files = [room for room in joined if room.kind == "files"]
 

@@ -1,0 +1,94 @@
+"""Boards of a space that the user has not joined, or that the cache never saw.
+
+The space home, the board chooser and New discussion must agree on which
+board is shown, so a post never goes to a room other than the one in view.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.records import SpaceChild
+from app.spaces import Spaces
+from ui.main_window import MainWindow
+
+SPACE = "!guild:x"
+REAL = "!real:x"
+SECOND = "!second:x"
+LEFT = "!left:x"
+GHOST = "!doesnotexist:x"
+SUBSPACE = "!sub:elsewhere.invalid"
+
+
+def _link(cache, space_id: str, child_id: str) -> None:
+    """Link child_id into space_id without the cache knowing the child room."""
+    cache._batch(space_id).items.append(SpaceChild(space_id, child_id, None, False))
+
+
+@pytest.fixture
+def window(qtbot, qasync_loop, app_session, cache, store):
+    cache.space(SPACE, "Guild")
+    cache.board(REAL, "Real room", SPACE, order="a")
+    cache.board(SECOND, "Second room", SPACE, order="b")
+    cache.board(LEFT, "Old board", SPACE, order="c")
+    cache._batch(LEFT).membership = "leave"
+    _link(cache, SPACE, GHOST)
+    _link(cache, SPACE, SUBSPACE)
+    cache.commit()
+    app_session.spaces = Spaces(None, store, app_session.user_id, lambda _c: None)
+    main = MainWindow(app_session)
+    qtbot.addWidget(main)
+    main.resize(1024, 700)
+    main.show()
+    main.space_pane.select_space(SPACE)
+    return main
+
+
+def test_home_marks_rooms_not_joined(window):
+    home = window.space_home
+    assert home.isVisible()
+    texts = home.room_texts()
+    assert texts == [
+        "Real room · discussion board",
+        "Second room · discussion board",
+        "Old board · discussion board · not joined",
+    ]
+
+
+def test_unknown_rooms_left_out_of_chooser(window):
+    pane = window.discussion_pane
+    ids = [pane.boards.entry(row).entry_id for row in range(pane.boards.rowCount())]
+    assert GHOST not in ids
+    assert SUBSPACE not in ids
+    assert LEFT in ids
+
+
+def test_room_not_joined_never_chosen(window):
+    pane = window.discussion_pane
+    assert pane.choose_board(REAL)
+    assert not pane.choose_board(LEFT)
+    assert not pane.choose_board(GHOST)
+    assert pane.board_combo.currentText() == pane.current_entry().label
+    assert pane.board_for_new_discussion() == REAL
+
+
+def test_chooser_returns_to_shown_board(window):
+    pane = window.discussion_pane
+    assert pane.choose_board(REAL)
+    shown = pane.current_entry()
+    # Choosing the disabled row from code, as a stray click or key could.
+    pane.board_combo.setCurrentIndex(pane.boards.row_of(LEFT))
+    assert pane.current_entry() is shown
+    assert pane.board_combo.currentText() == shown.label
+    assert pane.board_for_new_discussion() == REAL
+
+
+def test_new_discussion_goes_to_shown_board(window):
+    pane = window.discussion_pane
+    assert pane.choose_board(SECOND)
+    assert not pane.choose_board(LEFT)
+    posted = []
+    pane.new_discussion_requested.connect(posted.append)
+    pane.new_button.click()
+    assert pane.board_combo.currentText() == pane.current_entry().label
+    assert posted == [SECOND]
