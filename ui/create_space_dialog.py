@@ -58,10 +58,25 @@ VISIBILITIES = (
 NAME_MISSING = "Enter a name for the space."
 
 
+BUSY_TEXT = (
+    "Creating the space and its rooms on the server. This cannot be stopped "
+    "once started. You can close this window, and the status bar says when "
+    "the space is ready."
+)
+
+
 class CreateSpaceDialog(QDialog):
-    """Emits created(space id) once the space and its rooms exist; then closes."""
+    """The form that creates a space, and closes once the space exists.
+
+    created(space id) is emitted when the space and its rooms exist while
+    the dialog is open. If the user closed it during the creation, which
+    cannot be stopped, created_in_background(space id) or
+    failed_in_background(message) is emitted instead.
+    """
 
     created = Signal(str)
+    created_in_background = Signal(str)
+    failed_in_background = Signal(str)
 
     def __init__(self, spaces, parent: QWidget | None = None, *, uploads_allowed=True):
         super().__init__(parent)
@@ -139,6 +154,7 @@ class CreateSpaceDialog(QDialog):
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         self.busy_label = plain_label("", "settingsNote")
+        self.busy_label.setWordWrap(True)
         self.busy_label.hide()
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
@@ -275,24 +291,34 @@ class CreateSpaceDialog(QDialog):
         ):
             widget.setEnabled(not busy)
         self.picture_button.setEnabled(not busy and self._uploads_allowed)
-        self.busy_label.setText(
-            "Creating the space and its rooms on the server…" if busy else ""
-        )
+        self.busy_label.setText(BUSY_TEXT if busy else "")
         self.busy_label.setVisible(busy)
         if busy:
             self.error_label.hide()
         self.create_button.setText("Creating…" if busy else "Create space")
+        # Matrix has no request that stops a room creation, so the button
+        # closes the dialog and does not promise to cancel.
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setText("Close" if busy else "Cancel")
         self._update_buttons()
 
     def _created(self, space_id: str) -> None:
+        shown = self.isVisible()
         self._set_busy(False)
+        if not shown:
+            self.created_in_background.emit(space_id)
+            return
         self.created.emit(space_id)
         self.accept()
 
     def _failed(self, name: str, error: BaseException) -> None:
         log.warning("Creating the space %r failed: %r", name, error)
         self._set_busy(False)
-        self.show_error(failure_message(error, f"Creating “{name}”"))
+        message = failure_message(error, f"Creating “{name}”")
+        if not self.isVisible():
+            self.failed_in_background.emit(message)
+            return
+        self.show_error(message)
 
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)

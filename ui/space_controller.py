@@ -122,6 +122,8 @@ class SpaceController(QObject):
                 uploads_allowed=not self._policy.disable_uploads,
             )
             dialog.created.connect(self._created)
+            dialog.created_in_background.connect(self._created_in_background)
+            dialog.failed_in_background.connect(self._message)
             self.create_dialog = dialog
         self.create_dialog.show()
         self.create_dialog.raise_()
@@ -171,6 +173,11 @@ class SpaceController(QObject):
     def _created(self, space_id: str) -> None:
         self._message(f"Created {self._name(space_id)}.")
         self.select_space(space_id)
+
+    def _created_in_background(self, space_id: str) -> None:
+        """Announce a space whose Create dialog was closed, leaving the selection."""
+        self.window.apply_changes(Changes(spaces=True))
+        self._message(f"Created {self._name(space_id)}. It is in your list of spaces.")
 
     def answer_invitation(self, space_id: str, accepted: bool) -> None:
         if self.spaces is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 from app.matrix.errors import ConnectionFailed, RequestFailed
 from app.space_records import PinnedEvents
@@ -427,6 +427,63 @@ def test_create_uploads_cropped_picture(qtbot, create_dialog, spaces):
 
     assert seen["bytes"] == bytes(data)
     assert not seen["path"].exists()
+
+
+def test_create_busy_offers_only_close(qtbot, create_dialog, spaces):
+    spaces.gate.clear()
+    create_dialog.name_edit.setText("Data Guild")
+    cancel = create_dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+    assert cancel.text() == "Cancel"
+
+    create_dialog.create_button.click()
+
+    assert cancel.text() == "Close"
+    assert "cannot be stopped" in create_dialog.busy_label.text()
+    spaces.gate.set()
+    qtbot.waitUntil(lambda: not create_dialog.isVisible())
+
+
+def _start_creation_then_close(qtbot, window, spaces):
+    window.create_space_action.trigger()
+    dialog = window.space_controller.create_dialog
+    dialog.name_edit.setText("Data Guild")
+    spaces.gate.clear()
+    dialog.create_button.click()
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()
+    assert not dialog.isVisible()
+    spaces.gate.set()
+    return dialog
+
+
+def test_create_closed_keeps_selection(
+    qtbot, qasync_loop, app_session, cache, spaces
+):
+    cache.space("!other:x", "Other")
+    cache.space(GUILD, "Data Guild")
+    cache.commit()
+    window = window_with(qtbot, app_session, spaces)
+    window.space_pane.select_space("!other:x")
+
+    dialog = _start_creation_then_close(qtbot, window, spaces)
+
+    qtbot.waitUntil(lambda: not dialog.is_busy())
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Created Data Guild.")
+    assert window.space_pane.selected_space() == "!other:x"
+    assert not dialog.isVisible()
+
+
+def test_create_closed_failure_in_status_bar(
+    qtbot, qasync_loop, app_session, spaces
+):
+    spaces.action_error = ConnectionFailed("connection refused")
+    window = window_with(qtbot, app_session, spaces)
+
+    dialog = _start_creation_then_close(qtbot, window, spaces)
+
+    qtbot.waitUntil(lambda: not dialog.is_busy())
+    assert "offline" in window.statusBar().currentMessage()
+    assert not dialog.isVisible()
 
 
 # -- Invitations -------------------------------------------------------------
