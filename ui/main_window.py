@@ -399,6 +399,7 @@ class MainWindow(QMainWindow):
         if space_id is None or self.space_home is None:
             return False
         self.show_home(False)
+        self._leave_files_area()
         if self.thread_view.current_discussion() is not None:
             self.thread_view.show_placeholder("")
             selection = self.discussion_pane.list_view.selectionModel()
@@ -408,6 +409,21 @@ class MainWindow(QMainWindow):
             self.space_home.show_space(space_id)
         self.reading_pane.setCurrentWidget(self.space_home)
         return True
+
+    def _leave_files_area(self) -> None:
+        """Bring back the reading pane that a shown files area hides.
+
+        The middle pane switches to the space's first board, or to all of
+        them. A space with no joined board keeps its files area in the middle
+        pane, beside the reading pane.
+        """
+        pane = self.discussion_pane
+        if not pane.showing_files():
+            return
+        first = pane.boards.entry(0)
+        if first is not None and first.kind == "board" and first.joined:
+            pane.choose_board(first.entry_id)
+        self._set_files_shown(False)
 
     def _connect_spaces(self) -> None:
         controller = self.space_controller

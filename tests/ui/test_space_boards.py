@@ -92,3 +92,35 @@ def test_new_discussion_goes_to_shown_board(window):
     pane.new_button.click()
     assert pane.board_combo.currentText() == pane.current_entry().label
     assert posted == [SECOND]
+
+
+@pytest.fixture
+def files_window(qtbot, qasync_loop, app_session, cache, store):
+    cache.space(SPACE, "Guild")
+    cache.board(REAL, "Real room", SPACE, order="a")
+    cache.board("!files:x", "Files", SPACE, kind="files", order="b")
+    cache.commit()
+    app_session.spaces = Spaces(None, store, app_session.user_id, lambda _c: None)
+    main = MainWindow(app_session)
+    qtbot.addWidget(main)
+    main.resize(1024, 700)
+    main.show()
+    main.space_pane.select_space(SPACE)
+    assert main.discussion_pane.choose_board("!files:x")
+    qtbot.waitUntil(lambda: not main.space_home.isVisible())
+    return main
+
+
+def test_home_shortcut_leaves_files_area(qtbot, files_window):
+    files_window.space_home_action.trigger()
+
+    qtbot.waitUntil(lambda: files_window.space_home.isVisible())
+    assert not files_window.discussion_pane.showing_files()
+    assert files_window.reading_pane.currentWidget() is files_window.space_home
+
+
+def test_sidebar_home_leaves_files_area(qtbot, files_window):
+    files_window.space_pane.home_requested.emit(SPACE)
+
+    qtbot.waitUntil(lambda: files_window.space_home.isVisible())
+    assert not files_window.discussion_pane.showing_files()
