@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from app import text as app_text
 from app.matrix import space_requests as requests
 from app.matrix.errors import ConnectionFailed, Forbidden, NotFound, RequestFailed
 from app.space_admin import PINNED_EVENTS, POWER_LEVELS, Role, SpaceModeration
@@ -33,7 +34,7 @@ from app.store.space_queries import (
     SpaceRoom,
 )
 from app.store.writes import apply_sync
-from app.sync.translate import valid_room_id
+from app.sync.translate import MAX_ROOM_NAME_LENGTH, valid_room_id
 
 log = logging.getLogger(__name__)
 
@@ -352,14 +353,7 @@ class Spaces(SpaceModeration):
         creation cut short resumes on the next call with the same name and
         visibility, so no second space or room is made.
         """
-        name = name.strip()
-        if not name:
-            raise SpaceActionError("A space needs a name. Type one and try again.")
-        if len(name) > MAX_NAME_LENGTH:
-            raise SpaceActionError(
-                f"The name is {len(name)} characters long; a space name can have at "
-                f"most {MAX_NAME_LENGTH}. Choose a shorter one."
-            )
+        name = checked_space_name(name)
         if visibility not in VISIBILITIES:
             raise ValueError(
                 f"invalid visibility {visibility!r}: expected one of {VISIBILITIES}"
@@ -384,7 +378,9 @@ class Spaces(SpaceModeration):
         running = self._creating.get(key)
         if running is None:
             running = asyncio.ensure_future(
-                self._create(name, topic.strip(), visibility, avatar, avatar_path)
+                self._create(
+                    name, app_text.clean_text(topic), visibility, avatar, avatar_path
+                )
             )
             self._creating[key] = running
             running.add_done_callback(lambda _task: self._creating.pop(key, None))
@@ -421,6 +417,37 @@ class Spaces(SpaceModeration):
     def space_home(self, space_id: str) -> SpaceHome | None:
         """Return what the space's home page shows, or None for an unknown space."""
         return space_queries.space_home(self.store.reader(), space_id, self.user_id)
+
+
+def checked_space_name(name: str) -> str:
+    """Return name as it will be sent, or raise SpaceActionError.
+
+    Control, bidirectional and invisible characters are removed and line
+    breaks become spaces (app.text.clean_name, the display names' cleaning),
+    and the text is NFC-normalised. The length is counted in user-perceived
+    characters.
+    """
+    cleaned = app_text.clean_name(name)
+    if not app_text.has_visible_character(cleaned):
+        raise SpaceActionError(
+            "A space needs a name with at least one visible letter, digit or "
+            "symbol. Type one and try again."
+        )
+    length = app_text.character_count(cleaned)
+    if length > MAX_NAME_LENGTH:
+        raise SpaceActionError(
+            f"The name is {length} characters long; a space name can have at "
+            f"most {MAX_NAME_LENGTH}. Choose a shorter one."
+        )
+    # Many accents or joined emoji on few characters could pass the count
+    # above and still be cut when the name is read back.
+    if len(cleaned) > MAX_ROOM_NAME_LENGTH:
+        raise SpaceActionError(
+            f"The name has {len(cleaned)} Unicode code points, more than the "
+            f"{MAX_ROOM_NAME_LENGTH} a space name can have. Remove some accents or "
+            "emoji."
+        )
+    return cleaned
 
 
 def _joinable(room: dict, joined: set[str]) -> bool:

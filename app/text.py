@@ -3,6 +3,8 @@
 import re
 import unicodedata
 
+from PySide6.QtCore import QTextBoundaryFinder
+
 DERIVED_TITLE_LENGTH = 120
 
 # Bidirectional embeddings, overrides and isolates, and invisible characters
@@ -32,6 +34,38 @@ def clean_name(value: str | None, fallback: str = "") -> str:
     text = _CONTROL_CHARACTERS.sub("", text)
     text = _WHITESPACE.sub(" ", text).strip()
     return text or fallback
+
+
+# Categories that draw nothing on their own: separators, control and format
+# characters, and combining marks that need a base character.
+_INVISIBLE_CATEGORIES = {"Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Me"}
+# Letters and symbols that fonts draw as blank space (Hangul fillers, the
+# blank Braille pattern), often used to fake an empty name.
+_BLANK_CHARACTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
+
+
+def has_visible_character(text: str) -> bool:
+    """Return whether text has at least one character that draws something."""
+    return any(
+        unicodedata.category(character) not in _INVISIBLE_CATEGORIES
+        and character not in _BLANK_CHARACTERS
+        for character in text
+    )
+
+
+def character_count(text: str) -> int:
+    """Return the number of user-perceived characters (grapheme clusters) in text.
+
+    "é" written as e + U+0301 counts once, as does an emoji sequence joined
+    by U+200D. The clusters are those of Qt's QTextBoundaryFinder.
+    """
+    # NOTE: Qt 6.11.3 splits a flag that directly follows a U+200D emoji
+    # sequence into two clusters, so such names count one character more.
+    finder = QTextBoundaryFinder(QTextBoundaryFinder.BoundaryType.Grapheme, text)
+    count = 0
+    while finder.toNextBoundary() != -1:
+        count += 1
+    return count
 
 
 def clean_text(value: str | None) -> str:

@@ -41,6 +41,8 @@ MAX_PROFILE_TEXT = 2000
 MAX_PROFILE_LIST = 50
 MAX_PROFILE_LIST_ITEM = 100
 MAX_NAME_LENGTH = 1000
+# Longest room name kept, in code points; a longer one is cut.
+MAX_ROOM_NAME_LENGTH = 1000
 MAX_CLIENT_ID_LENGTH = 100
 # Synapse rejects events over 64 KiB, so a longer body comes from a broken or
 # hostile server. Cutting it keeps Qt's text layout from stalling the window.
@@ -340,7 +342,8 @@ def translate_state_event(room_id: str, event: dict) -> list:
             records.append(RoomCreators(room_id, creators))
         return records
     if event_type == "m.room.name":
-        return [RoomState(room_id, name=(_optional_str(content, "name", 1000) or ""))]
+        name = _optional_str(content, "name", MAX_ROOM_NAME_LENGTH)
+        return [RoomState(room_id, name=name or "")]
     if event_type == "m.room.topic":
         return [RoomState(room_id, topic=(_optional_str(content, "topic") or ""))]
     if event_type == "m.room.avatar":
