@@ -12,6 +12,13 @@ import logging
 from collections.abc import Awaitable
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.errors import CommonplaceError
 from app.matrix.errors import (
@@ -22,7 +29,9 @@ from app.matrix.errors import (
     RateLimited,
     ServerUnavailable,
 )
+from app.spaces import MAX_REASON_LENGTH
 from ui.tasks import TaskRunner
+from ui.widgets import plain_label
 
 log = logging.getLogger(__name__)
 
@@ -128,3 +137,28 @@ class SpaceActions(QObject):
         self.busy_changed.emit()
         log.warning("%s failed: %r", description, error)
         self.failed.emit(key[0], failure_message(error, description))
+
+
+def ask_reason(parent: QWidget, title: str, question: str, button: str) -> str | None:
+    """Ask to confirm an action with an optional reason; None if cancelled."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(title)
+    text = plain_label(question, "dialogText")
+    text.setWordWrap(True)
+    reason = QLineEdit()
+    reason.setObjectName("reasonEdit")
+    reason.setPlaceholderText("Reason (optional, shown to the person)")
+    reason.setMaxLength(MAX_REASON_LENGTH)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+    confirm = buttons.addButton(button, QDialogButtonBox.ButtonRole.AcceptRole)
+    confirm.setObjectName("dangerButton")
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(text)
+    layout.addWidget(reason)
+    layout.addWidget(buttons)
+    dialog.resize(440, dialog.sizeHint().height())
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return reason.text().strip()

@@ -11,56 +11,22 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QLineEdit,
-    QMessageBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QMessageBox
 
 from app.policy import NO_POLICY
 from app.records import Changes
-from app.spaces import MAX_REASON_LENGTH
 from app.store.queries import get_person, get_room
 from app.store.space_queries import pinned_event_ids
 from ui.create_space_dialog import CreateSpaceDialog
-from ui.space_actions import SpaceActions
+from ui.space_actions import SpaceActions, ask_reason
 from ui.space_browser import SpaceBrowserDialog
 from ui.space_members import MODERATOR_ROLES, InviteDialog, JoinRequestsDialog
 from ui.text_format import person_name, space_name
-from ui.widgets import plain_label
 
 log = logging.getLogger(__name__)
 
 # How long the status bar shows the outcome of a space action (ms).
 MESSAGE_MS = 15_000
-
-
-def ask_reason(parent: QWidget, title: str, question: str, button: str) -> str | None:
-    """Ask to confirm an action with an optional reason; None if cancelled."""
-    dialog = QDialog(parent)
-    dialog.setWindowTitle(title)
-    text = plain_label(question, "dialogText")
-    text.setWordWrap(True)
-    reason = QLineEdit()
-    reason.setObjectName("reasonEdit")
-    reason.setPlaceholderText("Reason (optional, shown to the person)")
-    reason.setMaxLength(MAX_REASON_LENGTH)
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-    confirm = buttons.addButton(button, QDialogButtonBox.ButtonRole.AcceptRole)
-    confirm.setObjectName("dangerButton")
-    buttons.accepted.connect(dialog.accept)
-    buttons.rejected.connect(dialog.reject)
-    layout = QVBoxLayout(dialog)
-    layout.addWidget(text)
-    layout.addWidget(reason)
-    layout.addWidget(buttons)
-    dialog.resize(440, dialog.sizeHint().height())
-    if dialog.exec() != QDialog.DialogCode.Accepted:
-        return None
-    return reason.text().strip()
 
 
 class SpaceController(QObject):

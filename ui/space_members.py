@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.text import clean_name
 from ui import theme
 from ui.avatar_images import AvatarImages
-from ui.space_actions import SpaceActions
+from ui.space_actions import SpaceActions, ask_reason
 from ui.text_format import person_name, relative_time
 from ui.thread_html import AVATAR_SIZE as THREAD_AVATAR_SIZE
 from ui.widgets import plain_label
@@ -45,6 +45,8 @@ LIST_STYLE = (
 # The thread's avatar size, so both share the cached thumbnails.
 MEMBER_AVATAR = THREAD_AVATAR_SIZE
 USER_ROLE = Qt.ItemDataRole.UserRole + 1
+# The person's name as the list shows it, for sentences about them.
+NAME_ROLE = Qt.ItemDataRole.UserRole + 2
 ROLE_HEADINGS = (
     ("owner", "Owners"),
     ("moderator", "Moderators"),
@@ -342,6 +344,7 @@ class JoinRequestsDialog(QDialog):
                 lines.append(f"“{reason}”")
             item = QListWidgetItem("\n".join(lines))
             item.setData(USER_ROLE, request.user_id)
+            item.setData(NAME_ROLE, name)
             self.request_list.addItem(item)
             if request.user_id == current_id:
                 self.request_list.setCurrentItem(item)
@@ -374,10 +377,21 @@ class JoinRequestsDialog(QDialog):
         self._update_buttons()
 
     def refuse(self) -> None:
+        """Ask to confirm with an optional reason, then refuse the chosen request."""
         user_id = self._selected_user()
         if user_id is None:
             return
-        work = self._spaces.refuse_request(self._space_id, user_id)
+        name = self.request_list.currentItem().data(NAME_ROLE) or user_id
+        reason = ask_reason(
+            self,
+            "Refuse request",
+            f"Refuse the request of {name} to join {self._space_title}? "
+            "They can ask again later.",
+            "Refuse",
+        )
+        if reason is None:
+            return
+        work = self._spaces.refuse_request(self._space_id, user_id, reason)
         self.actions.run("refuse", user_id, work, f"Refusing {user_id}")
         self._update_buttons()
 

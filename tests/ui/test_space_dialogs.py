@@ -130,7 +130,7 @@ class FakeSpaces:
         await self._action("approve", space_id, user_id)
 
     async def refuse_request(self, space_id, user_id, reason=""):
-        await self._action("refuse", space_id, user_id)
+        await self._action("refuse", space_id, user_id, reason)
 
     async def pin(self, room_id, event_id):
         await self._action("pin", room_id, event_id)
@@ -689,6 +689,32 @@ def test_requests_dialog_approves(qtbot, qasync_loop, spaces):
 
     qtbot.waitUntil(lambda: dialog.empty_label.isVisibleTo(dialog))
     assert ("approve", GUILD, BEN) in spaces.calls
+
+
+def test_requests_refuse_asks_first(qtbot, qasync_loop, spaces, monkeypatch):
+    from app.spaces import JoinRequest
+
+    spaces.requests = [JoinRequest(GUILD, BEN, "Ben", None, "Let me in", 1)]
+    dialog = JoinRequestsDialog(spaces, GUILD, "Data Guild")
+    qtbot.addWidget(dialog)
+    questions = []
+    answers = iter([None, "Not a member of the team"])
+
+    def ask(parent, title, question, button):
+        questions.append(question)
+        return next(answers)
+
+    monkeypatch.setattr("ui.space_members.ask_reason", ask)
+
+    dialog.refuse_button.click()
+
+    assert "Ben" in questions[0]
+    assert "Data Guild" in questions[0]
+    assert not any(call[0] == "refuse" for call in spaces.calls)
+    spaces.requests = []
+    dialog.refuse_button.click()
+    qtbot.waitUntil(lambda: dialog.empty_label.isVisibleTo(dialog))
+    assert ("refuse", GUILD, BEN, "Not a member of the team") in spaces.calls
 
 
 # -- Moderator links in the reading pane -------------------------------------

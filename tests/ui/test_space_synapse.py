@@ -407,7 +407,9 @@ def test_moderator_invites_by_user_id(qtbot, open_window, member_space, make_use
     )
 
 
-def test_moderator_refuses_request(qtbot, make_user, open_window, other):
+def test_moderator_refuses_request(
+    qtbot, make_user, open_window, other, monkeypatch
+):
     owner = make_user("mod", displayname="Mo Moderator")
     knocker = make_user("knocker", displayname="Kim Knocker")
     name = unique("Closed guild")
@@ -421,6 +423,7 @@ def test_moderator_refuses_request(qtbot, make_user, open_window, other):
     qtbot.waitUntil(lambda: len(spaces.join_requests(space_id)) == 1, timeout=WAIT_MS)
     dialog = window.space_controller.show_requests(space_id)
     assert "Kim Knocker" in dialog.request_list.item(0).text()
+    monkeypatch.setattr("ui.space_members.ask_reason", lambda *args: "Full")
 
     dialog.refuse_button.click()
 
