@@ -65,7 +65,10 @@ OFFLINE = (
 )
 NOTHING_CHOSEN = "Choose a space in the list to see what it is about."
 ROOMS_LOADING = "Loading the rooms of this space…"
-NO_ROOMS = "This space shows no rooms to people who have not joined it."
+# The server's hierarchy leaves out rooms that only members may see, so an
+# empty list before joining does not tell whether the space has rooms.
+NO_ROOMS = "This space has no rooms, or shows them only to its members."
+NO_ROOMS_JOINED = "This space has no rooms yet."
 
 # Short descriptions of the join rules, for people who have not joined.
 JOIN_RULE_TEXT = {
@@ -384,7 +387,8 @@ class SpacePreview(QWidget):
             if entry is None or child.room_id != entry.room_id
         ]
         if not rooms:
-            self.set_rooms_message(NO_ROOMS)
+            joined = self._membership == "join"
+            self.set_rooms_message(NO_ROOMS_JOINED if joined else NO_ROOMS)
             return
         self.rooms_message.hide()
         self.rooms_list.clear()
@@ -598,10 +602,13 @@ class SpaceBrowserDialog(QDialog):
             self.preview.show_entry(None, None)
             return
         self.preview.show_entry(entry, self.model.membership(entry))
+        self._load_rooms(entry.room_id)
+
+    def _load_rooms(self, room_id: str) -> None:
         self._runner.run(
-            self._spaces.hierarchy(entry.room_id),
-            lambda children: self._rooms_loaded(entry.room_id, children),
-            lambda error: self._rooms_failed(entry.room_id, error),
+            self._spaces.hierarchy(room_id),
+            lambda children: self._rooms_loaded(room_id, children),
+            lambda error: self._rooms_failed(room_id, error),
             key="hierarchy",
         )
 
@@ -654,6 +661,9 @@ class SpaceBrowserDialog(QDialog):
         self.model.set_membership(target, membership)
         if entry is not None and entry.room_id == target:
             self.preview.set_membership(membership)
+            if action == "join":
+                # A member may see rooms that the server hid before the join.
+                self._load_rooms(target)
         if action == "join":
             self.joined.emit(room_id)
 

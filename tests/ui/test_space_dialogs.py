@@ -33,6 +33,7 @@ from ui.main_window import MainWindow
 from ui.space_browser import (
     NO_MATCH,
     NO_ROOMS,
+    NO_ROOMS_JOINED,
     NO_SPACES,
     OFFLINE,
     SEARCH_DELAY_MS,
@@ -291,6 +292,31 @@ def test_browser_preview_without_rooms(qtbot, browser, spaces):
     dialog = browser()
 
     qtbot.waitUntil(lambda: dialog.preview.rooms_message.text() == NO_ROOMS)
+
+
+def test_browser_joined_space_without_rooms(qtbot, browser, spaces):
+    joined = entry(GUILD, "Data Guild", membership="join")
+    spaces.pages[("", None)] = DirectoryPage([joined], None)
+    dialog = browser()
+
+    qtbot.waitUntil(lambda: dialog.preview.rooms_message.text() == NO_ROOMS_JOINED)
+    assert "only to its members" not in dialog.preview.rooms_message.text()
+
+
+def test_browser_lists_rooms_after_join(qtbot, browser, spaces):
+    spaces.pages[("", None)] = DirectoryPage([entry(GUILD, "Data Guild")], None)
+    dialog = browser()
+    preview = dialog.preview
+    qtbot.waitUntil(lambda: preview.rooms_message.text() == NO_ROOMS)
+    # Rooms restricted to members show in the hierarchy once the user joins.
+    spaces.children = [child(BOARD, "Discussions")]
+
+    with qtbot.waitSignal(dialog.joined):
+        preview.action_button.click()
+
+    qtbot.waitUntil(lambda: preview.rooms_list.count() == 1)
+    assert "Discussions" in preview.rooms_list.item(0).text()
+    assert preview.rooms_list.isVisibleTo(preview)
 
 
 def test_browser_knock_sends_message(qtbot, browser, spaces):
