@@ -18,7 +18,13 @@ from typing import Literal
 
 from app import text as app_text
 from app.matrix import space_requests as requests
-from app.matrix.errors import ConnectionFailed, Forbidden, NotFound, RequestFailed
+from app.matrix.errors import (
+    ConnectionFailed,
+    Forbidden,
+    MatrixError,
+    NotFound,
+    RequestFailed,
+)
 from app.space_admin import PINNED_EVENTS, POWER_LEVELS, Role, SpaceModeration
 from app.space_base import SpaceActionError
 from app.space_create import create_space
@@ -34,7 +40,7 @@ from app.store.space_queries import (
     SpaceRoom,
 )
 from app.store.writes import apply_sync
-from app.sync.translate import MAX_ROOM_NAME_LENGTH, valid_room_id
+from app.sync.translate import MAX_ROOM_NAME_LENGTH, valid_room_id, valid_user_id
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,7 @@ __all__ = [
     "ROLE_LEVELS",
     "DirectoryEntry",
     "DirectoryPage",
+    "JoinRefusal",
     "JoinRequest",
     "Permissions",
     "PinnedItem",
@@ -67,6 +74,20 @@ MAX_REASON_LENGTH = 500
 
 
 @dataclass(frozen=True, slots=True)
+class JoinRefusal:
+    """How a moderator turned the user away from a space.
+
+    banned is True for a ban, whose reason the server does not show to the
+    banned person. Otherwise a moderator refused the user's request to join
+    or removed them, and reason is the text they gave, if any.
+    """
+
+    banned: bool
+    reason: str | None
+    moderator_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class DirectoryEntry:
     """A space listed in the server's public room directory."""
 
@@ -77,8 +98,12 @@ class DirectoryEntry:
     member_count: int
     join_rule: str | None
     alias: str | None
-    # The user's membership from the cache: "join", "invite", "knock" or None.
+    # The user's membership from the cache: "join", "invite", "knock",
+    # "leave" or None.
     membership: str | None
+    # Set when the cached membership is "leave" and a moderator turned the
+    # user away (a refused request to join, a removal or a ban).
+    refusal: JoinRefusal | None = None
 
     @property
     def joined(self) -> bool:
@@ -149,19 +174,25 @@ class Spaces(SpaceModeration):
         known = space_queries.memberships(
             self.store.reader(), [room["room_id"] for room in rooms]
         )
-        entries = [
-            DirectoryEntry(
-                room_id=room["room_id"],
-                name=_text(room.get("name")),
-                topic=_text(room.get("topic")),
-                avatar_url=_text(room.get("avatar_url")),
-                member_count=_count(room.get("num_joined_members")),
-                join_rule=_text(room.get("join_rule")) or "public",
-                alias=_text(room.get("canonical_alias")),
-                membership=known.get(room["room_id"]),
+        entries = []
+        for room in rooms:
+            membership = known.get(room["room_id"])
+            refusal = None
+            if membership == "leave":
+                refusal = await self._refusal_or_none(room["room_id"])
+            entries.append(
+                DirectoryEntry(
+                    room_id=room["room_id"],
+                    name=_text(room.get("name")),
+                    topic=_text(room.get("topic")),
+                    avatar_url=_text(room.get("avatar_url")),
+                    member_count=_count(room.get("num_joined_members")),
+                    join_rule=_text(room.get("join_rule")) or "public",
+                    alias=_text(room.get("canonical_alias")),
+                    membership=membership,
+                    refusal=refusal,
+                )
             )
-            for room in rooms
-        ]
         total = response.get("total_room_count_estimate")
         return DirectoryPage(
             entries,
@@ -223,6 +254,7 @@ class Spaces(SpaceModeration):
                     f"Joining {name}", requests.join(self.client, room_id_or_alias)
                 )
             except Forbidden as error:
+                await self._raise_if_banned(room_id_or_alias, name, error)
                 raise SpaceActionError(
                     f"{name} does not let people join on their own. Ask to join it, "
                     "or ask one of its moderators for an invitation."
@@ -279,6 +311,7 @@ class Spaces(SpaceModeration):
                 requests.knock(self.client, room_id_or_alias, reason),
             )
         except Forbidden as error:
+            await self._raise_if_banned(room_id_or_alias, name, error)
             raise SpaceActionError(
                 f"{name} does not take requests to join. Join it directly if it is "
                 "public, or ask one of its members for an invitation."
@@ -291,6 +324,78 @@ class Spaces(SpaceModeration):
         await self._cache_membership(room_id, "knock")
         log.info("Asked to join %s", room_id)
         return room_id
+
+    async def join_refusal(self, space_id: str) -> JoinRefusal | None:
+        """Return how a moderator last turned the user away from a space, or None.
+
+        None means the user was not turned away: they never joined, left on
+        their own, or are a member. Raises SpaceActionError when offline.
+        """
+        doing = f"Checking your membership of {self._name(space_id)}"
+        try:
+            event = await self._online(
+                doing, requests.member_event(self.client, space_id, self.user_id)
+            )
+        except NotFound:
+            return None
+        except Forbidden:
+            # Synapse hides the event from a banned user, but the room
+            # summary still gives their membership.
+            try:
+                summary = await self._online(
+                    doing, requests.room_summary(self.client, space_id)
+                )
+            except (Forbidden, NotFound):
+                return None
+            if summary.get("membership") == "ban":
+                return JoinRefusal(banned=True, reason=None, moderator_id=None)
+            return None
+        content = event.get("content")
+        content = content if isinstance(content, dict) else {}
+        membership = content.get("membership")
+        sender = event.get("sender")
+        if membership not in ("leave", "ban") or not valid_user_id(sender):
+            return None
+        if sender == self.user_id:
+            return None
+        reason = content.get("reason")
+        reason = app_text.clean_text(reason) if isinstance(reason, str) else ""
+        return JoinRefusal(
+            banned=membership == "ban",
+            reason=reason[:MAX_REASON_LENGTH] or None,
+            moderator_id=sender,
+        )
+
+    async def _refusal_or_none(self, space_id: str) -> JoinRefusal | None:
+        try:
+            return await self.join_refusal(space_id)
+        except (SpaceActionError, MatrixError) as error:
+            log.warning("Could not read why %s turned the user away: %s", space_id, error)
+            return None
+
+    async def _raise_if_banned(
+        self, room_id_or_alias: str, name: str, error: Exception
+    ) -> None:
+        """Raise a SpaceActionError that names the ban when the user is banned.
+
+        The room summary takes a room alias too and gives the membership,
+        because Synapse 1.163 rejects a banned user's join or knock with the
+        same 403 as a join rule that does not allow it.
+        """
+        try:
+            summary = await requests.room_summary(self.client, room_id_or_alias)
+        except MatrixError as summary_error:
+            log.warning(
+                "Could not read the summary of %s: %s", room_id_or_alias, summary_error
+            )
+            return
+        if summary.get("membership") == "ban":
+            if name == room_id_or_alias and isinstance(summary.get("name"), str):
+                name = app_text.clean_name(summary["name"], fallback=name)
+            raise SpaceActionError(
+                f"A moderator has banned you from {name}, so you cannot join it "
+                "or ask to join it. Only its moderators can lift the ban."
+            ) from error
 
     async def accept_invite(self, room_id: str) -> str:
         """Accept an invitation to a space and join its rooms that admit its members."""

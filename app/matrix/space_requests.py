@@ -118,6 +118,23 @@ async def get_state(
         return None
 
 
+async def member_event(client: MatrixClient, room_id: str, user_id: str) -> dict:
+    """Return the whole m.room.member event of user_id (GET .../state ?format=event).
+
+    Synapse 1.163 shows a user their own event after they left or were
+    removed, but raises Forbidden once they are banned.
+    """
+    path = f"{_room(room_id)}/state/m.room.member/{path_segment(user_id)}"
+    return await client.request("GET", path, params={"format": "event"})
+
+
+async def room_summary(client: MatrixClient, room_id_or_alias: str) -> dict:
+    """Return GET /v1/room_summary/{roomIdOrAlias}, with the user's membership."""
+    return await client.request(
+        "GET", f"{_V1}/room_summary/{path_segment(room_id_or_alias)}"
+    )
+
+
 async def alias_room(client: MatrixClient, alias: str) -> str | None:
     """Return the room id that a room alias points to, or None if it is free."""
     try:
