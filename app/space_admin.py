@@ -12,7 +12,7 @@ import uuid
 from typing import Literal
 
 from app.matrix import space_requests as requests
-from app.matrix.errors import Forbidden
+from app.matrix.errors import Forbidden, NotFound
 from app.matrix.room_events import redact_event, set_state
 from app.records import RawEvent, Redaction, RoomBatch
 from app.space_base import SpaceActionError, SpaceActionsBase
@@ -197,44 +197,72 @@ class SpaceModeration(SpaceActionsBase):
                 log.info("Did not remove %s from %s: %s", user_id, room_id, error)
 
     async def remove_post(self, room_id: str, event_id: str, reason: str = "") -> None:
-        """Delete someone's post or file as a moderator (a redaction).
+        """Delete a post or file, and a discussion's replies, as a moderator (redactions).
 
-        The cache shows it removed at once.
+        A moderator removing a discussion (a thread root) removes every reply
+        that the cache or the server's thread relations list, then the root,
+        so that other clients see the whole discussion gone. The author of a
+        post without the redact level removes that post only. A reply that
+        arrives after the server's list was read (sent at the same moment, or
+        from another server later) is not removed and stays under the
+        removed discussion. Calling again is safe: deleted replies are no
+        longer listed, and a second redaction of an event changes nothing.
+        The cache shows everything removed at once.
         """
         conn = self.store.reader()
         name = self._name(room_id)
         found = space_queries.room_of_event(conn, event_id)
         own_post = found is not None and found[1] == self.user_id
-        if not own_post:
-            self._require(
-                room_id, "redact", f"Only moderators can remove posts in {name}."
+        moderator = space_queries.may(conn, room_id, self.user_id, "redact")
+        if not own_post and not moderator:
+            raise SpaceActionError(f"Only moderators can remove posts in {name}.")
+        reason = reason.strip()
+        doing = f"Removing the post from {name}"
+        replies: list[str] = []
+        if moderator:
+            replies = space_queries.thread_reply_ids(conn, event_id)
+            listed = await self._online(
+                doing, requests.thread_reply_ids(self.client, room_id, event_id)
             )
-        content = {"reason": reason.strip()} if reason.strip() else {}
-        redaction_id = await self._online(
-            f"Removing the post from {name}",
-            redact_event(
-                self.client,
-                room_id,
-                event_id,
-                uuid.uuid4().hex,
-                content,
-                max_attempts=4,
-            ),
-        )
-        batch = RoomBatch(room_id, "join")
-        batch.items = [
-            RawEvent(
-                redaction_id,
-                room_id,
-                self.user_id,
-                "m.room.redaction",
-                int(time.time() * 1000),
-                None,
-                "{}",
-            ),
-            Redaction(redaction_id, room_id, event_id),
-        ]
+            replies = list(dict.fromkeys([*replies, *listed]))
+        # The replies go first, so that a removal cut short leaves the
+        # discussion visible, and removing it again finds the rest.
+        items: list = []
+        for target in [*replies, event_id]:
+            try:
+                redaction_id = await self._online(
+                    doing, self._redact(room_id, target, reason)
+                )
+            except NotFound:
+                log.info("Did not remove %s from %s: not found", target, room_id)
+                continue
+            items += [
+                RawEvent(
+                    redaction_id,
+                    room_id,
+                    self.user_id,
+                    "m.room.redaction",
+                    int(time.time() * 1000),
+                    None,
+                    "{}",
+                ),
+                Redaction(redaction_id, room_id, target),
+            ]
+        if replies:
+            log.info("Removed %s and %d replies in %s", event_id, len(replies), room_id)
+        batch = RoomBatch(room_id, "join", items=items)
         await self._write(apply_sync, [batch], None)
+
+    async def _redact(self, room_id: str, event_id: str, reason: str) -> str:
+        content = {"reason": reason} if reason else {}
+        return await redact_event(
+            self.client,
+            room_id,
+            event_id,
+            uuid.uuid4().hex,
+            content,
+            max_attempts=4,
+        )
 
     async def pin(self, room_id: str, event_id: str) -> None:
         """Pin a discussion or file in its room (m.room.pinned_events)."""

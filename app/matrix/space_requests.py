@@ -23,6 +23,10 @@ DIRECTORY_PAGE_SIZE = 30
 # Rooms asked for per page of a space's hierarchy; one page covers any
 # space that Commonplace creates.
 HIERARCHY_PAGE_SIZE = 50
+# Replies asked for per page of a thread's relations, and the pages read at
+# most: 100 pages cover threads of 10,000 replies.
+RELATIONS_PAGE_SIZE = 100
+RELATIONS_MAX_PAGES = 100
 # Largest room state read at once: an estimate far above a space or board
 # of a few thousand members.
 ROOM_STATE_MAX_BYTES = 32 * 1024 * 1024
@@ -64,6 +68,35 @@ async def space_hierarchy(
             break
         params["from"] = next_batch
     return rooms
+
+
+async def thread_reply_ids(
+    client: MatrixClient, room_id: str, root_id: str
+) -> list[str]:
+    """Return the ids of the replies in a thread, from GET /v1/.../relations/{id}/m.thread.
+
+    Synapse 1.163 lists the newest first and leaves out deleted replies,
+    because a redaction removes their m.relates_to.
+    """
+    path = (
+        f"{_V1}/rooms/{path_segment(room_id)}/relations/{path_segment(root_id)}"
+        "/m.thread"
+    )
+    params: dict[str, Any] = {"limit": RELATIONS_PAGE_SIZE}
+    replies: list[str] = []
+    # NOTE: a thread of more than RELATIONS_MAX_PAGES pages is listed in part.
+    for _ in range(RELATIONS_MAX_PAGES):
+        page = await client.request("GET", path, params=params)
+        chunk = page.get("chunk")
+        for event in chunk if isinstance(chunk, list) else []:
+            event_id = event.get("event_id") if isinstance(event, dict) else None
+            if isinstance(event_id, str) and event_id.startswith("$"):
+                replies.append(event_id)
+        next_batch = page.get("next_batch")
+        if not isinstance(next_batch, str) or not next_batch:
+            break
+        params["from"] = next_batch
+    return list(dict.fromkeys(replies))
 
 
 async def join(client: MatrixClient, room_id_or_alias: str) -> str:

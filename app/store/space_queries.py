@@ -275,6 +275,16 @@ def room_of_event(conn: sqlite3.Connection, event_id: str) -> tuple[str, str] | 
     return None
 
 
+def thread_reply_ids(conn: sqlite3.Connection, root_id: str) -> list[str]:
+    """Return the cached replies to a thread root that are not deleted, oldest first."""
+    rows = conn.execute(
+        "SELECT event_id FROM replies WHERE root_id = ? AND redacted = 0 "
+        "ORDER BY position",
+        (root_id,),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
 def spaces_of_room(conn: sqlite3.Connection, room_id: str) -> list[str]:
     rows = conn.execute(
         "SELECT space_id FROM space_children WHERE child_id = ?", (room_id,)

@@ -6,7 +6,7 @@ import nio
 import pytest
 
 from app.spaces import SpaceActionError
-from app.store import queries
+from app.store import queries, space_queries
 from tests.app.test_spaces_synapse import commonplace, no_back_off, other, quote
 from tests.conftest import TEST_PASSWORD
 
@@ -290,6 +290,51 @@ def test_moderator_removes_post(synapse, owner, bob, tmp_path):
         client.close()
     assert event["content"] == {}
     assert event["unsigned"]["redacted_because"]["content"]["reason"] == "Spam"
+
+
+def test_removed_discussion_loses_replies(synapse, owner, bob, cleo, tmp_path):
+    async def scenario():
+        async with (
+            commonplace(synapse.base_url, owner, tmp_path) as creator,
+            commonplace(synapse.base_url, bob, tmp_path) as member,
+        ):
+            _space_id, board = await joined_space(creator, member)
+            cleo_client = other(synapse, cleo)
+            cleo_client.join(board)
+            post = post_as(synapse, bob, board, "Buy cheap watches")
+            poster = other(synapse, bob)
+            cached_reply = poster.reply(board, post, "Really cheap")
+            await creator.sync.sync_once()
+            cached_before = space_queries.thread_reply_ids(creator.store.reader(), post)
+            # Sent after the moderator's last sync: only the server lists it.
+            server_reply = cleo_client.reply(board, post, "Where?")
+            other_post = poster.discussion(board, "Lunch on Friday")
+            kept_reply = poster.reply(board, other_post, "Count me in")
+            poster.close()
+            cleo_client.close()
+            await creator.spaces.remove_post(board, post, "Spam")
+            reader = creator.store.reader()
+            cached = (cached_before, space_queries.thread_reply_ids(reader, post))
+            # Removing again (a retry after an error) fails on nothing.
+            await creator.spaces.remove_post(board, post, "Spam")
+            return board, [post, cached_reply, server_reply], kept_reply, cached
+
+    board, removed, kept_reply, cached = asyncio.run(scenario())
+
+    client = other(synapse, bob)
+    try:
+        events = {
+            event_id: client.call("GET", f"/rooms/{quote(board)}/event/{quote(event_id)}")
+            for event_id in [*removed, kept_reply]
+        }
+    finally:
+        client.close()
+    for event_id in removed:
+        assert events[event_id]["content"] == {}, event_id
+        because = events[event_id]["unsigned"]["redacted_because"]
+        assert because["content"]["reason"] == "Spam", event_id
+    assert events[kept_reply]["content"]["body"] == "Count me in"
+    assert cached == ([removed[1]], [])
 
 
 def test_remove_member_from_space_and_rooms(synapse, owner, bob, tmp_path):
