@@ -8,7 +8,12 @@ A file event may name the event it replaces in ``app.commonplace.supersedes``
   event that is not a file or to an event not in the cache is ignored, and
   the new version starts its own history. So nobody can hide a file in a room
   by posting in another room, and a chain can never loop.
-- Anyone who can post in the room can add a version, as in a shared folder.
+- Only the sender of the superseded file, or a moderator of the room, can
+  add a version. A moderator is the room's creator (in room versions that
+  give creators unlimited power) or a member whose power level reaches the
+  room's ``redact`` level, read from the cached power levels as they are
+  now. A link from anyone else is ignored, so that member's file is listed
+  as a file of its own and cannot hide someone else's file.
 - A deleted (redacted) version is left out of the list and of the history,
   but its link stays, so deleting the newest version shows the one before.
 - Two versions that supersede the same file are both listed as latest
@@ -24,6 +29,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from app.store.answers import is_moderator
 from app.store.queries import _NAME_SQL
 
 
@@ -68,18 +74,25 @@ class _Chains:
 
     def __init__(self, conn: sqlite3.Connection, room_id: str):
         rows = conn.execute(
-            "SELECT event_id, supersedes, position, redacted FROM files "
+            "SELECT event_id, supersedes, position, redacted, sender FROM files "
             "WHERE room_id = ? ORDER BY position DESC",
             (room_id,),
         ).fetchall()
         positions = {row[0]: row[2] for row in rows}
+        senders = {row[0]: row[4] for row in rows}
+        moderators: dict[str, bool] = {}
         self.links: dict[str, _Link] = {}
         # Event id to the versions that directly supersede it, deleted or not.
         self._newer: dict[str, list[str]] = {}
-        for event_id, supersedes, position, redacted in rows:
+        for event_id, supersedes, position, redacted, sender in rows:
             older = supersedes
             if older is not None and positions.get(older, position) >= position:
                 older = None
+            if older is not None and senders[older] != sender:
+                if sender not in moderators:
+                    moderators[sender] = is_moderator(conn, room_id, sender)
+                if not moderators[sender]:
+                    older = None
             self.links[event_id] = _Link(position, bool(redacted), older)
             if older is not None:
                 self._newer.setdefault(older, []).append(event_id)

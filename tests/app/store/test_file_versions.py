@@ -6,7 +6,7 @@ import pytest
 from app.store import Store
 from app.store.file_versions import file_history, latest_files, latest_version_of
 from app.store.writes import apply_sync
-from tests.factories import event, member, room_batch
+from tests.factories import event, member, room_batch, state
 
 ROOM = "!files:test"
 OTHER_ROOM = "!other:test"
@@ -40,6 +40,10 @@ def redaction(target_id, sender="@ann:test"):
     return event(sender, {}, type="m.room.redaction", redacts=target_id)
 
 
+def power_levels(users, redact=50):
+    return state("m.room.power_levels", {"users": users, "redact": redact})
+
+
 def names(page):
     return [entry.latest.name for entry in page.entries]
 
@@ -65,7 +69,11 @@ def test_history_lists_versions_newest_first(store):
     )
     write(
         store,
-        room_batch(ROOM, [member("@bob:test", "Bob Stone")], [first, second]),
+        room_batch(
+            ROOM,
+            [member("@bob:test", "Bob Stone"), power_levels({"@bob:test": 50})],
+            [first, second],
+        ),
     )
 
     history = file_history(store.reader(), second["event_id"])
@@ -74,6 +82,84 @@ def test_history_lists_versions_newest_first(store):
     assert history[0].sender == "@bob:test"
     assert history[0].sender_name == "Bob Stone"
     assert history[1].sender == "@ann:test"
+
+
+def test_member_cannot_replace_others_file(store):
+    original = shared_file("photo.jpg", sender="@maya:test")
+    lookalike = shared_file(
+        "photo.jpg", sender="@jonas:test", supersedes=original["event_id"]
+    )
+    write(
+        store,
+        room_batch(
+            ROOM,
+            [power_levels({"@maya:test": 0, "@jonas:test": 49})],
+            [original, lookalike],
+        ),
+    )
+
+    page = latest_files(store.reader(), ROOM)
+
+    assert [entry.latest.sender for entry in page.entries] == [
+        "@jonas:test",
+        "@maya:test",
+    ]
+    assert [entry.version_count for entry in page.entries] == [1, 1]
+    history = file_history(store.reader(), lookalike["event_id"])
+    assert [version.sender for version in history] == ["@jonas:test"]
+    conn = store.reader()
+    assert latest_version_of(conn, original["event_id"]) == original["event_id"]
+
+
+def test_moderator_can_replace_others_file(store):
+    original = shared_file("Rules.pdf", sender="@maya:test")
+    update = shared_file(
+        "Rules.pdf", sender="@mod:test", supersedes=original["event_id"]
+    )
+    write(
+        store,
+        room_batch(ROOM, [power_levels({"@mod:test": 50})], [original, update]),
+    )
+
+    page = latest_files(store.reader(), ROOM)
+
+    assert [entry.latest.sender for entry in page.entries] == ["@mod:test"]
+    assert page.entries[0].version_count == 2
+
+
+def test_redact_level_decides_moderator(store):
+    original = shared_file("Rules.pdf", sender="@maya:test")
+    update = shared_file(
+        "Rules.pdf", sender="@helper:test", supersedes=original["event_id"]
+    )
+    write(
+        store,
+        room_batch(
+            ROOM,
+            [power_levels({"@helper:test": 20}, redact=20)],
+            [original, update],
+        ),
+    )
+
+    page = latest_files(store.reader(), ROOM)
+
+    assert page.entries[0].version_count == 2
+
+
+def test_replacement_of_others_version_is_own_file(store):
+    first = shared_file("Plan v1.pdf", sender="@ann:test")
+    second = shared_file(
+        "Plan v2.pdf", sender="@ann:test", supersedes=first["event_id"]
+    )
+    third = shared_file(
+        "Plan v3.pdf", sender="@eve:test", supersedes=second["event_id"]
+    )
+    write(store, room_batch(ROOM, timeline=[first, second, third]))
+
+    page = latest_files(store.reader(), ROOM)
+
+    assert names(page) == ["Plan v3.pdf", "Plan v2.pdf"]
+    assert [entry.version_count for entry in page.entries] == [1, 2]
 
 
 def test_supersedes_from_other_room_is_ignored(store):
@@ -152,7 +238,10 @@ def test_two_new_versions_both_listed(store):
     bob = shared_file(
         "Plan (Bob).pdf", sender="@bob:test", supersedes=first["event_id"]
     )
-    write(store, room_batch(ROOM, timeline=[first, ann, bob]))
+    write(
+        store,
+        room_batch(ROOM, [power_levels({"@bob:test": 50})], [first, ann, bob]),
+    )
 
     page = latest_files(store.reader(), ROOM)
 
