@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import zipfile
@@ -30,6 +31,10 @@ PREVIEW_TIMEOUT = 20.0
 # Limits of the worker process: address space in bytes, CPU time in seconds.
 WORKER_MEMORY_LIMIT = 1024 * 1024 * 1024
 WORKER_CPU_LIMIT = 10
+# Exit statuses of a worker stopped by the kernel at WORKER_CPU_LIMIT: Linux
+# sends SIGXCPU at the soft limit and SIGKILL at the hard limit, which are
+# equal here, so either may end it.
+_CPU_LIMIT_STATUSES = (-signal.SIGXCPU, -signal.SIGKILL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,38 +186,76 @@ def detect_file_type(path: Path) -> FileType:
     return file_type
 
 
-# Names that the desktop may run, not just show, when asked to open them.
+# Names that Windows, macOS or a Linux desktop may run, install or mount,
+# not just show, when asked to open them. Disk images (iso, img, vhd, vhdx,
+# dmg) are mounted and show the programs inside as ordinary files.
 _PROGRAM_EXTENSIONS = frozenset(
     {
         "app",
         "appimage",
+        "application",
+        "appref-ms",
         "bat",
+        "chm",
         "cmd",
         "com",
+        "command",
         "cpl",
         "desktop",
+        "dmg",
         "exe",
         "hta",
+        "img",
+        "iso",
         "jar",
+        "jnlp",
         "js",
         "jse",
+        "library-ms",
         "lnk",
+        "msc",
         "msi",
         "msp",
+        "one",
         "pif",
+        "pkg",
         "ps1",
+        "psm1",
+        "py",
+        "pyw",
         "reg",
         "run",
+        "scf",
         "scr",
+        "search-ms",
+        "settingcontent-ms",
         "sh",
+        "tool",
         "url",
         "vbe",
         "vbs",
+        "vhd",
+        "vhdx",
+        "website",
         "wsf",
+        "wsh",
+        "xll",
     }
 )
-# First bytes of programs: ELF, Windows PE, and scripts with "#!".
-_PROGRAM_SIGNATURES = (b"\x7fELF", b"MZ", b"#!")
+# First bytes of programs: ELF, Windows PE, scripts with "#!", and Mach-O
+# (32-bit and 64-bit in both byte orders, and universal binaries, which
+# start like a Java class file; both are refused).
+_PROGRAM_SIGNATURES = (
+    b"\x7fELF",
+    b"MZ",
+    b"#!",
+    b"\xfe\xed\xfa\xce",
+    b"\xce\xfa\xed\xfe",
+    b"\xfe\xed\xfa\xcf",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+    b"\xbe\xba\xfe\xca",
+)
 
 
 def is_program(path: Path, name: str) -> bool:
@@ -297,16 +340,20 @@ async def render_preview(
         await worker.finished
         transport.close()
         log.warning("Preview of %s timed out after %s s", path.name, timeout)
-        raise PreviewError(
-            f"This {what} took too long to draw, so it has no preview. "
-            "Open it to see it."
-        ) from None
+        raise PreviewError(_too_slow_message(what)) from None
     except BaseException:
         # Cancelled, or closed unfinished: nothing more can be awaited here.
         _abandon(transport, worker)
         raise
     transport.close()
     returncode = transport.get_returncode()
+    if returncode in _CPU_LIMIT_STATUSES and not worker.overflowed:
+        log.warning(
+            "Preview of %s stopped at the CPU limit of %s s",
+            path.name,
+            WORKER_CPU_LIMIT,
+        )
+        raise PreviewError(_too_slow_message(what))
     if returncode != 0 or worker.overflowed:
         reason = worker.stderr.decode("utf-8", "replace").strip().splitlines()
         log.info(
@@ -322,6 +369,10 @@ async def render_preview(
             "Commonplace cannot draw. Open it to see it."
         )
     return parse_worker_output(bytes(worker.stdout), side)
+
+
+def _too_slow_message(what: str) -> str:
+    return f"This {what} took too long to draw, so it has no preview. Open it to see it."
 
 
 # Workers that no caller waits for any more, kept referenced until they are

@@ -1,5 +1,6 @@
 import asyncio
 import io
+import random
 import struct
 import zipfile
 import zlib
@@ -9,6 +10,7 @@ import pytest
 from app.previews import (
     PreviewError,
     detect_file_type,
+    is_program,
     parse_worker_output,
     render_preview,
     sniff_type,
@@ -158,3 +160,106 @@ def test_unpreviewable_type_raises(tmp_path):
 def test_malformed_worker_output_rejected(output):
     with pytest.raises(PreviewError):
         parse_worker_output(output, 800)
+
+
+def slow_pdf(segments):
+    """Return a valid one-page PDF of many random lines, slow to draw."""
+    rng = random.Random(1)
+    operators = ["1 w"]
+    for _ in range(segments):
+        start = f"{rng.randint(0, 600)} {rng.randint(0, 800)} m"
+        end = f"{rng.randint(0, 600)} {rng.randint(0, 800)} l S"
+        operators.append(f"{start} {end}")
+    stream = "\n".join(operators).encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    output = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(output))
+        output += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(output)
+    output += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        output += b"%010d 00000 n \n" % offset
+    output += b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1)
+    output += b"startxref\n%d\n%%%%EOF\n" % xref
+    return bytes(output)
+
+
+def test_cpu_limit_says_too_long(tmp_path, monkeypatch):
+    # 100,000 lines take about 2.5 s of CPU time on a 2-core test machine.
+    monkeypatch.setattr("app.previews.WORKER_CPU_LIMIT", 1)
+    path = write(tmp_path, "slow.pdf", slow_pdf(100_000))
+
+    with pytest.raises(PreviewError) as caught:
+        asyncio.run(render_preview(path, detect_file_type(path)))
+
+    assert "took too long" in str(caught.value)
+    assert "damaged" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tool.py",
+        "tool.pyw",
+        "start.command",
+        "start.tool",
+        "disk.iso",
+        "disk.img",
+        "disk.vhd",
+        "disk.vhdx",
+        "notes.one",
+        "help.chm",
+        "addin.xll",
+        "app.jnlp",
+        "explorer.scf",
+        "console.msc",
+        "deploy.application",
+        "deploy.appref-ms",
+        "script.wsh",
+        "module.psm1",
+        "panel.settingcontent-ms",
+        "folder.library-ms",
+        "query.search-ms",
+        "portal.website",
+        "install.pkg",
+        "install.dmg",
+        "INSTALL.DMG",
+        "setup.exe",
+    ],
+)
+def test_program_extensions_refused(tmp_path, name):
+    path = write(tmp_path, "content", b"plain words\n")
+
+    assert is_program(path, name)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"\xfe\xed\xfa\xce",  # Mach-O 32-bit, big-endian
+        b"\xce\xfa\xed\xfe",  # Mach-O 32-bit, little-endian
+        b"\xfe\xed\xfa\xcf",  # Mach-O 64-bit, big-endian
+        b"\xcf\xfa\xed\xfe",  # Mach-O 64-bit, little-endian
+        b"\xca\xfe\xba\xbe",  # universal binary
+        b"\x7fELF",
+        b"MZ",
+        b"#!/bin/sh",
+    ],
+)
+def test_program_content_refused(tmp_path, head):
+    path = write(tmp_path, "invoice.pdf", head + b"\x00" * 64)
+
+    assert is_program(path, "invoice.pdf")
+
+
+def test_document_is_not_program(tmp_path):
+    path = write(tmp_path, "report.pdf", pdf_bytes())
+
+    assert not is_program(path, "report.pdf")
