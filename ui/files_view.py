@@ -232,12 +232,15 @@ class FilesView(QWidget):
 
     pin_requested(room id, event id, pinned) asks to pin a file to the space
     home or unpin it. Moderators get those menu entries: ``moderation`` has
-    can_moderate(room_id) and is_pinned(room_id, event_id), as for the
-    thread view.
+    can_moderate(room_id), is_pinned(room_id, event_id) and own_user_id(),
+    as for the thread view. remove_requested(room id, event ids, own) asks
+    to delete every version of a file: the user's own (Delete file…) or,
+    for a moderator, someone else's (Remove file…).
     """
 
     status_message = Signal(str)
     pin_requested = Signal(str, str, bool)
+    remove_requested = Signal(str, list, bool)
 
     def __init__(self, store, parent: QWidget | None = None):
         super().__init__(parent)
@@ -467,6 +470,7 @@ class FilesView(QWidget):
             offline.setChecked(self._transfers.is_offline(event_id))
             offline.toggled.connect(lambda checked: self.set_offline(event_id, checked))
         self._add_pin_action(menu, event_id)
+        self._add_remove_action(menu, event_id)
         menu.popup(self.table.viewport().mapToGlobal(position))
 
     def _add_pin_action(self, menu: QMenu, event_id: str) -> None:
@@ -481,6 +485,26 @@ class FilesView(QWidget):
         menu.addAction(
             "Unpin from space home" if pinned else "Pin to space home",
             lambda: self.pin_requested.emit(room_id, event_id, not pinned),
+        )
+
+    def _add_remove_action(self, menu: QMenu, event_id: str) -> None:
+        """Offer Delete file… for the user's own file, or Remove file… to moderators."""
+        room_id = self._room_id
+        moderation = self.moderation
+        if room_id is None or moderation is None:
+            return
+        versions = file_history(self._store.reader(), event_id)
+        if not versions:
+            return
+        event_ids = [version.event_id for version in versions]
+        own_user_id = moderation.own_user_id()
+        own = all(version.sender == own_user_id for version in versions)
+        if not own and not moderation.can_moderate(room_id):
+            return
+        menu.addSeparator()
+        menu.addAction(
+            "Delete file…" if own else "Remove file…",
+            lambda: self.remove_requested.emit(room_id, event_ids, own),
         )
 
     def show_history(self, event_id: str) -> FileHistoryDialog | None:

@@ -437,6 +437,7 @@ class MainWindow(QMainWindow):
         self.discussion_pane.invitation_answered.connect(controller.answer_invitation)
         self.thread_view.pin_requested.connect(controller.set_pinned)
         self.discussion_pane.files_view.pin_requested.connect(controller.set_pinned)
+        self.discussion_pane.files_view.remove_requested.connect(controller.remove_file)
         self.thread_view.remove_requested.connect(controller.remove_post)
         # Clicking the space that is already selected goes back to its home.
         pane.view.clicked.connect(lambda _index: self.show_space_home())

@@ -247,11 +247,61 @@ class SpaceController(QObject):
             "remove_post", f"{room_id} {event_id}", work, "Removing the post"
         )
 
+    def remove_file(self, room_id: str, event_ids: list, own: bool) -> None:
+        """Ask to confirm, then delete every version (event_ids, newest first) of a file.
+
+        own is True for the user's own file, which needs no moderator.
+        """
+        if self.spaces is None or not event_ids:
+            return
+        versions = "all its versions" if len(event_ids) > 1 else "it"
+        if own:
+            answer = QMessageBox.question(
+                self.window,
+                "Delete file",
+                f"Delete this file and {versions}? Other people will no longer "
+                "see it, and this cannot be undone.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+            reason = ""
+        else:
+            reason = ask_reason(
+                self.window,
+                "Remove file",
+                f"Remove this file and {versions}? Everyone will see that a "
+                "moderator removed it, and this cannot be undone.",
+                "Remove file",
+            )
+            if reason is None:
+                return
+        action = "delete_file" if own else "remove_file"
+        self.actions.run(
+            action,
+            f"{room_id} {event_ids[0]}",
+            self._remove_versions(room_id, list(event_ids), reason),
+            "Deleting the file" if own else "Removing the file",
+        )
+
+    async def _remove_versions(
+        self, room_id: str, event_ids: list[str], reason: str
+    ) -> None:
+        # Oldest first: a removal cut short keeps the file listed as it was,
+        # not with an older version in its place, and removing it again
+        # finishes the rest.
+        for event_id in reversed(event_ids):
+            await self.spaces.remove_post(room_id, event_id, reason)
+
     def _person(self, user_id: str) -> str:
         person = get_person(self.window.store.reader(), user_id)
         return person_name(person.display_name if person else None, user_id)
 
     # -- Moderation state for the reading pane ----------------------------
+
+    def own_user_id(self) -> str:
+        return self._user_id
 
     def can_moderate(self, room_id: str) -> bool:
         if self.spaces is None:
@@ -282,6 +332,13 @@ class SpaceController(QObject):
             self._message("Unpinned.")
         elif action == "remove_post":
             self._message("Post removed.")
+        elif action in ("remove_file", "delete_file"):
+            removed = "removed" if action == "remove_file" else "deleted"
+            self._message(f"File {removed}.")
+            # NOTE: the store's write of a file's redaction lists no changed
+            # room, so the files area re-reads its room here. A file deleted
+            # by another client stays listed until the area is read again.
+            self.window.apply_changes(Changes(rooms={room_id}))
         elif action == "remove_member":
             self._message("Removed from the space.")
         elif action.startswith("role:"):

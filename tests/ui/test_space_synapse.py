@@ -315,6 +315,120 @@ def test_moderator_pins_a_file(qtbot, synapse, make_user, open_window, other):
     assert files.table.currentIndex().data(ID_ROLE) == shared
 
 
+def _menu_texts(files, event_id: str) -> list[str]:
+    menu = QMenu()
+    files._add_remove_action(menu, event_id)
+    return [action.text() for action in menu.actions() if action.text()]
+
+
+def test_moderator_removes_a_file(
+    qtbot, synapse, make_user, open_window, other, monkeypatch
+):
+    owner = make_user("fileremover", displayname="Flo Remover")
+    member = make_user("fileposter", displayname="Pat Poster")
+    owner_client = other(owner)
+    space_id, _board_id = owner_client.create_space_with_board(
+        unique("File guild"), invite=[member.user_id]
+    )
+    server = owner.user_id.split(":", 1)[1]
+    files_id = owner_client.create_room("Shared files", invite=[member.user_id])
+    owner_client.state(files_id, ns.ROOM_KIND_EVENT, {"kind": "files"})
+    owner_client.state(space_id, "m.space.child", {"via": [server]}, state_key=files_id)
+    member_client = other(member)
+    member_client.join(space_id)
+    member_client.join(files_id)
+    content = {
+        "msgtype": "m.file",
+        "body": "Cheap watches.pdf",
+        "url": f"mxc://{server}/spam1",
+        "info": {"mimetype": "application/pdf", "size": 1200},
+    }
+    first = member_client.send(files_id, content)
+    second = member_client.send(
+        files_id,
+        {**content, "url": f"mxc://{server}/spam2", ns.SUPERSEDES_KEY: first},
+    )
+    own = owner_client.send(
+        files_id, {**content, "body": "Rules.pdf", "url": f"mxc://{server}/rules"}
+    )
+    window = open_window(owner)
+    pane = window.discussion_pane
+    qtbot.waitUntil(lambda: space_id in sidebar_ids(window), timeout=WAIT_MS)
+    window.space_pane.select_space(space_id)
+    qtbot.waitUntil(lambda: pane.choose_board(files_id), timeout=WAIT_MS)
+    files = pane.files_view
+    qtbot.waitUntil(lambda: files.select_file(second), timeout=WAIT_MS)
+    assert _menu_texts(files, second) == ["Remove file…"]
+    assert _menu_texts(files, own) == ["Delete file…"]
+    questions = []
+
+    def ask(parent, title, question, button):
+        questions.append(question)
+        return "Spam"
+
+    monkeypatch.setattr("ui.space_controller.ask_reason", ask)
+
+    menu = QMenu()
+    files._add_remove_action(menu, second)
+    menu.actions()[-1].trigger()
+
+    assert "file and all its versions" in questions[0]
+    qtbot.waitUntil(
+        lambda: window.statusBar().currentMessage() == "File removed.",
+        timeout=WAIT_MS,
+    )
+    assert files.model.row_of(second) is None
+    assert files.model.row_of(first) is None
+    assert files.model.row_of(own) is not None
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Yes
+    )
+
+    menu = QMenu()
+    files._add_remove_action(menu, own)
+    menu.actions()[-1].trigger()
+
+    qtbot.waitUntil(
+        lambda: window.statusBar().currentMessage() == "File deleted.",
+        timeout=WAIT_MS,
+    )
+    assert files.model.row_of(own) is None
+
+
+def test_member_sees_no_remove_file(qtbot, synapse, make_user, open_window, other):
+    owner = make_user("fileowner", displayname="Ola Owner")
+    member = make_user("filereader", displayname="Rae Reader")
+    owner_client = other(owner)
+    space_id, _board_id = owner_client.create_space_with_board(
+        unique("File guild"), invite=[member.user_id]
+    )
+    server = owner.user_id.split(":", 1)[1]
+    files_id = owner_client.create_room("Shared files", invite=[member.user_id])
+    owner_client.state(files_id, ns.ROOM_KIND_EVENT, {"kind": "files"})
+    owner_client.state(space_id, "m.space.child", {"via": [server]}, state_key=files_id)
+    shared = owner_client.send(
+        files_id,
+        {
+            "msgtype": "m.file",
+            "body": "Rules.pdf",
+            "url": f"mxc://{server}/rules",
+            "info": {"mimetype": "application/pdf", "size": 1200},
+        },
+    )
+    member_client = other(member)
+    member_client.join(space_id)
+    member_client.join(files_id)
+    window = open_window(member)
+    pane = window.discussion_pane
+    qtbot.waitUntil(lambda: space_id in sidebar_ids(window), timeout=WAIT_MS)
+    window.space_pane.select_space(space_id)
+    qtbot.waitUntil(lambda: pane.choose_board(files_id), timeout=WAIT_MS)
+    files = pane.files_view
+    qtbot.waitUntil(lambda: files.select_file(shared), timeout=WAIT_MS)
+
+    assert _menu_texts(files, shared) == []
+
+
 @pytest.fixture
 def member_space(make_user, other):
     """A space with a board, made by an owner, that a member has joined."""
@@ -407,9 +521,7 @@ def test_moderator_invites_by_user_id(qtbot, open_window, member_space, make_use
     )
 
 
-def test_moderator_refuses_request(
-    qtbot, make_user, open_window, other, monkeypatch
-):
+def test_moderator_refuses_request(qtbot, make_user, open_window, other, monkeypatch):
     owner = make_user("mod", displayname="Mo Moderator")
     knocker = make_user("knocker", displayname="Kim Knocker")
     name = unique("Closed guild")
