@@ -8,8 +8,12 @@ needed and hands the local copy to the desktop's default application.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QPoint, QSize, Qt, QUrl, Signal
@@ -65,6 +69,11 @@ NO_FILES = "No files have been shared here yet."
 NO_FILES_HINT = "Drop files here or use Upload file… to share one."
 UPLOADS_OFF = "Uploading files is turned off by your organisation."
 
+# How long xdg-open may take to fail before the file counts as opened, in
+# seconds. xdg-open returns at once when it hands the file to a desktop
+# (gio, kde-open) but may run the viewer itself until it is closed.
+OPEN_CHECK_SECONDS = 5.0
+
 
 # Errors whose ``message`` is a sentence for the user.
 USER_ERRORS = (CommonplaceError, MatrixError)
@@ -72,6 +81,54 @@ USER_ERRORS = (CommonplaceError, MatrixError)
 
 def file_name_of(version: FileVersion) -> str:
     return clean_name(version.name, fallback=UNNAMED_FILE)
+
+
+def no_application_message(name: str) -> str:
+    return (
+        f"No application could open {name}. Use Save as… to keep it and open "
+        "it yourself."
+    )
+
+
+def desktop_opener() -> str | None:
+    """Return the path of xdg-open where it opens files, or None to use QDesktopServices.
+
+    QDesktopServices.openUrl reports success as soon as xdg-open has started,
+    so on these systems Commonplace runs xdg-open itself to read its exit status.
+    """
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return None
+    return shutil.which("xdg-open")
+
+
+async def run_opener(opener: str, path: Path) -> int | None:
+    """Run opener on path; return its exit status, or None if it still runs.
+
+    The status is polled for OPEN_CHECK_SECONDS without blocking the UI. A
+    process still running then, or when the caller is cancelled, is waited
+    for by a daemon thread, so it never stays behind as a zombie.
+    """
+    # Popen returns once the program has started, so the UI waits only for the fork.
+    process = subprocess.Popen(  # noqa: ASYNC220
+        [opener, str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        # A signal to Commonplace's process group does not reach the viewer.
+        start_new_session=True,
+    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + OPEN_CHECK_SECONDS
+    try:
+        while loop.time() < deadline:
+            status = process.poll()
+            if status is not None:
+                return status
+            await asyncio.sleep(0.1)
+        return process.poll()
+    finally:
+        if process.returncode is None:
+            threading.Thread(target=process.wait, name="opener", daemon=True).start()
 
 
 def error_message(error: BaseException) -> str:
@@ -724,13 +781,32 @@ class FilesView(QWidget):
                 "open it. Use Save as… to keep a copy, and check it first."
             )
             return
-        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
-            self._show_message(
-                f"No application could open {name}. Use Save as… to keep a copy "
-                "and open it yourself."
-            )
+        opener = desktop_opener()
+        if opener is None:
+            if QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+                self.status_message.emit(f"Opened {name}.")
+            else:
+                self._show_message(no_application_message(name))
+            return
+        self._runner.run(
+            run_opener(opener, path),
+            lambda status: self._opener_finished(name, status),
+            lambda error: self._opener_failed(name, error),
+            key=("opener", event_id),
+        )
+
+    def _opener_finished(self, name: str, status: int | None) -> None:
+        if status:
+            # xdg-open exits with 3 when no tool for the desktop is installed
+            # and with 4 when no application took the file.
+            log.warning("xdg-open exited with status %s", status)
+            self._show_message(no_application_message(name))
             return
         self.status_message.emit(f"Opened {name}.")
+
+    def _opener_failed(self, name: str, error: BaseException) -> None:
+        log.warning("xdg-open could not be started: %s", error)
+        self._show_message(no_application_message(name))
 
     def choose_save_path(self, name: str) -> Path | None:
         """Ask where to save a copy of a file called name; None when cancelled."""

@@ -10,34 +10,22 @@ import asyncio
 import os
 
 import pytest
-from PySide6.QtCore import QMimeData, QObject, QPointF, Qt, QUrl, Slot
-from PySide6.QtGui import QDesktopServices, QDropEvent
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 
 from devtools.synapse import MAX_UPLOAD_BYTES
 from tests.app.outbox_support import make_board, open_session, register
 from tests.app.preview_samples import pdf_bytes
+from tests.ui.test_files_view import fake_opener
 from ui.files_view import FilesView
 from ui.models.files import DETAIL_ROLE
 
 pytestmark = pytest.mark.synapse
 
 
-class OpenedUrls(QObject):
-    def __init__(self):
-        super().__init__()
-        self.urls: list[QUrl] = []
-
-    @Slot(QUrl)
-    def open_url(self, url: QUrl) -> None:
-        self.urls.append(url)
-
-
 @pytest.fixture
-def opened():
-    receiver = OpenedUrls()
-    QDesktopServices.setUrlHandler("file", receiver, "open_url")
-    yield receiver
-    QDesktopServices.unsetUrlHandler("file")
+def opened(tmp_path, monkeypatch):
+    return fake_opener(tmp_path, monkeypatch)
 
 
 @pytest.fixture

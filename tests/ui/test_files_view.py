@@ -7,12 +7,13 @@ preview, Open and Save as work from "downloaded" copies offline.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from PySide6.QtCore import QObject, Qt, QUrl, Slot
-from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QColor
 
 from app import compose
 from app.file_transfers import FileTransfers
@@ -23,6 +24,7 @@ from app.store.file_transfers_store import UploadRow
 from app.store.outbox_store import NewItem
 from tests.app.preview_samples import image_bytes, pdf_bytes
 from tests.ui.builders import BASE_TS, ME
+from ui import files_view
 from ui.files_view import NO_FILES, NO_FILES_HINT, FilesView
 from ui.main_window import MainWindow
 from ui.models.files import DETAIL_ROLE, PAGE_SIZE, THUMBNAIL_SIZE
@@ -81,24 +83,37 @@ def names(view: FilesView) -> list[str]:
     return [model.index(row, 0).data() for row in range(model.rowCount())]
 
 
-class OpenedUrls(QObject):
-    """Receives the URLs that QDesktopServices.openUrl would hand to the desktop."""
+class FakeOpener:
+    """An xdg-open first on PATH that records the paths it gets and exits with status."""
 
-    def __init__(self):
-        super().__init__()
-        self.urls: list[QUrl] = []
+    def __init__(self, folder: Path, status: int = 0):
+        folder.mkdir(exist_ok=True)
+        self.log = folder / "opened.txt"
+        self.script = folder / "xdg-open"
+        self.script.write_text(
+            f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{self.log}"\nexit {status}\n'
+        )
+        self.script.chmod(0o755)
 
-    @Slot(QUrl)
-    def open_url(self, url: QUrl) -> None:
-        self.urls.append(url)
+    @property
+    def urls(self) -> list[QUrl]:
+        if not self.log.exists():
+            return []
+        lines = self.log.read_text().splitlines()
+        return [QUrl.fromLocalFile(line) for line in lines]
+
+
+def fake_opener(tmp_path, monkeypatch, status: int = 0) -> FakeOpener:
+    opener = FakeOpener(tmp_path / f"opener-{status}", status)
+    monkeypatch.setenv(
+        "PATH", f"{opener.script.parent}{os.pathsep}{os.environ['PATH']}"
+    )
+    return opener
 
 
 @pytest.fixture
-def opened():
-    receiver = OpenedUrls()
-    QDesktopServices.setUrlHandler("file", receiver, "open_url")
-    yield receiver
-    QDesktopServices.unsetUrlHandler("file")
+def opened(tmp_path, monkeypatch):
+    return fake_opener(tmp_path, monkeypatch)
 
 
 # -- The list -----------------------------------------------------------------
@@ -108,7 +123,7 @@ def test_list_shows_latest_version_only(area, open_view):
     first = area.file(FILES, "Plan.pdf", 1000, sender=ANA, ts=BASE_TS)
     area.file(FILES, "Budget.xlsx", 900, sender=BEN, ts=BASE_TS + 5, mimetype=None)
     second = area.file(
-        FILES, "Plan.pdf", 1200, sender=BEN, ts=BASE_TS + 10, supersedes=first
+        FILES, "Plan.pdf", 1200, sender=ANA, ts=BASE_TS + 10, supersedes=first
     )
     area.file(FILES, "Plan.pdf", 1500, sender=ANA, ts=BASE_TS + 20, supersedes=second)
     area.commit()
@@ -125,7 +140,7 @@ def test_list_shows_latest_version_only(area, open_view):
 def test_history_lists_every_version(area, open_view, qtbot):
     first = area.file(FILES, "Plan v1.pdf", 1000, sender=ANA, ts=BASE_TS)
     second = area.file(
-        FILES, "Plan v2.pdf", 1200, sender=BEN, ts=BASE_TS + 10, supersedes=first
+        FILES, "Plan v2.pdf", 1200, sender=ANA, ts=BASE_TS + 10, supersedes=first
     )
     area.commit()
     view = open_view()
@@ -136,7 +151,7 @@ def test_history_lists_every_version(area, open_view, qtbot):
     tree = dialog.tree
     assert tree.topLevelItem(0).text(0) == "Latest"
     assert tree.topLevelItem(0).text(1) == "Plan v2.pdf"
-    assert tree.topLevelItem(0).text(2) == "Ben Okoro"
+    assert tree.topLevelItem(0).text(2) == "Ana Lima"
     assert tree.topLevelItem(1).text(0) == "Version 1"
     assert tree.topLevelItem(1).text(2) == "Ana Lima"
     with qtbot.waitSignal(dialog.open_requested) as opened:
@@ -147,7 +162,7 @@ def test_history_lists_every_version(area, open_view, qtbot):
 
 def test_history_button_only_for_versions(area, open_view):
     first = area.file(FILES, "Plan.pdf", 1000, sender=ANA, ts=BASE_TS)
-    area.file(FILES, "Plan.pdf", 1200, sender=BEN, ts=BASE_TS + 1, supersedes=first)
+    area.file(FILES, "Plan.pdf", 1200, sender=ANA, ts=BASE_TS + 1, supersedes=first)
     notes = area.file(FILES, "Notes.pdf", 300, sender=BEN, ts=BASE_TS - 1)
     area.commit()
     view = open_view()
@@ -161,7 +176,7 @@ def test_history_button_only_for_versions(area, open_view):
 def test_old_version_selects_latest(area, open_view):
     first = area.file(FILES, "Plan.pdf", 1000, sender=ANA, ts=BASE_TS)
     latest = area.file(
-        FILES, "Plan.pdf", 1200, sender=BEN, ts=BASE_TS + 1, supersedes=first
+        FILES, "Plan.pdf", 1200, sender=ANA, ts=BASE_TS + 1, supersedes=first
     )
     area.commit()
     view = open_view()
@@ -329,6 +344,73 @@ def test_program_is_not_opened(area, open_view, store, tmp_path, qtbot, opened):
 
     qtbot.waitUntil(lambda: "could be a program" in view.message(), timeout=5_000)
     assert opened.urls == []
+
+
+def test_open_without_application_says_so(
+    area, open_view, store, tmp_path, qtbot, monkeypatch
+):
+    # xdg-open exits with 4 when no application takes the file.
+    opener = fake_opener(tmp_path, monkeypatch, status=4)
+    event_id = area.file(FILES, "notes.pdf", 10, sender=ANA)
+    area.commit()
+    path = downloaded(store, tmp_path, event_id, "notes.pdf", pdf_bytes())
+    view = open_view()
+    statuses = []
+    view.status_message.connect(statuses.append)
+
+    view.open_file(event_id)
+
+    qtbot.waitUntil(lambda: view.message() != "", timeout=10_000)
+    assert view.message() == (
+        "No application could open notes.pdf. Use Save as… to keep it and open "
+        "it yourself."
+    )
+    assert opener.urls == [QUrl.fromLocalFile(str(path))]
+    assert statuses == []
+
+
+def test_open_with_application_reports_opened(
+    area, open_view, store, tmp_path, qtbot, opened
+):
+    event_id = area.file(FILES, "notes.pdf", 10, sender=ANA)
+    area.commit()
+    downloaded(store, tmp_path, event_id, "notes.pdf", pdf_bytes())
+    view = open_view()
+    statuses = []
+    view.status_message.connect(statuses.append)
+
+    view.open_file(event_id)
+
+    qtbot.waitUntil(lambda: bool(statuses), timeout=10_000)
+    assert statuses == ["Opened notes.pdf."]
+    assert view.message() == ""
+
+
+def test_open_viewer_still_running_counts(
+    area, open_view, store, tmp_path, qtbot, monkeypatch
+):
+    """An xdg-open that runs the viewer itself is not waited for, nor killed."""
+    monkeypatch.setattr(files_view, "OPEN_CHECK_SECONDS", 0.5)
+    folder = tmp_path / "slow"
+    folder.mkdir()
+    finished = folder / "finished"
+    script = folder / "xdg-open"
+    script.write_text(f'#!/bin/sh\nsleep 2\ntouch "{finished}"\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    event_id = area.file(FILES, "notes.pdf", 10, sender=ANA)
+    area.commit()
+    downloaded(store, tmp_path, event_id, "notes.pdf", pdf_bytes())
+    view = open_view()
+    statuses = []
+    view.status_message.connect(statuses.append)
+
+    view.open_file(event_id)
+
+    qtbot.waitUntil(lambda: bool(statuses), timeout=10_000)
+    assert statuses == ["Opened notes.pdf."]
+    assert not finished.exists()
+    qtbot.waitUntil(finished.exists, timeout=10_000)
 
 
 def test_save_as_copies_file(area, open_view, store, tmp_path, qtbot, monkeypatch):
