@@ -117,6 +117,32 @@ def safe_file_name(name: str, fallback: str = "file") -> str:
     return result
 
 
+def shared_file_name(name: str, fallback: str = "file") -> str:
+    """Return the name to send to others: name with only hidden characters removed.
+
+    Control characters, bidirectional controls and invisible format
+    characters are removed (tabs and line breaks become spaces), and lone
+    surrogates, which a file system name in an unknown encoding can contain,
+    become U+FFFD. Everything else stays as the user named the file, so
+    ".gitignore" and "a:b?c.txt" are shared as they are. Each receiver
+    makes its own disk-safe name with safe_file_name. Returns fallback when
+    nothing visible is left.
+    """
+    characters = []
+    for character in unicodedata.normalize("NFC", name):
+        category = unicodedata.category(character)
+        if character in _INVISIBLE or category == "Cf":
+            continue
+        if category == "Cc":
+            characters.append(" " if character.isspace() else "")
+        elif category == "Cs":
+            characters.append("\ufffd")
+        else:
+            characters.append(character)
+    text = "".join(characters).strip()
+    return text or fallback
+
+
 def unique_path(folder: Path, name: str) -> Path:
     """Return folder/name, or "name (2).ext", "name (3).ext", … if it exists.
 

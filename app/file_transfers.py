@@ -22,7 +22,7 @@ from pathlib import Path
 from app import compose
 from app import namespace as ns
 from app.downloads import Downloader
-from app.file_names import safe_file_name
+from app.file_names import safe_file_name, shared_file_name
 from app.file_types import FileType, sniff_file
 from app.matrix.errors import ConnectionFailed, MatrixError, RateLimited
 from app.records import Changes
@@ -449,8 +449,8 @@ def file_content(
 
 
 def _event_name(name: str) -> str:
-    """Return the name sent in the event: the local name, sanitised as downloads are."""
-    return safe_file_name(name)
+    """Return the name sent in the event: the local name without hidden characters."""
+    return shared_file_name(name)
 
 
 def _source_status(source: Path) -> os.stat_result:

@@ -67,7 +67,7 @@ class UploadProgress:
 
 UPLOADS_DISABLED_MESSAGE = (
     "Uploading files is turned off by your organisation, so this file was not "
-    "sent. Discard the upload."
+    "sent. Remove the upload."
 )
 
 
@@ -198,8 +198,8 @@ class Uploader:
         upload = file_transfers_store.get_upload(self.store.reader(), item.client_id)
         if upload is None:
             raise TransferError(
-                "The details of this upload are missing from the cache. Discard "
-                "it and add the file again."
+                "The details of this upload are missing from the cache. Remove "
+                "it and upload the file again."
             )
         if upload.uploaded:
             return {**item.content, "url": upload.mxc}
@@ -375,20 +375,21 @@ def _check_source(path: Path, upload: UploadRow) -> None:
     except FileNotFoundError:
         raise TransferError(
             f"{upload.name} is no longer at {path}, so it was not uploaded. Put "
-            "it back and retry, or discard the upload."
+            "it back and retry, or remove the upload."
         ) from None
     except OSError as error:
         raise TransferError(
             f"{upload.name} could not be read ({error.strerror}), so it was not "
-            "uploaded. Check the file, then retry or discard the upload."
+            "uploaded. Check the file, then retry or remove the upload."
         ) from error
     if (
         status.st_size != upload.source_size
         or status.st_mtime_ns != upload.source_mtime_ns
     ):
         raise TransferError(
-            f"{upload.name} changed after it was added, so it was not uploaded. "
-            "Discard this upload and add the file again."
+            f"{upload.name} changed after it was added, so it was not uploaded, "
+            "and retrying cannot help. Remove this upload and upload the file "
+            "again."
         )
 
 
@@ -403,7 +404,7 @@ async def _read_chunks(path: Path, upload: UploadRow) -> AsyncIterator[bytes]:
     except OSError as error:
         raise TransferError(
             f"{upload.name} could not be opened ({error.strerror}), so it was not "
-            "uploaded. Check the file, then retry or discard the upload."
+            "uploaded. Check the file, then retry or remove the upload."
         ) from error
     sent = 0
     try:
@@ -423,6 +424,6 @@ async def _read_chunks(path: Path, upload: UploadRow) -> AsyncIterator[bytes]:
 
 def _changed_while_read(upload: UploadRow) -> TransferError:
     return TransferError(
-        f"{upload.name} changed while it was being uploaded. Discard this "
-        "upload and add the file again."
+        f"{upload.name} changed while it was being uploaded, so retrying "
+        "cannot help. Remove this upload and upload the file again."
     )

@@ -4,7 +4,12 @@ import unicodedata
 
 import pytest
 
-from app.file_names import MAX_NAME_BYTES, safe_file_name, unique_path
+from app.file_names import (
+    MAX_NAME_BYTES,
+    safe_file_name,
+    shared_file_name,
+    unique_path,
+)
 from app.file_types import sniff
 
 
@@ -129,3 +134,23 @@ def test_sniff_image_sizes():
     assert result.mimetype == "image/jpeg"
     assert (result.width, result.height) == (640, 480)
     assert result.is_image
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (".gitignore", ".gitignore"),
+        ("a:b?c.txt", "a:b?c.txt"),
+        ("CON.txt", "CON.txt"),
+        ("report...pdf", "report...pdf"),
+        ("a\u202etxt.exe", "atxt.exe"),
+        ("line\nbreak.txt", "line break.txt"),
+        ("bell\x07.txt", "bell.txt"),
+        ("zero\u200bwidth.txt", "zerowidth.txt"),
+        ("bad\udcff.txt", "bad\ufffd.txt"),
+        ("\u202e", "file"),
+        ("  ", "file"),
+    ],
+)
+def test_shared_name_removes_only_hidden_characters(name, expected):
+    assert shared_file_name(name) == expected

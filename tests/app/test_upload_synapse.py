@@ -187,17 +187,54 @@ def test_upload_changed_source_fails_plainly(synapse, people, tmp_path):
             client_id = await app.files.upload(board, source)
             source.write_text("changed after queueing", "utf-8")
             report = await app.outbox_worker.drain(max_attempts=3)
-            return client_id, report, app.files.progress(board)
+            first = app.files.progress(board)
+            [item] = app.outbox.list_items()
+            await app.outbox.retry(item.id)
+            retried = await app.outbox_worker.drain(max_attempts=3)
+            return client_id, report, first, retried, app.files.progress(board)
         finally:
             await app.close()
 
-    client_id, report, progress = asyncio.run(scenario())
+    client_id, report, progress, retried, after_retry = asyncio.run(scenario())
     assert report.failed == 1
     [entry] = progress
     assert entry.id == client_id
     assert entry.state == FAILED
     assert "draft.txt changed after it was added" in entry.error
+    assert "Remove this upload and upload the file again" in entry.error
+    assert retried.failed == 1
+    [again] = after_retry
+    assert again.state == FAILED
+    assert again.error == entry.error
     assert server_events(synapse, me, board, types=("m.room.message",)) == []
+
+
+def test_upload_shares_original_name(synapse, people, tmp_path):
+    me, other, board = people
+    names = [".gitignore", "a:b?c.txt", "tab\there.txt", "a\u202etxt.exe"]
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    for index, name in enumerate(names):
+        (folder / name).write_text(f"content {index}", "utf-8")
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            await app.sync.sync_once()
+            for name in names:
+                await app.files.upload(board, folder / name)
+            return await app.outbox_worker.drain(max_attempts=3)
+        finally:
+            await app.close()
+
+    report = asyncio.run(scenario())
+    assert report.sent == len(names)
+
+    files = asyncio.run(nio_files(synapse, other, board))
+    shared = [event.source["content"]["filename"] for event, _data in files]
+    assert shared == [".gitignore", "a:b?c.txt", "tab here.txt", "atxt.exe"]
+    bodies = [event.body for event, _data in files]
+    assert bodies == shared
 
 
 def test_upload_cancel_queued_removes_item(synapse, people, tmp_path):
