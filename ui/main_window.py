@@ -363,7 +363,9 @@ class MainWindow(QMainWindow):
             return
         heading, text = self._placeholder_text()
         self.thread_view.show_placeholder(text, heading)
-        if heading != ENCRYPTED_HEADING and self._home_space() is not None:
+        # A files area hides the reading pane, and the home must not replace it.
+        files = self.discussion_pane.showing_files()
+        if heading != ENCRYPTED_HEADING and not files and self._home_space():
             self.show_space_home()
         else:
             self.reading_pane.setCurrentWidget(self.thread_view)

@@ -111,6 +111,14 @@ def files_window(qtbot, qasync_loop, app_session, cache, store):
     return main
 
 
+def test_files_area_stays_chosen(qtbot, files_window):
+    pane = files_window.discussion_pane
+    qtbot.wait(50)
+
+    assert pane.showing_files()
+    assert pane.current_entry().entry_id == "!files:x"
+
+
 def test_home_shortcut_leaves_files_area(qtbot, files_window):
     files_window.space_home_action.trigger()
 

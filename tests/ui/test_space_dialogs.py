@@ -481,9 +481,7 @@ def _start_creation_then_close(qtbot, window, spaces):
     return dialog
 
 
-def test_create_closed_keeps_selection(
-    qtbot, qasync_loop, app_session, cache, spaces
-):
+def test_create_closed_keeps_selection(qtbot, qasync_loop, app_session, cache, spaces):
     cache.space("!other:x", "Other")
     cache.space(GUILD, "Data Guild")
     cache.commit()
@@ -499,9 +497,7 @@ def test_create_closed_keeps_selection(
     assert not dialog.isVisible()
 
 
-def test_create_closed_failure_in_status_bar(
-    qtbot, qasync_loop, app_session, spaces
-):
+def test_create_closed_failure_in_status_bar(qtbot, qasync_loop, app_session, spaces):
     spaces.action_error = ConnectionFailed("connection refused")
     window = window_with(qtbot, app_session, spaces)
 
