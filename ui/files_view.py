@@ -389,11 +389,13 @@ class FilesView(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.setSpacing(0)
         left_layout.addLayout(toolbar)
+        left_layout.addWidget(self._list_stack, 1)
+        # Below the list, so that a message shown or cleared shortens the
+        # list from the bottom and never moves a row under the pointer.
         message_row = QHBoxLayout()
-        message_row.setContentsMargins(16, 0, 16, 8)
+        message_row.setContentsMargins(16, 8, 16, 8)
         message_row.addWidget(self.message_label)
         left_layout.addLayout(message_row)
-        left_layout.addWidget(self._list_stack, 1)
         left_layout.addWidget(self.transfer_box)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)

@@ -452,6 +452,72 @@ def test_area_offline_marks_rows(area, open_view, app_session, qtbot):
     assert view.offline_check.isChecked()
 
 
+# -- Layout stability -------------------------------------------------------------
+
+
+def position_in(view, widget) -> tuple[int, int]:
+    point = widget.mapTo(view, widget.rect().topLeft())
+    return point.x(), point.y()
+
+
+def row_position(view: FilesView, row: int) -> tuple[int, int]:
+    rect = view.table.visualRect(view.model.index(row, 0))
+    point = view.table.viewport().mapTo(view, rect.topLeft())
+    return point.x(), point.y()
+
+
+def test_message_leaves_rows_in_place(area, open_view, tmp_path, qtbot):
+    for number in range(3):
+        area.file(FILES, f"file{number}.pdf", 1000, sender=ANA, ts=BASE_TS + number)
+    area.commit()
+    view = open_view()
+    qtbot.wait(50)
+    before = [row_position(view, row) for row in range(3)]
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+
+    view.upload_paths([folder])
+    qtbot.waitUntil(lambda: "is a folder" in view.message(), timeout=5_000)
+    qtbot.wait(50)
+
+    assert [row_position(view, row) for row in range(3)] == before
+
+    view.set_room(FILES)
+    qtbot.wait(50)
+
+    assert view.message() == ""
+    assert [row_position(view, row) for row in range(3)] == before
+
+
+def test_detail_buttons_stay_between_files(area, open_view, qtbot):
+    first = area.file(FILES, "Plan.pdf", 1000, sender=ANA, ts=BASE_TS)
+    area.file(FILES, "Plan.pdf", 1200, sender=ANA, ts=BASE_TS + 1, supersedes=first)
+    # 50 MB, so nothing is downloaded for a preview and the message stays.
+    notes = area.file(FILES, "Notes.txt", 50 * 1024 * 1024, sender=BEN, ts=BASE_TS)
+    area.commit()
+    view = open_view()
+    preview = view.preview
+    controls = {
+        "Open": preview.open_button,
+        "Save as": preview.save_button,
+        "Available offline": preview.offline_check,
+        "Upload new version": preview.new_version_button,
+    }
+
+    view.select_file(first)
+    qtbot.wait(50)
+    assert preview.history_button.isVisible()
+    before = {name: position_in(view, widget) for name, widget in controls.items()}
+    view.select_file(notes)
+    qtbot.wait(50)
+    assert not preview.history_button.isVisible()
+    assert preview.message() != ""
+    after = {name: position_in(view, widget) for name, widget in controls.items()}
+
+    for name in controls:
+        assert after[name] == before[name], name
+
+
 # -- In the main window -----------------------------------------------------------
 
 
