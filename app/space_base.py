@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# Limits on reading the state of rooms just joined or created, which the
+# sync also brings: seconds of silence per read, and attempts per room.
+CACHE_STATE_TIMEOUT = 10.0
+CACHE_STATE_ATTEMPTS = 2
+
 
 class SpaceActionError(CommonplaceError):
     """A space action failed or is not allowed; ``message`` gives the reason and the fix."""
@@ -89,15 +94,29 @@ class SpaceActionsBase:
         """Fetch the current state of joined rooms and cache them as joined.
 
         The sync brings the same state later; this makes the rooms appear at
-        once. A room whose state cannot be read is left to the sync.
+        once. A room whose state cannot be read is left to the sync, and so
+        are all the rooms after one that the server did not respond for.
         """
         batches = []
-        for room_id in room_ids:
+        for index, room_id in enumerate(room_ids):
             try:
-                events = await requests.room_state(self.client, room_id)
-            except (RequestFailed, ConnectionFailed) as error:
+                events = await requests.room_state(
+                    self.client,
+                    room_id,
+                    timeout=CACHE_STATE_TIMEOUT,
+                    max_attempts=CACHE_STATE_ATTEMPTS,
+                )
+            except RequestFailed as error:
                 log.warning("Could not read the state of %s: %s", room_id, error)
                 continue
+            except ConnectionFailed as error:
+                log.warning(
+                    "Could not read the state of %s, left %d rooms to the sync: %s",
+                    room_id,
+                    len(room_ids) - index,
+                    error,
+                )
+                break
             batch = RoomBatch(room_id, "join")
             batch.items = translate_events(room_id, events, state=True)
             batches.append(batch)

@@ -69,6 +69,18 @@ STANDARD_ROOMS = (
     ("board", "Discussions", "a", BOARD_LEVELS),
     ("files", "Files", "b", FILES_LEVELS),
 )
+# Limits on the requests of a creation, so that a server that stops
+# responding gives the offline message within about 30 s: createRoom waits
+# CREATE_ROOM_TIMEOUT and one look-up for its marker STEP_TIMEOUT, and each
+# other step two attempts of STEP_TIMEOUT, plus under a second of back-off.
+# The timeouts are the longest silence per read or write, in seconds. The
+# createRoom one is longer, because Synapse builds the whole room before it
+# responds.
+CREATE_ROOM_TIMEOUT = 20.0
+STEP_TIMEOUT = 10.0
+STEP_ATTEMPTS = 2
+LOOKUP_ATTEMPTS = 1
+_STEP = {"timeout": STEP_TIMEOUT, "max_attempts": STEP_ATTEMPTS}
 # Room aliases tried for a listed space: the name's slug, then slug-2 and so on.
 ALIAS_ATTEMPTS = 5
 _MAX_SLUG = 40
@@ -107,7 +119,9 @@ async def create_space(
     avatar_url = creation.get("avatar_url")
     if avatar is not None and avatar_url is None:
         content_type = mimetypes.guess_type(avatar_name or "")[0] or "image/png"
-        avatar_url = await client.upload_media(avatar, content_type, avatar_name)
+        avatar_url = await client.upload_media(
+            avatar, content_type, avatar_name, **_STEP
+        )
         await record(avatar_url=avatar_url)
 
     space_id = creation.get("space_id")
@@ -135,7 +149,7 @@ async def create_space(
             "m.space.child",
             room_id,
             {"via": [server_name], "order": order},
-            max_attempts=4,
+            **_STEP,
         )
         rooms.append(room_id)
 
@@ -150,12 +164,24 @@ async def _create_once(
     client: MatrixClient, body: dict, marker: str, *, look_first: bool
 ) -> str:
     if look_first:
-        found = await find_room_by_marker(client, ns.CLIENT_ID_KEY, marker)
+        found = await find_room_by_marker(
+            client,
+            ns.CLIENT_ID_KEY,
+            marker,
+            timeout=STEP_TIMEOUT,
+            max_attempts=LOOKUP_ATTEMPTS,
+        )
         if found is not None:
             log.info("Found room %s from an unfinished space creation", found)
             return found
     return await create_room_once(
-        client, body, marker_key=ns.CLIENT_ID_KEY, marker_value=marker
+        client,
+        body,
+        marker_key=ns.CLIENT_ID_KEY,
+        marker_value=marker,
+        timeout=CREATE_ROOM_TIMEOUT,
+        lookup_timeout=STEP_TIMEOUT,
+        lookup_attempts=LOOKUP_ATTEMPTS,
     )
 
 
@@ -244,10 +270,10 @@ async def _publish_alias(
     for attempt in range(1, ALIAS_ATTEMPTS + 1):
         local = slug if attempt == 1 else f"{slug}-{attempt}"
         alias = f"#{local}:{server_name}"
-        owner = await alias_room(client, alias)
+        owner = await alias_room(client, alias, **_STEP)
         if owner is None:
             try:
-                await create_alias(client, alias, space_id)
+                await create_alias(client, alias, space_id, **_STEP)
             except RequestFailed as error:
                 # Taken between the look-up and the request.
                 log.info("Room alias %s is taken: %s", alias, error.errcode)
@@ -260,7 +286,7 @@ async def _publish_alias(
             "m.room.canonical_alias",
             "",
             {"alias": alias},
-            max_attempts=4,
+            **_STEP,
         )
         return alias
     log.warning(

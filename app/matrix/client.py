@@ -273,6 +273,7 @@ class MatrixClient(HttpClient):
         *,
         max_attempts: int | None = 4,
         on_retry: RetryCallback | None = None,
+        timeout: float | None = None,
     ) -> str:
         """Upload a file and return its mxc:// URI."""
         params = {"filename": filename} if filename else None
@@ -284,6 +285,7 @@ class MatrixClient(HttpClient):
             headers={"Content-Type": content_type},
             max_attempts=max_attempts,
             on_retry=on_retry,
+            timeout=timeout,
         )
         return content_uri(
             response,

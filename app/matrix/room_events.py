@@ -35,9 +35,15 @@ async def _put(
     content: dict,
     max_attempts: int | None,
     on_retry: RetryCallback | None,
+    timeout: float | None = None,
 ) -> str:
     response = await client.request(
-        "PUT", path, json=content, max_attempts=max_attempts, on_retry=on_retry
+        "PUT",
+        path,
+        json=content,
+        max_attempts=max_attempts,
+        on_retry=on_retry,
+        timeout=timeout,
     )
     return _event_id(client, response)
 
@@ -87,6 +93,7 @@ async def set_state(
     *,
     max_attempts: int | None = None,
     on_retry: RetryCallback | None = None,
+    timeout: float | None = None,
 ) -> str:
     """PUT /rooms/{roomId}/state/{eventType}/{stateKey}; return the event id.
 
@@ -98,7 +105,7 @@ async def set_state(
         f"{_ROOMS}/{path_segment(room_id)}/state/{path_segment(event_type)}/"
         f"{path_segment(state_key)}"
     )
-    return await _put(client, path, content, max_attempts, on_retry)
+    return await _put(client, path, content, max_attempts, on_retry, timeout)
 
 
 async def find_own_event(

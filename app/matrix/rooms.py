@@ -31,19 +31,34 @@ _CLIENT_API = "/_matrix/client/v3"
 CREATE_ATTEMPTS = 3
 
 
-async def joined_rooms(client: MatrixClient) -> list[str]:
+async def joined_rooms(
+    client: MatrixClient, *, timeout: float | None = None, max_attempts: int | None = 4
+) -> list[str]:
     """Return the ids of the rooms the user has joined (GET /joined_rooms)."""
-    response = await client.request("GET", f"{_CLIENT_API}/joined_rooms")
+    response = await client.request(
+        "GET",
+        f"{_CLIENT_API}/joined_rooms",
+        timeout=timeout,
+        max_attempts=max_attempts,
+    )
     rooms = response.get("joined_rooms")
     if not isinstance(rooms, list):
         return []
     return [room for room in rooms if isinstance(room, str) and room.startswith("!")]
 
 
-async def room_create_content(client: MatrixClient, room_id: str) -> dict:
+async def room_create_content(
+    client: MatrixClient,
+    room_id: str,
+    *,
+    timeout: float | None = None,
+    max_attempts: int | None = 4,
+) -> dict:
     """Return the content of the room's m.room.create event."""
     path = f"{_CLIENT_API}/rooms/{path_segment(room_id)}/state/m.room.create/"
-    return await client.request("GET", path)
+    return await client.request(
+        "GET", path, timeout=timeout, max_attempts=max_attempts
+    )
 
 
 async def join_room(client: MatrixClient, room_id: str) -> str:
@@ -92,23 +107,27 @@ async def find_room_by_marker(
     marker_value: str,
     *,
     exclude: Callable[[list[str]], Collection[str]] = lambda room_ids: (),
+    timeout: float | None = None,
+    max_attempts: int | None = 4,
 ) -> str | None:
     """Return a joined room whose m.room.create content has marker_key: marker_value.
 
     exclude(room_ids) names joined rooms that cannot be the one sought, so
-    their m.room.create is not fetched. Raises ConnectionFailed when the
-    server cannot be reached.
+    their m.room.create is not fetched. timeout (seconds) and max_attempts
+    apply to each request. Raises ConnectionFailed when the server cannot be
+    reached.
 
     NOTE: this sends one request per joined room that exclude does not name,
     which on a cache that has not synced yet is every joined room.
     """
-    rooms = await joined_rooms(client)
+    limits = {"timeout": timeout, "max_attempts": max_attempts}
+    rooms = await joined_rooms(client, **limits)
     skipped = set(exclude(rooms))
     for room_id in rooms:
         if room_id in skipped:
             continue
         try:
-            content = await room_create_content(client, room_id)
+            content = await room_create_content(client, room_id, **limits)
         except (NotFound, Forbidden):
             continue
         if content.get(marker_key) == marker_value:
@@ -123,6 +142,9 @@ async def create_room_once(
     marker_key: str,
     marker_value: str,
     exclude: Callable[[list[str]], Collection[str]] = lambda room_ids: (),
+    timeout: float | None = None,
+    lookup_timeout: float | None = None,
+    lookup_attempts: int | None = 4,
 ) -> str:
     """Create a room with POST /createRoom, never twice, and return its id.
 
@@ -130,7 +152,9 @@ async def create_room_once(
     unique to this room. Each attempt is one request. After an attempt whose
     outcome is unknown, the joined rooms are searched for the marker before
     the next attempt. A 429 created nothing, so it is retried without a
-    search. Raises the last error after CREATE_ATTEMPTS attempts.
+    search. Raises the last error after CREATE_ATTEMPTS attempts, or the
+    search's ConnectionFailed. timeout is in seconds for createRoom, and
+    lookup_timeout and lookup_attempts limit each request of the search.
     """
     creation = body.get("creation_content")
     if not isinstance(creation, dict) or creation.get(marker_key) != marker_value:
@@ -141,7 +165,9 @@ async def create_room_once(
     path = f"{_CLIENT_API}/createRoom"
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
-            response = await client.request("POST", path, json=body, max_attempts=1)
+            response = await client.request(
+                "POST", path, json=body, max_attempts=1, timeout=timeout
+            )
         except (ConnectionFailed, RateLimited) as error:
             if attempt == CREATE_ATTEMPTS and isinstance(error, RateLimited):
                 raise
@@ -158,7 +184,12 @@ async def create_room_once(
             await http._sleep(delay)
             if isinstance(error, ConnectionFailed):
                 found = await find_room_by_marker(
-                    client, marker_key, marker_value, exclude=exclude
+                    client,
+                    marker_key,
+                    marker_value,
+                    exclude=exclude,
+                    timeout=lookup_timeout,
+                    max_attempts=lookup_attempts,
                 )
                 if found is not None:
                     log.info("createRoom had succeeded: found %s by its marker", found)

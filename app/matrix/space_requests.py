@@ -168,11 +168,20 @@ async def room_summary(client: MatrixClient, room_id_or_alias: str) -> dict:
     )
 
 
-async def alias_room(client: MatrixClient, alias: str) -> str | None:
+async def alias_room(
+    client: MatrixClient,
+    alias: str,
+    *,
+    timeout: float | None = None,
+    max_attempts: int | None = 4,
+) -> str | None:
     """Return the room id that a room alias points to, or None if it is free."""
     try:
         response = await client.request(
-            "GET", f"{_V3}/directory/room/{path_segment(alias)}"
+            "GET",
+            f"{_V3}/directory/room/{path_segment(alias)}",
+            timeout=timeout,
+            max_attempts=max_attempts,
         )
     except NotFound:
         return None
@@ -180,19 +189,40 @@ async def alias_room(client: MatrixClient, alias: str) -> str | None:
     return room_id if isinstance(room_id, str) else None
 
 
-async def create_alias(client: MatrixClient, alias: str, room_id: str) -> None:
+async def create_alias(
+    client: MatrixClient,
+    alias: str,
+    room_id: str,
+    *,
+    timeout: float | None = None,
+    max_attempts: int | None = 4,
+) -> None:
     """PUT /directory/room/{alias}; raises RequestFailed (409) when it is taken."""
     await client.request(
-        "PUT", f"{_V3}/directory/room/{path_segment(alias)}", json={"room_id": room_id}
+        "PUT",
+        f"{_V3}/directory/room/{path_segment(alias)}",
+        json={"room_id": room_id},
+        timeout=timeout,
+        max_attempts=max_attempts,
     )
 
 
-async def room_state(client: MatrixClient, room_id: str) -> list[dict]:
+async def room_state(
+    client: MatrixClient,
+    room_id: str,
+    *,
+    timeout: float | None = None,
+    max_attempts: int | None = 4,
+) -> list[dict]:
     """Return GET /rooms/{id}/state: the room's current state events."""
     # The endpoint returns a JSON array, which request() rejects as not an
     # object, so the body is read as bytes and decoded here.
     body, _ = await client.request_bytes(
-        "GET", f"{_room(room_id)}/state", max_bytes=ROOM_STATE_MAX_BYTES
+        "GET",
+        f"{_room(room_id)}/state",
+        max_bytes=ROOM_STATE_MAX_BYTES,
+        timeout=timeout,
+        max_attempts=max_attempts,
     )
     try:
         events = json.loads(body)

@@ -1,0 +1,61 @@
+"""Creating a space while the server stops responding, against a real Synapse."""
+
+import asyncio
+import os
+import signal
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from app.spaces import SpaceActionError
+from devtools.synapse import unique_localpart
+from tests.app.test_spaces_synapse import commonplace, other, room_types
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = pytest.mark.synapse
+
+# The creation's limits give about 30 s (app.space_create); the rest is slack
+# for a loaded test machine.
+OFFLINE_WITHIN_SECONDS = 40
+
+
+def test_create_on_hung_server_fails_fast(restartable_synapse, tmp_path):
+    server = restartable_synapse
+    localpart = unique_localpart("owner")
+    server.register(localpart, TEST_PASSWORD)
+    user_id, token, _device = server.login(localpart, TEST_PASSWORD)
+    owner = SimpleNamespace(user_id=user_id, localpart=localpart, access_token=token)
+
+    async def scenario():
+        async with commonplace(server.base_url, owner, tmp_path) as me:
+            # SIGSTOP keeps the socket open: requests are accepted and never
+            # answered, as with a hung server.
+            os.kill(server.pid, signal.SIGSTOP)
+            started = time.monotonic()
+            try:
+                with pytest.raises(SpaceActionError) as failure:
+                    await me.spaces.create("Offline Space", visibility="public")
+                elapsed = time.monotonic() - started
+            finally:
+                os.kill(server.pid, signal.SIGCONT)
+            space_id = await me.spaces.create("Offline Space", visibility="public")
+            return failure.value.message, elapsed, space_id, me.spaces.space_home(
+                space_id
+            )
+
+    message, elapsed, space_id, home = asyncio.run(scenario())
+
+    assert message.startswith("Commonplace is offline. Creating Offline Space needs")
+    assert elapsed < OFFLINE_WITHIN_SECONDS, f"{elapsed:.1f} s"
+    client = other(server, owner)
+    try:
+        types = room_types(client)
+    finally:
+        client.close()
+    # The createRoom that the stopped server received ran once it resumed,
+    # and the second call finished that space instead of making another.
+    assert [room for room, kind in types.items() if kind == "m.space"] == [space_id]
+    assert len(types) == 3
+    assert len(home.boards) == 1
+    assert len(home.files_areas) == 1
