@@ -84,10 +84,43 @@ STATUS_TEXT = {
     "invite": "Invited",
 }
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
+BANNED = (
+    "You are banned from this space, so you cannot join it or ask to join. "
+    "Only one of its moderators can lift the ban."
+)
+REFUSED = "{who} refused your request to join this space, or removed you from it."
 
 
 def _join_rule_text(join_rule: str | None) -> str:
     return JOIN_RULE_TEXT.get(join_rule or "", "By invitation only")
+
+
+def _refusal(entry, membership: str | None):
+    """Return the entry's JoinRefusal while the user's membership is "leave"."""
+    return entry.refusal if membership == "leave" else None
+
+
+def _status_text(entry, membership: str | None) -> str:
+    refusal = _refusal(entry, membership)
+    if refusal is not None:
+        return "Banned" if refusal.banned else "Refused"
+    return STATUS_TEXT.get(membership or "", "")
+
+
+def refusal_text(refusal) -> str:
+    """Return the sentences that tell the user why a space turned them away."""
+    if refusal.banned:
+        return BANNED
+    who = (
+        f"A moderator ({refusal.moderator_id})"
+        if refusal.moderator_id
+        else "A moderator"
+    )
+    text = REFUSED.format(who=who)
+    reason = clean_name(refusal.reason)
+    if reason:
+        text += f" Their reason: “{reason}”"
+    return text
 
 
 class DirectoryModel(QAbstractListModel):
@@ -199,7 +232,7 @@ class DirectoryDelegate(QStyledItemDelegate):
         bold.setBold(True)
         model = index.model()
         membership = model.membership(entry) if hasattr(model, "membership") else None
-        status = STATUS_TEXT.get(membership or "", "")
+        status = _status_text(entry, membership)
 
         painter.setFont(bold)
         painter.setPen(theme.TEXT)
@@ -267,6 +300,12 @@ class SpacePreview(QWidget):
         self.rooms_message = plain_label("", "settingsNote")
         self.rooms_message.setWordWrap(True)
 
+        self.refusal_label = plain_label("", "formError")
+        self.refusal_label.setWordWrap(True)
+        self.refusal_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self.refusal_label.hide()
         self.knock_message = QLineEdit()
         self.knock_message.setObjectName("knockMessage")
         self.knock_message.setPlaceholderText("Message to the moderators (optional)")
@@ -293,6 +332,7 @@ class SpacePreview(QWidget):
         column.addWidget(self.rooms_heading)
         column.addWidget(self.rooms_message)
         column.addWidget(self.rooms_list, 1)
+        column.addWidget(self.refusal_label)
         column.addWidget(self.knock_message)
         row = QHBoxLayout()
         row.addStretch(1)
@@ -342,9 +382,19 @@ class SpacePreview(QWidget):
             return
         knock = entry.join_rule in ("knock", "knock_restricted")
         button = self.action_button
-        self.knock_message.setVisible(knock and membership is None)
+        refusal = _refusal(entry, membership)
+        banned = refusal is not None and refusal.banned
+        self.refusal_label.setText(refusal_text(refusal) if refusal else "")
+        self.refusal_label.setVisible(refusal is not None)
+        # A refused person may ask again, so the message box comes back too.
+        asking = membership is None or (membership == "leave" and not banned)
+        self.knock_message.setVisible(knock and asking)
         self.knock_message.setEnabled(not busy)
-        if membership == "join":
+        if banned:
+            button.setText("Banned")
+            button.setEnabled(False)
+            button.setToolTip("Only a moderator of this space can lift the ban.")
+        elif membership == "join":
             button.setText("Open space")
             button.setEnabled(True)
             button.setToolTip("Show this space in the main window")

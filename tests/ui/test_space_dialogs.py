@@ -9,6 +9,7 @@ test_space_synapse.py.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
@@ -317,6 +318,58 @@ def test_browser_lists_rooms_after_join(qtbot, browser, spaces):
     qtbot.waitUntil(lambda: preview.rooms_list.count() == 1)
     assert "Discussions" in preview.rooms_list.item(0).text()
     assert preview.rooms_list.isVisibleTo(preview)
+
+
+def test_browser_shows_refusal_reason(qtbot, browser, spaces):
+    from app.spaces import JoinRefusal
+
+    refused = replace(
+        entry(GUILD, "Data Guild", join_rule="knock", membership="leave"),
+        refusal=JoinRefusal(banned=False, reason="Members only", moderator_id=ANA),
+    )
+    spaces.pages[("", None)] = DirectoryPage([refused], None)
+    dialog = browser()
+    preview = dialog.preview
+
+    qtbot.waitUntil(lambda: preview.entry() is not None)
+    note = preview.refusal_label
+    assert note.isVisibleTo(preview)
+    assert "refused your request" in note.text()
+    assert "“Members only”" in note.text()
+    assert ANA in note.text()
+    assert preview.knock_message.isVisibleTo(preview)
+    assert preview.action_button.text() == "Ask to join"
+    assert preview.action_button.isEnabled()
+
+
+def test_browser_shows_ban(qtbot, browser, spaces):
+    from app.spaces import JoinRefusal
+
+    banned = replace(
+        entry(GUILD, "Data Guild", join_rule="knock", membership="leave"),
+        refusal=JoinRefusal(banned=True, reason=None, moderator_id=None),
+    )
+    spaces.pages[("", None)] = DirectoryPage([banned], None)
+    dialog = browser()
+    preview = dialog.preview
+
+    qtbot.waitUntil(lambda: preview.entry() is not None)
+    assert "banned" in preview.refusal_label.text()
+    assert preview.refusal_label.isVisibleTo(preview)
+    assert not preview.knock_message.isVisibleTo(preview)
+    assert preview.action_button.text() == "Banned"
+    assert not preview.action_button.isEnabled()
+
+
+def test_browser_left_on_own_shows_no_refusal(qtbot, browser, spaces):
+    left = entry(GUILD, "Data Guild", join_rule="knock", membership="leave")
+    spaces.pages[("", None)] = DirectoryPage([left], None)
+    dialog = browser()
+    preview = dialog.preview
+
+    qtbot.waitUntil(lambda: preview.entry() is not None)
+    assert not preview.refusal_label.isVisibleTo(preview)
+    assert preview.knock_message.isVisibleTo(preview)
 
 
 def test_browser_knock_sends_message(qtbot, browser, spaces):
