@@ -36,6 +36,23 @@ class AvatarImages(QObject):
 
     def image(self, name: str, user_id: str, mxc: str | None, ratio: float) -> QImage:
         """Return the avatar of a person, or their initials until it has arrived."""
+        picture = self.picture(mxc, ratio)
+        if picture is not None:
+            return picture
+        key = (name, user_id, ratio)
+        image = self._initials.get(key)
+        if image is None:
+            # Painting initials on every repaint of a long list costs more
+            # than keeping them.
+            if len(self._initials) >= MAX_IMAGES:
+                self._initials.clear()
+            image = self._initials[key] = initials_image(
+                name, user_id, self._size, ratio
+            )
+        return image
+
+    def picture(self, mxc: str | None, ratio: float) -> QImage | None:
+        """Return the round picture of mxc, or None while it is fetched or missing."""
         if mxc and self._thumbnails is not None:
             key = (mxc, ratio)
             image = self._images.get(key)
@@ -56,14 +73,4 @@ class AvatarImages(QObject):
                     lambda path: self.changed.emit() if path is not None else None,
                     lambda error: log.info("Avatar %s not shown: %s", mxc, error),
                 )
-        key = (name, user_id, ratio)
-        image = self._initials.get(key)
-        if image is None:
-            # Painting initials on every repaint of a long list costs more
-            # than keeping them.
-            if len(self._initials) >= MAX_IMAGES:
-                self._initials.clear()
-            image = self._initials[key] = initials_image(
-                name, user_id, self._size, ratio
-            )
-        return image
+        return None

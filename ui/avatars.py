@@ -7,6 +7,7 @@ person looks the same everywhere before and after their picture arrives.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from pathlib import Path
 
 from PySide6.QtCore import QRect, QRectF, Qt
@@ -14,6 +15,27 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPixmap
 
 from ui import theme
 from ui.text_format import initials
+
+
+def _script(letter: str) -> str:
+    """Return the first word of a letter's Unicode name (LATIN, ARABIC, CJK…).
+
+    It approximates the letter's script, which unicodedata does not provide.
+    """
+    name = unicodedata.name(letter, "")
+    return name.split(" ", 1)[0]
+
+
+def tile_initials(name: str) -> str:
+    """Return name's initials, keeping only the first when the two differ in script.
+
+    "Knock نادي" gives "K", not "Kن": a left-to-right letter beside a
+    right-to-left one has no clear reading order.
+    """
+    letters = initials(name)
+    if len(letters) == 2 and _script(letters[0]) != _script(letters[1]):
+        return letters[0]
+    return letters
 
 
 def avatar_colour(seed: str) -> QColor:
@@ -43,7 +65,7 @@ def paint_initials(
     font.setPixelSize(max(int(rect.height() * 0.4), 6))
     painter.setFont(font)
     painter.setPen(QColor("white"))
-    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, initials(name))
+    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, tile_initials(name))
     painter.restore()
 
 

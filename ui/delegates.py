@@ -37,6 +37,7 @@ from ui.models.roles import (
     SEND_STATE_ROLE,
     UNREAD_ROLE,
 )
+from ui.models.spaces import AVATAR_URL_ROLE
 from ui.text_format import relative_time, reply_count_label
 
 PADDING = 10
@@ -85,9 +86,16 @@ def draw_pill(
 
 
 class SpaceDelegate(QStyledItemDelegate):
-    """A space: initials tile, elided name, and unread or invitation badge."""
+    """A space: picture or initials tile, elided name, and unread or invitation badge.
+
+    pictures is an AvatarImages of TILE pixels, or None to show initials only.
+    """
 
     TILE = 28
+
+    def __init__(self, parent=None, pictures=None):
+        super().__init__(parent)
+        self._pictures = pictures
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         return QSize(200, self.TILE + 14)
@@ -103,7 +111,14 @@ class SpaceDelegate(QStyledItemDelegate):
         tile = QRect(
             rect.left(), rect.center().y() - self.TILE // 2 + 1, self.TILE, self.TILE
         )
-        paint_initials(painter, tile, name, index.data(ID_ROLE) or name, radius=6)
+        picture = None
+        if self._pictures is not None:
+            ratio = painter.device().devicePixelRatioF()
+            picture = self._pictures.picture(index.data(AVATAR_URL_ROLE), ratio)
+        if picture is not None:
+            painter.drawImage(tile, picture)
+        else:
+            paint_initials(painter, tile, name, index.data(ID_ROLE) or name, radius=6)
 
         small = QFont(option.font)
         small.setPointSizeF(max(option.font.pointSizeF() - 1.5, 7))

@@ -115,7 +115,9 @@ class MainWindow(QMainWindow):
         self._sync_state = SyncState.SYNCING
         self._profile_editor: ProfileEditorDialog | None = None
 
-        self.space_pane = SpacePane(self.store)
+        self.space_pane = SpacePane(
+            self.store, thumbnails=getattr(app_session, "thumbnails", None)
+        )
         self.discussion_pane = DiscussionPane(self.store)
         self.discussion_pane.set_session(app_session)
         self.discussion_pane.discussions.set_user_id(app_session.user_id)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.queries import DIRECT_SPACE_ID, UNGROUPED_SPACE_ID
+from ui.avatar_images import AvatarImages
 from ui.delegates import SpaceDelegate
 from ui.models.roles import ID_ROLE, INVITED_ROLE
 from ui.models.spaces import SpaceListModel
@@ -49,7 +50,7 @@ class SpacePane(QWidget):
     leave_requested = Signal(str)
     invitation_answered = Signal(str, bool)
 
-    def __init__(self, store, parent: QWidget | None = None):
+    def __init__(self, store, parent: QWidget | None = None, thumbnails=None):
         super().__init__(parent)
         self.setObjectName("spacePane")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
@@ -59,7 +60,10 @@ class SpacePane(QWidget):
         self.view = QListView()
         self.view.setObjectName("spaceList")
         self.view.setModel(self.model)
-        self.view.setItemDelegate(SpaceDelegate(self.view))
+        # Spaces' pictures once their thumbnails are cached, else initials.
+        self.pictures = AvatarImages(thumbnails, SpaceDelegate.TILE, self)
+        self.pictures.changed.connect(self.view.viewport().update)
+        self.view.setItemDelegate(SpaceDelegate(self.view, self.pictures))
         self.view.setUniformItemSizes(True)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.setMouseTracking(True)

@@ -25,6 +25,10 @@ from ui.text_format import space_name
 
 Index = QModelIndex | QPersistentModelIndex
 
+# str or None: the space's picture (an mxc URI). Kept here, far above the
+# shared roles of ui.models.roles, because only the space list has it.
+AVATAR_URL_ROLE = Qt.ItemDataRole.UserRole + 100
+
 
 class SpaceListModel(QAbstractListModel):
     """Spaces the user has joined or is invited to, as list_spaces orders them.
@@ -60,6 +64,8 @@ class SpaceListModel(QAbstractListModel):
             return space.highlight_count
         if role == INVITED_ROLE:
             return space.membership == "invite"
+        if role == AVATAR_URL_ROLE:
+            return space.avatar_url
         if role == SUBTITLE_ROLE:
             if space.room_id == DIRECT_SPACE_ID:
                 return self._direct_names()
