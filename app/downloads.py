@@ -23,7 +23,7 @@ from app.file_names import safe_file_name, unique_path
 from app.matrix import media_transfer
 from app.matrix.errors import TooLarge
 from app.store import Store, file_transfers_store
-from app.store.file_transfers_store import SharedFileRow
+from app.store.file_transfers_store import DownloadRow, SharedFileRow
 from app.uploads import PROGRESS_INTERVAL, TransferError, format_size
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,21 @@ class Downloader:
             log.info("Deleted %d partial downloads left by an earlier run", len(paths))
         return len(paths)
 
+    async def delete_copies(self, rows: list[DownloadRow]) -> int:
+        """Delete the copies of rows from the disk and forget them; return bytes freed.
+
+        A running download of one of the files is cancelled first. A path
+        outside the cache folder is never deleted, only forgotten.
+        """
+        for row in rows:
+            if row.event_id in self._tasks:
+                await self.cancel(row.event_id)
+        freed = await asyncio.to_thread(_delete_files, self.root, rows)
+        changes = await self.store.write(file_transfers_store.forget_downloads, rows)
+        for room_id in changes.transfers:
+            self.on_progress(room_id)
+        return freed
+
     async def close(self) -> None:
         tasks = list(self._tasks.values())
         for task in tasks:
@@ -241,6 +256,34 @@ class Downloader:
                 "cannot be downloaded."
             ) from error
         return size
+
+
+def _delete_files(root: Path, rows: list[DownloadRow]) -> int:
+    """Delete the files of rows inside root, and room folders left empty; return bytes."""
+    freed = 0
+    base = root.resolve()
+    folders = set()
+    for row in rows:
+        path = Path(row.path)
+        if not path.resolve().is_relative_to(base):
+            log.warning("Not deleting %s of %s: outside the cache", path, row.event_id)
+            continue
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            log.warning("Could not delete the copy of %s: %s", row.event_id, error)
+            continue
+        freed += size
+        folders.add(path.parent)
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # not empty
+    return freed
 
 
 def _prepare_folder(folder: Path, shared: SharedFileRow) -> None:

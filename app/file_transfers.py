@@ -98,6 +98,7 @@ class FileTransfers:
         self._offline_wake = asyncio.Event()
         self._offline_rooms: set[str] = set()
         self._offline_failures: dict[str, float] = {}
+        self._cleanups: set[asyncio.Task] = set()
 
     def connect_outbox(self, worker) -> None:
         """Let worker send uploads with this object's uploader, and wake it on queueing."""
@@ -105,9 +106,40 @@ class FileTransfers:
         self._wake_outbox = worker.wake
 
     def notice_changes(self, changes: Changes) -> None:
-        """Look for new files to make available offline when a marked area changed."""
+        """React to synced changes: delete copies of deleted files, fetch new offline ones.
+
+        A file whose event was redacted (by its sender or a moderator) loses
+        its downloaded copy, so that a file shared by mistake does not stay
+        readable on this disk.
+        """
         if changes.rooms & self._offline_rooms:
             self._offline_wake.set()
+        if changes.rooms:
+            self._start_cleanup(set(changes.rooms))
+
+    def _start_cleanup(self, room_ids: set[str] | None) -> None:
+        try:
+            task = asyncio.ensure_future(self._remove_deleted_copies(room_ids))
+        except RuntimeError:
+            # No running event loop, as in a synchronous test of the store.
+            return
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
+
+    async def _remove_deleted_copies(self, room_ids: set[str] | None) -> int:
+        """Delete the copies of redacted or forgotten files in room_ids (None: all)."""
+        rows = await self.store.read(
+            file_transfers_store.deleted_file_downloads, room_ids
+        )
+        if not rows:
+            return 0
+        freed = await self.downloader.delete_copies(rows)
+        log.info(
+            "Deleted %d copies (%d bytes) of files deleted from their files area",
+            len(rows),
+            freed,
+        )
+        return freed
 
     def _transfers_changed(self, room_id: str) -> None:
         self._on_changes(Changes(transfers={room_id}))
@@ -122,12 +154,18 @@ class FileTransfers:
         self._offline_rooms = file_transfers_store.marked_rooms(self.store.reader())
         if self._offline_task is None or self._offline_task.done():
             self._offline_task = asyncio.ensure_future(self._keep_offline_copies())
+        # Redactions synced by a run that stopped before deleting the copies.
+        self._start_cleanup(None)
 
     async def close(self) -> None:
         """Stop the background work; a transfer cut short resumes at next start."""
         if self._offline_task is not None:
             self._offline_task.cancel()
             await asyncio.gather(self._offline_task, return_exceptions=True)
+        cleanups = list(self._cleanups)
+        for task in cleanups:
+            task.cancel()
+        await asyncio.gather(*cleanups, return_exceptions=True)
         await self.downloader.close()
 
     async def _keep_offline_copies(self) -> None:
@@ -326,6 +364,26 @@ class FileTransfers:
     def cached_copy(self, event_id: str) -> Path | None:
         """Return the complete cached copy of a file, or None; no network."""
         return self.downloader.cached_copy(event_id)
+
+    def downloads_size(self) -> int:
+        """Return the bytes of the complete downloaded copies, from the cache table."""
+        return file_transfers_store.downloads_size(self.store.reader())
+
+    async def remove_downloads(self, *, include_offline: bool = False) -> int:
+        """Delete downloaded copies; return the bytes freed.
+
+        Without include_offline, copies of files marked available offline
+        (or in a marked files area) are kept. With it, every complete copy
+        is deleted; the marks stay, so the background work downloads the
+        marked files again, and a caller that wants them gone removes the
+        marks first. Downloads still running are left alone.
+        """
+        rows = await self.store.read(
+            file_transfers_store.removable_downloads, include_offline=include_offline
+        )
+        freed = await self.downloader.delete_copies(rows)
+        log.info("Removed %d downloaded copies, %d bytes", len(rows), freed)
+        return freed
 
     # -- Available offline -------------------------------------------------------------------
 

@@ -260,6 +260,69 @@ def remove_incomplete_downloads(
     return [path for _event_id, path in removed]
 
 
+def deleted_file_downloads(
+    conn: sqlite3.Connection, room_ids: set[str] | None = None
+) -> list[DownloadRow]:
+    """Return the copies, complete or not, of files that were redacted or are gone.
+
+    room_ids limits the search to those rooms; None searches every room.
+    """
+    sql = """SELECT d.event_id, d.room_id, d.path, d.size, d.complete
+        FROM file_downloads d LEFT JOIN files f ON f.event_id = d.event_id
+        WHERE (f.event_id IS NULL OR f.redacted = 1)"""
+    params: list[str] = []
+    if room_ids is not None:
+        ids = sorted(room_ids)
+        if not ids:
+            return []
+        sql += f" AND d.room_id IN ({', '.join('?' * len(ids))})"
+        params = ids
+    rows = conn.execute(sql, params).fetchall()
+    return [DownloadRow(*row[:4], complete=bool(row[4])) for row in rows]
+
+
+def removable_downloads(
+    conn: sqlite3.Connection, *, include_offline: bool
+) -> list[DownloadRow]:
+    """Return the complete copies; without include_offline, only unmarked ones.
+
+    A copy counts as marked when its file, or its file's files area, is
+    marked available offline.
+    """
+    sql = """SELECT d.event_id, d.room_id, d.path, d.size, d.complete
+        FROM file_downloads d WHERE d.complete = 1"""
+    if not include_offline:
+        sql += """ AND d.event_id NOT IN (SELECT target FROM offline_marks)
+            AND d.room_id NOT IN (SELECT target FROM offline_marks)"""
+    rows = conn.execute(sql).fetchall()
+    return [DownloadRow(*row[:4], complete=bool(row[4])) for row in rows]
+
+
+def forget_downloads(conn: sqlite3.Connection, rows: list[DownloadRow]) -> Changes:
+    """Delete the rows of copies whose files were deleted from the disk.
+
+    A row whose path changed since it was read (a new download of the same
+    file started) is kept.
+    """
+    changes = Changes()
+    for row in rows:
+        cursor = conn.execute(
+            "DELETE FROM file_downloads WHERE event_id = ? AND path = ?",
+            (row.event_id, row.path),
+        )
+        if cursor.rowcount:
+            changes.transfers.add(row.room_id)
+    return changes
+
+
+def downloads_size(conn: sqlite3.Connection) -> int:
+    """Return the bytes of every complete copy, as recorded when each finished."""
+    row = conn.execute(
+        "SELECT COALESCE(SUM(size), 0) FROM file_downloads WHERE complete = 1"
+    ).fetchone()
+    return int(row[0])
+
+
 # -- Available offline ----------------------------------------------------------------
 
 
