@@ -180,6 +180,10 @@ def translate_timeline_event(room_id: str, event: dict) -> list:
 
     if "state_key" in event:
         return translate_state_event(room_id, event)
+    if not content and _is_redacted(event):
+        # A deleted post has empty content. The m.room.redaction event
+        # marks it deleted in the cache, so there is nothing to store.
+        return []
 
     raw = RawEvent(
         event_id,
@@ -198,6 +202,13 @@ def translate_timeline_event(room_id: str, event: dict) -> list:
     if meaning is None:
         return []
     return [raw, meaning]
+
+
+def _is_redacted(event: dict) -> bool:
+    unsigned = event.get("unsigned")
+    return isinstance(unsigned, dict) and isinstance(
+        unsigned.get("redacted_because"), dict
+    )
 
 
 def _transaction_id(event: dict) -> str | None:

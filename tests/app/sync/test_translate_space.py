@@ -1,4 +1,4 @@
-"""Translation of the state that space administration needs: pins, knocks, levels."""
+"""Translation of what space moderation needs: pins, knocks, levels, deleted posts."""
 
 from app.records import Membership, PowerLevels, RoomState
 from app.space_records import JoinRuleAllow, Knock, PinnedEvents, PowerLevelRules
@@ -113,3 +113,17 @@ def test_public_join_rule_clears_allowed_rooms():
         },
     )
     assert translate(rule)[1] == JoinRuleAllow(ROOM, ())
+
+
+def test_deleted_post_skipped_quietly(caplog):
+    event = {
+        "type": "m.room.message",
+        "event_id": "$root",
+        "sender": "@bob:localhost",
+        "origin_server_ts": 1,
+        "content": {},
+        "unsigned": {"redacted_because": {"event_id": "$redaction"}},
+    }
+
+    assert translate_events(ROOM, [event]) == []
+    assert "Skipped malformed event" not in caplog.text
