@@ -370,7 +370,9 @@ class Spaces(SpaceModeration):
         try:
             return await self.join_refusal(space_id)
         except (SpaceActionError, MatrixError) as error:
-            log.warning("Could not read why %s turned the user away: %s", space_id, error)
+            log.warning(
+                "Could not read why %s turned the user away: %s", space_id, error
+            )
             return None
 
     async def _raise_if_banned(

@@ -56,9 +56,7 @@ async def room_create_content(
 ) -> dict:
     """Return the content of the room's m.room.create event."""
     path = f"{_CLIENT_API}/rooms/{path_segment(room_id)}/state/m.room.create/"
-    return await client.request(
-        "GET", path, timeout=timeout, max_attempts=max_attempts
-    )
+    return await client.request("GET", path, timeout=timeout, max_attempts=max_attempts)
 
 
 async def join_room(client: MatrixClient, room_id: str) -> str:

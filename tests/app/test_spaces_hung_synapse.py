@@ -40,8 +40,11 @@ def test_create_on_hung_server_fails_fast(restartable_synapse, tmp_path):
             finally:
                 os.kill(server.pid, signal.SIGCONT)
             space_id = await me.spaces.create("Offline Space", visibility="public")
-            return failure.value.message, elapsed, space_id, me.spaces.space_home(
-                space_id
+            return (
+                failure.value.message,
+                elapsed,
+                space_id,
+                me.spaces.space_home(space_id),
             )
 
     message, elapsed, space_id, home = asyncio.run(scenario())

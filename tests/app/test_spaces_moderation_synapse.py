@@ -324,7 +324,9 @@ def test_removed_discussion_loses_replies(synapse, owner, bob, cleo, tmp_path):
     client = other(synapse, bob)
     try:
         events = {
-            event_id: client.call("GET", f"/rooms/{quote(board)}/event/{quote(event_id)}")
+            event_id: client.call(
+                "GET", f"/rooms/{quote(board)}/event/{quote(event_id)}"
+            )
             for event_id in [*removed, kept_reply]
         }
     finally:
