@@ -197,7 +197,7 @@ class SpaceModeration(SpaceActionsBase):
                 log.info("Did not remove %s from %s: %s", user_id, room_id, error)
 
     async def remove_post(self, room_id: str, event_id: str, reason: str = "") -> None:
-        """Delete a post or file, and a discussion's replies, as a moderator (redactions).
+        """Delete a post or file, and a discussion's replies, with redactions.
 
         A moderator removing a discussion (a thread root) removes every reply
         that the cache or the server's thread relations list, then the root,

@@ -38,6 +38,7 @@ from app.store.space_queries import (
     SpaceHome,
     SpaceMember,
     SpaceRoom,
+    UnfinishedCreation,
 )
 from app.store.writes import apply_sync
 from app.sync.translate import MAX_ROOM_NAME_LENGTH, valid_room_id, valid_user_id
@@ -62,6 +63,7 @@ __all__ = [
     "SpaceMember",
     "SpaceRoom",
     "Spaces",
+    "UnfinishedCreation",
     "Visibility",
 ]
 
@@ -492,6 +494,14 @@ class Spaces(SpaceModeration):
             self._creating[key] = running
             running.add_done_callback(lambda _task: self._creating.pop(key, None))
         return await asyncio.shield(running)
+
+    def unfinished_creations(self) -> list[UnfinishedCreation]:
+        """Return the space creations cut short, newest first, from the cache.
+
+        Calling create with an entry's name and visibility finishes it
+        without making a second space.
+        """
+        return space_queries.unfinished_creations(self.store.reader())
 
     async def _create(
         self,

@@ -73,7 +73,7 @@ async def space_hierarchy(
 async def thread_reply_ids(
     client: MatrixClient, room_id: str, root_id: str
 ) -> list[str]:
-    """Return the ids of the replies in a thread, from GET /v1/.../relations/{id}/m.thread.
+    """Return the ids of a thread's replies (GET /v1/.../relations/{id}/m.thread).
 
     Synapse 1.163 lists the newest first and leaves out deleted replies,
     because a redaction removes their m.relates_to.

@@ -275,6 +275,29 @@ def room_of_event(conn: sqlite3.Connection, event_id: str) -> tuple[str, str] | 
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class UnfinishedCreation:
+    """A space creation cut short, which create with its name and visibility finishes.
+
+    space_id is None when the space may not exist yet. started_at is a Unix
+    time in seconds.
+    """
+
+    name: str
+    visibility: str
+    space_id: str | None
+    started_at: float
+
+
+def unfinished_creations(conn: sqlite3.Connection) -> list[UnfinishedCreation]:
+    """Return the space creations cut short, newest first."""
+    rows = conn.execute(
+        "SELECT name, visibility, space_id, created_at FROM space_creations "
+        "WHERE finished = 0 ORDER BY created_at DESC"
+    ).fetchall()
+    return [UnfinishedCreation(*row) for row in rows]
+
+
 def thread_reply_ids(conn: sqlite3.Connection, root_id: str) -> list[str]:
     """Return the cached replies to a thread root that are not deleted, oldest first."""
     rows = conn.execute(

@@ -166,11 +166,18 @@ def test_create_retried_after_cut_makes_one_space(synapse, owner, tmp_path, cut_
                 with pytest.raises(SpaceActionError) as failure:
                     await me.spaces.create("Cut Guild", visibility="invite")
                 assert proxy.send_reached_server.is_set()
+                unfinished = me.spaces.unfinished_creations()
                 proxy.open()
                 space_id = await me.spaces.create("Cut Guild", visibility="invite")
-                return failure.value.message, space_id, me.spaces.space_home(space_id)
+                return (
+                    failure.value.message,
+                    space_id,
+                    me.spaces.space_home(space_id),
+                    unfinished,
+                    me.spaces.unfinished_creations(),
+                )
 
-    message, space_id, home = asyncio.run(scenario())
+    message, space_id, home, unfinished, after = asyncio.run(scenario())
 
     assert message.startswith("Commonplace is offline. Creating Cut Guild needs")
     client = other(synapse, owner)
@@ -182,6 +189,10 @@ def test_create_retried_after_cut_makes_one_space(synapse, owner, tmp_path, cut_
     assert len(types) == 3
     assert len(home.boards) == 1
     assert len(home.files_areas) == 1
+    assert [(item.name, item.visibility) for item in unfinished] == [
+        ("Cut Guild", "invite")
+    ]
+    assert after == []
 
 
 def test_knock_approved_then_joined(synapse, owner, bob, tmp_path):
