@@ -1,8 +1,8 @@
 """Type icons of shared files, drawn in code: a page with a coloured label.
 
-The list picks an icon from the sender's claimed media type and the name,
-because it has not read the content yet. The preview pane checks the content
-(app.previews) before it shows a type.
+claimed_kind guesses a kind from the sender's claimed media type and the
+name. The list and the preview use it until the file is downloaded, and then
+the kind that app.previews reads from the content.
 """
 
 from __future__ import annotations

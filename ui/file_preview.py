@@ -15,7 +15,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -107,6 +107,49 @@ class PreviewImageLabel(QLabel):
         self.setPixmap(pixmap)
 
 
+class FileDetailLabel(QLabel):
+    """A one-line plain-text label that cuts text too wide for it with "…".
+
+    Unlike ui.widgets.ElidedLabel, it can cut in the middle, and its tooltip
+    adds a note (what the value means) after the whole text.
+    """
+
+    def __init__(self, mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight):
+        super().__init__()
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        # Ignored: the label takes the width it is given instead of its text's.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._mode = mode
+        self._full_text = ""
+        self._note = ""
+
+    def set_full_text(self, text: str, note: str = "") -> None:
+        self._full_text = text
+        self._note = note
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full_text
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._elide()
+
+    def _elide(self) -> None:
+        metrics = self.fontMetrics()
+        shown = metrics.elidedText(self._full_text, self._mode, self.width())
+        self.setText(shown)
+        tips = [self._full_text] if shown != self._full_text else []
+        if self._note:
+            tips.append(self._note)
+        self.setToolTip("\n".join(tips))
+
+
 class FilePreview(QWidget):
     """Emits open_requested, save_requested, history_requested and
     new_version_requested with the shown file's event id, and
@@ -134,8 +177,9 @@ class FilePreview(QWidget):
 
         self.picture = PreviewImageLabel()
         self.picture.setObjectName("previewPicture")
-        self.name_label = plain_label("", "previewName")
-        self.name_label.setWordWrap(True)
+        # Cut in the middle like the list, so that the extension stays visible.
+        self.name_label = FileDetailLabel(Qt.TextElideMode.ElideMiddle)
+        self.name_label.setObjectName("previewName")
         name_font = self.name_label.font()
         name_font.setBold(True)
         name_font.setPointSizeF(name_font.pointSizeF() * 1.15)
@@ -143,12 +187,11 @@ class FilePreview(QWidget):
         self.message_label = plain_label("", "previewMessage")
         self.message_label.setWordWrap(True)
 
-        self.size_value = plain_label()
-        self.type_value = plain_label()
-        self.sender_value = plain_label()
-        self.sender_value.setWordWrap(True)
-        self.date_value = plain_label()
-        self.versions_value = plain_label()
+        self.size_value = FileDetailLabel()
+        self.type_value = FileDetailLabel()
+        self.sender_value = FileDetailLabel()
+        self.date_value = FileDetailLabel()
+        self.versions_value = FileDetailLabel()
         details = QFormLayout()
         details.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         details.setFieldGrowthPolicy(
@@ -218,7 +261,7 @@ class FilePreview(QWidget):
         return self.message_label.text()
 
     def type_text(self) -> str:
-        return self.type_value.text()
+        return self.type_value.full_text()
 
     def _set_message(self, text: str) -> None:
         self.message_label.setText(text)
@@ -261,18 +304,22 @@ class FilePreview(QWidget):
         self.picture.show()
         version = entry.latest
         kind = claimed_kind(version.name, version.mimetype, version.msgtype)
-        self.name_label.setText(file_name(entry))
-        self.size_value.setText(format_size(version.size) or "Unknown")
-        self.sender_value.setText(person_name(version.sender_name, version.sender))
-        self.date_value.setText(clock_time(version.ts / 1000))
-        self.date_value.setToolTip(full_time(version.ts))
-        self.versions_value.setText(
+        self.name_label.set_full_text(file_name(entry))
+        self.size_value.set_full_text(format_size(version.size) or "Unknown")
+        self.sender_value.set_full_text(
+            person_name(version.sender_name, version.sender)
+        )
+        self.date_value.set_full_text(
+            clock_time(version.ts / 1000), full_time(version.ts)
+        )
+        self.versions_value.set_full_text(
             "1 (no earlier versions)"
             if entry.version_count == 1
             else f"{entry.version_count}, this is the latest"
         )
-        self.type_value.setText(f"{version.mimetype or 'Not given'} (as sent)")
-        self.type_value.setToolTip(CLAIMED_TYPE_TIP)
+        self.type_value.set_full_text(
+            f"{version.mimetype or 'Not given'} (as sent)", CLAIMED_TYPE_TIP
+        )
         self._show_icon(kind)
         self._set_message("")
 
@@ -335,8 +382,7 @@ class FilePreview(QWidget):
         if generation != self._generation:
             return
         file_type, image = result
-        self.type_value.setText(file_type.label)
-        self.type_value.setToolTip(CHECKED_TYPE_TIP)
+        self.type_value.set_full_text(file_type.label, CHECKED_TYPE_TIP)
         if image is None:
             self._show_icon(file_type.kind)
             self._set_message(NO_PREVIEW)
@@ -350,7 +396,7 @@ class FilePreview(QWidget):
             return
         file_type = getattr(error, "file_type", None)
         if file_type is not None:
-            self.type_value.setText(file_type.label)
+            self.type_value.set_full_text(file_type.label, CHECKED_TYPE_TIP)
             self._show_icon(file_type.kind)
         if isinstance(error, PreviewError):
             self._set_message(str(error))

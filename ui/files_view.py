@@ -240,7 +240,8 @@ class TransferRow(QWidget):
         failed = progress.state == "failed"
         if failed and progress.kind == "upload":
             self._add_button(buttons, "Retry", lambda: view.retry_upload(progress.id))
-            self._add_button(buttons, "Remove", lambda: view.cancel_transfer(progress))
+            # "Discard", as in the reasons a failed upload gives.
+            self._add_button(buttons, "Discard", lambda: view.cancel_transfer(progress))
         elif failed:
             self._add_button(buttons, "Try again", lambda: view.open_file(progress.id))
         else:

@@ -25,9 +25,10 @@ from app.store.outbox_store import NewItem
 from tests.app.preview_samples import image_bytes, pdf_bytes
 from tests.ui.builders import BASE_TS, ME
 from ui import files_view
+from ui.file_icons import type_icon
 from ui.files_view import NO_FILES, NO_FILES_HINT, FilesView
 from ui.main_window import MainWindow
-from ui.models.files import DETAIL_ROLE, PAGE_SIZE, THUMBNAIL_SIZE
+from ui.models.files import DETAIL_ROLE, ICON_SIZE, PAGE_SIZE, THUMBNAIL_SIZE
 
 SPACE = "!guild:x"
 FILES = "!files:x"
@@ -317,6 +318,47 @@ def test_preview_before_download_names_claimed_type(area, open_view):
     assert view.preview.message() == "Open or save the file to see a preview."
 
 
+def test_long_details_are_cut_to_fit(area, open_view, qtbot):
+    long_type = "application/vnd.openxmlformats-officedocument.presentationml.slideshow"
+    long_name = "quarterly-report-" * 18 + ".pptx"
+    event_id = area.file(
+        FILES, long_name, 50 * 1024 * 1024, sender=ANA, mimetype=long_type
+    )
+    area.commit()
+    view = open_view()
+    view.splitter.setSizes([800, 260])
+    view.select_file(event_id)
+    qtbot.wait(50)
+    preview = view.preview
+
+    for label, full in (
+        (preview.name_label, long_name),
+        (preview.type_value, f"{long_type} (as sent)"),
+    ):
+        shown = label.text()
+        assert "…" in shown, full
+        assert label.fontMetrics().horizontalAdvance(shown) <= label.width(), full
+        assert label.toolTip().startswith(full), full
+    assert preview.name_label.text().endswith(".pptx")
+    assert preview.type_text() == f"{long_type} (as sent)"
+
+
+def test_row_icon_follows_content_type(area, open_view, store, tmp_path, qtbot):
+    # Claimed to be a picture, but the downloaded bytes are a PDF.
+    event_id = area.file(FILES, "photo.png", 10, sender=ANA, mimetype="image/png")
+    area.commit()
+    downloaded(store, tmp_path, event_id, "photo.png", pdf_bytes())
+    view = open_view()
+    pdf_icon = type_icon("pdf", ICON_SIZE).pixmap(ICON_SIZE).toImage()
+
+    def row_icon():
+        icon = view.model.index(0, 0).data(Qt.ItemDataRole.DecorationRole)
+        return icon.pixmap(ICON_SIZE).toImage()
+
+    qtbot.waitUntil(lambda: row_icon() == pdf_icon, timeout=5_000)
+    assert view.model.kind(view.model.entry(0)) == "pdf"
+
+
 # -- Open, save, offline --------------------------------------------------------
 
 
@@ -437,18 +479,24 @@ def test_save_as_copies_file(area, open_view, store, tmp_path, qtbot, monkeypatc
     assert offered[0].endswith("report.pdf")
 
 
-def test_area_offline_marks_rows(area, open_view, app_session, qtbot):
-    area.file(FILES, "Plan.pdf", 1000, sender=ANA)
+def test_area_offline_marks_rows(area, open_view, app_session, store, tmp_path, qtbot):
+    plan = area.file(FILES, "Plan.pdf", 1000, sender=ANA)
+    notes = area.file(FILES, "Notes.pdf", 1000, sender=ANA)
     area.commit()
+    downloaded(store, tmp_path, notes, "Notes.pdf", pdf_bytes())
     view = open_view()
+    plan_row = view.model.row_of(plan)
+    notes_row = view.model.row_of(notes)
 
     view.offline_check.click()
 
     qtbot.waitUntil(lambda: app_session.files.is_offline(FILES), timeout=5_000)
+    # Only a file with a downloaded copy is available offline yet.
     qtbot.waitUntil(
-        lambda: view.model.index(0, 0).data(DETAIL_ROLE) == "Available offline",
+        lambda: view.model.index(notes_row, 0).data(DETAIL_ROLE) == "Available offline",
         timeout=5_000,
     )
+    assert view.model.index(plan_row, 0).data(DETAIL_ROLE) == "Waiting to download"
     assert view.offline_check.isChecked()
 
 
@@ -571,7 +619,9 @@ def failed_upload(store, tmp_path, name: str, reason: str) -> str:
     return client_id
 
 
-def test_failed_upload_offers_retry_and_remove(area, open_view, store, tmp_path, qtbot):
+def test_failed_upload_offers_retry_and_discard(
+    area, open_view, store, tmp_path, qtbot
+):
     area.commit()
     failed_upload(store, tmp_path, "notes.txt", "The server rejected the file.")
     view = open_view()
@@ -580,7 +630,7 @@ def test_failed_upload_offers_retry_and_remove(area, open_view, store, tmp_path,
     assert len(rows) == 1
     assert rows[0].label.text() == "Could not upload notes.txt"
     assert rows[0].error_label.text() == "The server rejected the file."
-    assert set(rows[0].buttons) == {"Retry", "Remove"}
+    assert set(rows[0].buttons) == {"Retry", "Discard"}
 
     rows[0].buttons["Retry"].click()
     qtbot.waitUntil(
@@ -592,12 +642,12 @@ def test_failed_upload_offers_retry_and_remove(area, open_view, store, tmp_path,
     )
 
 
-def test_removed_upload_leaves_list(area, open_view, store, tmp_path, qtbot):
+def test_discarded_upload_leaves_list(area, open_view, store, tmp_path, qtbot):
     area.commit()
     failed_upload(store, tmp_path, "notes.txt", "The server rejected the file.")
     view = open_view()
 
-    view.transfer_rows()[0].buttons["Remove"].click()
+    view.transfer_rows()[0].buttons["Discard"].click()
 
     qtbot.waitUntil(lambda: view.transfer_rows() == [], timeout=5_000)
     assert not view.transfer_box.isVisibleTo(view)
@@ -647,4 +697,5 @@ def test_file_offline_box_marks_file(area, open_view, app_session, qtbot):
     qtbot.waitUntil(lambda: app_session.files.is_offline(event_id), timeout=5_000)
     assert not app_session.files.is_offline(FILES)
     assert box.isChecked()
-    assert view.model.index(0, 0).data(DETAIL_ROLE) == "Available offline"
+    # Nothing can download it here, so the file waits for its copy.
+    assert view.model.index(0, 0).data(DETAIL_ROLE) == "Waiting to download"

@@ -3,7 +3,9 @@
 Older versions are hidden (app.store.file_versions defines which links count).
 The model reads PAGE_SIZE rows at a time through fetchMore, so scrolling to
 the end of a large area reads the next page. Images show the server's
-thumbnail once it is cached; every other file shows a type icon.
+thumbnail once it is cached; every other file shows a type icon. The icon
+follows the sender's claimed type until the file is downloaded, and then the
+type read from the content, as the preview does.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QIcon, QImage, QPixmap
 
+from app.previews import detect_file_type
 from app.store.file_versions import FileEntry, latest_files, latest_version_of
 from app.text import clean_name, format_size
 from ui.file_icons import claimed_kind, type_icon
@@ -41,6 +44,8 @@ ENTRY_ROLE = Qt.ItemDataRole.UserRole + 101  # FileEntry of the row
 DETAIL_ROLE = Qt.ItemDataRole.UserRole + 102  # str: versions and offline marks
 
 UNNAMED_FILE = "Unnamed file"
+# Shown for a file marked available offline that has no downloaded copy yet.
+WAITING = "Waiting to download"
 
 
 def file_name(entry: FileEntry) -> str:
@@ -67,6 +72,9 @@ class FileListModel(QAbstractTableModel):
         self._entries: list[FileEntry] = []
         self._total = 0
         self._icons: dict[str, QIcon] = {}
+        # Kind read from each downloaded copy's content, by event id; "" while
+        # it is being read or when it could not be read.
+        self._content_kinds: dict[str, str] = {}
         self._runner = TaskRunner(self)
 
     def set_services(self, transfers, thumbnails) -> None:
@@ -157,6 +165,7 @@ class FileListModel(QAbstractTableModel):
     def set_room(self, room_id: str | None) -> None:
         self._room_id = room_id
         self._icons.clear()
+        self._content_kinds.clear()
         self.reload()
 
     def reload(self) -> None:
@@ -173,12 +182,16 @@ class FileListModel(QAbstractTableModel):
         self.endResetModel()
 
     def refresh_marks(self) -> None:
-        """Repaint the offline and downloaded marks after a transfer changed."""
+        """Repaint the offline marks and icons after a transfer changed."""
         if self._entries:
             self.dataChanged.emit(
                 self.index(0, 0),
                 self.index(len(self._entries) - 1, 0),
-                [DETAIL_ROLE, Qt.ItemDataRole.ToolTipRole],
+                [
+                    DETAIL_ROLE,
+                    Qt.ItemDataRole.ToolTipRole,
+                    Qt.ItemDataRole.DecorationRole,
+                ],
             )
 
     def entry(self, row: int) -> FileEntry | None:
@@ -204,16 +217,50 @@ class FileListModel(QAbstractTableModel):
             parts.append(label)
         if self._transfers is not None:
             event_id = entry.latest.event_id
+            downloaded = self._transfers.cached_copy(event_id) is not None
             # is_offline counts a file of a marked area as marked.
             if self._transfers.is_offline(event_id):
-                parts.append("Available offline")
-            elif self._transfers.cached_copy(event_id) is not None:
+                parts.append("Available offline" if downloaded else WAITING)
+            elif downloaded:
                 parts.append("Downloaded")
         return " · ".join(parts)
 
+    def kind(self, entry: FileEntry) -> str:
+        """Return the kind of entry's file: read from its content once downloaded."""
+        version = entry.latest
+        content_kind = self._content_kind(version.event_id)
+        if content_kind:
+            return content_kind
+        return claimed_kind(version.name, version.mimetype, version.msgtype)
+
+    def _content_kind(self, event_id: str) -> str:
+        """Return the kind read from event_id's downloaded copy, or "" if not known yet."""
+        if event_id in self._content_kinds:
+            return self._content_kinds[event_id]
+        if self._transfers is None:
+            return ""
+        path = self._transfers.cached_copy(event_id)
+        if path is None:
+            return ""
+        self._content_kinds[event_id] = ""
+        self._runner.run(
+            _read_kind(path),
+            lambda kind: self._content_kind_ready(event_id, kind),
+            lambda error: log.info("File type not read for its icon: %s", error),
+            key=("kind", event_id),
+        )
+        return ""
+
+    def _content_kind_ready(self, event_id: str, kind: str) -> None:
+        self._content_kinds[event_id] = kind
+        for row, entry in enumerate(self._entries):
+            if entry.latest.event_id == event_id:
+                index = self.index(row, 0)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
     def _icon(self, entry: FileEntry) -> QIcon:
         version = entry.latest
-        kind = claimed_kind(version.name, version.mimetype, version.msgtype)
+        kind = self.kind(entry)
         if kind != "image" or self._thumbnails is None:
             return type_icon(kind, ICON_SIZE)
         cached = self._icons.get(version.url)
@@ -248,6 +295,14 @@ class FileListModel(QAbstractTableModel):
             if entry.latest.url == url:
                 index = self.index(row, 0)
                 self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+async def _read_kind(path) -> str:
+    # Imported here because ui.file_preview imports this module.
+    from ui.file_preview import in_thread
+
+    file_type = await in_thread(detect_file_type, path)
+    return file_type.kind
 
 
 def _square_icon(path: str) -> QIcon | None:
