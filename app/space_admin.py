@@ -12,7 +12,7 @@ import uuid
 from typing import Literal
 
 from app.matrix import space_requests as requests
-from app.matrix.errors import Forbidden, NotFound
+from app.matrix.errors import Forbidden, NotFound, RequestFailed
 from app.matrix.room_events import redact_event, set_state
 from app.records import RawEvent, Redaction, RoomBatch
 from app.space_base import SpaceActionError, SpaceActionsBase
@@ -123,9 +123,22 @@ class SpaceModeration(SpaceActionsBase):
         self._require(
             space_id, "invite", f"Only moderators can invite people to {name}."
         )
+        doing = f"Inviting {self._person(user_id)} to {name}"
+        # Synapse 1.163 accepts an invitation of a user id that has no
+        # account, so the profile is read first: a 404 means no such user.
+        # Other refusals (profiles hidden by the server's settings) let the
+        # invitation go ahead.
+        try:
+            await self._online(doing, self.client.get_profile(user_id))
+        except NotFound as error:
+            raise SpaceActionError(
+                f"There is no user {user_id}. Check the user id and try again."
+            ) from error
+        except RequestFailed as error:
+            log.info("Could not read the profile of %s: %s", user_id, error)
         try:
             await self._online(
-                f"Inviting {self._person(user_id)} to {name}",
+                doing,
                 requests.invite(self.client, space_id, user_id),
             )
         except Forbidden as error:

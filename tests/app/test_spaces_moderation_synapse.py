@@ -292,6 +292,30 @@ def test_moderator_removes_post(synapse, owner, bob, tmp_path):
     assert event["unsigned"]["redacted_because"]["content"]["reason"] == "Spam"
 
 
+def test_invite_unknown_user_rejected(synapse, owner, tmp_path):
+    async def scenario():
+        async with commonplace(synapse.base_url, owner, tmp_path) as creator:
+            space_id = await creator.spaces.create("Invite Guild", visibility="invite")
+            with pytest.raises(SpaceActionError) as failure:
+                await creator.spaces.invite(space_id, "@nobody-at-all:localhost")
+            return space_id, failure.value.message
+
+    space_id, message = asyncio.run(scenario())
+
+    assert message == (
+        "There is no user @nobody-at-all:localhost. Check the user id and try again."
+    )
+    client = other(synapse, owner)
+    try:
+        member = client.http.get(
+            f"/_matrix/client/v3/rooms/{quote(space_id)}/state/m.room.member/"
+            f"{quote('@nobody-at-all:localhost')}"
+        )
+    finally:
+        client.close()
+    assert member.status_code == 404
+
+
 def test_removed_discussion_loses_replies(synapse, owner, bob, cleo, tmp_path):
     async def scenario():
         async with (
