@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from app.matrix import media_transfer
 from app.matrix.errors import TooLarge
 from app.store import Store, file_transfers_store
 from app.store.file_transfers_store import DownloadRow, SharedFileRow
+from app.text import clean_name
 from app.uploads import PROGRESS_INTERVAL, TransferError, format_size
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,10 @@ SIZE_SLACK_BYTES = 64 * 1024
 MAX_DOWNLOAD_BYTES = 16 * 1024**3
 # Free space left on the disk after a download, at least.
 FREE_SPACE_MARGIN_BYTES = 256 * 1024 * 1024
+# A declared size above this (1 TiB) is treated as unknown, like one above
+# the server's upload limit: Synapse refuses to store or fetch anything
+# larger than its max_upload_size, so such a size is false.
+MAX_DECLARED_BYTES = 1024**4
 
 
 class DownloadCancelled(TransferError):
@@ -66,11 +71,31 @@ def part_path(folder: Path, event_id: str) -> Path:
     return folder / f".{digest}.part"
 
 
-def size_limit(shared: SharedFileRow) -> int:
-    """Return the most bytes accepted for a file: its declared size plus slack."""
-    if shared.size is not None and shared.size >= 0:
-        return min(shared.size + SIZE_SLACK_BYTES, MAX_DOWNLOAD_BYTES)
+def declared_size(shared: SharedFileRow, upload_limit: int | None) -> int | None:
+    """Return the size the event declares, or None when it is missing or cannot be true.
+
+    A size over the server's upload limit (when known) or over
+    MAX_DECLARED_BYTES cannot be true, so it is treated as unknown rather
+    than demand disk space that no download will use.
+    """
+    size = shared.size
+    if size is None or size < 0:
+        return None
+    ceiling = MAX_DECLARED_BYTES
+    if upload_limit is not None:
+        ceiling = min(ceiling, upload_limit)
+    return size if size <= ceiling else None
+
+
+def size_limit(size: int | None) -> int:
+    """Return the most bytes accepted for a file of a declared size: it plus slack."""
+    if size is not None:
+        return min(size + SIZE_SLACK_BYTES, MAX_DOWNLOAD_BYTES)
     return MAX_DOWNLOAD_BYTES
+
+
+async def _no_limit() -> int | None:
+    return None
 
 
 class Downloader:
@@ -78,6 +103,8 @@ class Downloader:
 
     on_progress(room_id) is called, at most every PROGRESS_INTERVAL seconds
     per download, while bytes arrive and when a download starts or ends.
+    upload_limit returns the server's upload limit in bytes, or None when
+    it is unknown; it judges whether a declared size can be true.
     """
 
     def __init__(
@@ -86,11 +113,13 @@ class Downloader:
         store: Store,
         root: Path | None = None,
         on_progress: Callable[[str], None] = lambda room_id: None,
+        upload_limit: Callable[[], Awaitable[int | None]] = _no_limit,
     ):
         self.client = client
         self.store = store
         self.root = root or files_folder()
         self.on_progress = on_progress
+        self.upload_limit = upload_limit
         self.active: dict[str, DownloadProgress] = {}
         self._tasks: dict[str, asyncio.Task] = {}
 
@@ -186,25 +215,34 @@ class Downloader:
                 "so it cannot be downloaded."
             )
 
+        size = declared_size(shared, await self.upload_limit())
+        if size is None and shared.size is not None:
+            log.info(
+                "Download of %s: declared size %s cannot be true, treated as unknown",
+                event_id,
+                shared.size,
+            )
         folder = room_folder(self.root, shared.room_id)
-        await asyncio.to_thread(_prepare_folder, folder, shared)
+        await asyncio.to_thread(_prepare_folder, folder, shared, size)
         partial = part_path(folder, event_id)
         await self.store.write(
             file_transfers_store.start_download, event_id, shared.room_id, str(partial)
         )
 
-        progress = DownloadProgress(shared.room_id, shared.name, 0, shared.size)
+        progress = DownloadProgress(shared.room_id, shared.name, 0, size)
         self.active[event_id] = progress
         self.on_progress(shared.room_id)
         completed = False
         try:
-            size = await self._fetch(shared, partial, progress, max_attempts)
+            received = await self._fetch(
+                shared, partial, progress, size_limit(size), max_attempts
+            )
             final = await asyncio.to_thread(_move_into_place, partial, folder, shared)
             await self.store.write(
-                file_transfers_store.finish_download, event_id, str(final), size
+                file_transfers_store.finish_download, event_id, str(final), received
             )
             completed = True
-            log.info("Downloaded %s (%d bytes) into the cache", event_id, size)
+            log.info("Downloaded %s (%d bytes) into the cache", event_id, received)
             return final
         finally:
             self.active.pop(event_id, None)
@@ -221,6 +259,7 @@ class Downloader:
         shared: SharedFileRow,
         partial: Path,
         progress: DownloadProgress,
+        limit: int,
         max_attempts: int | None,
     ) -> int:
         reported = [0.0]
@@ -234,7 +273,6 @@ class Downloader:
                 reported[0] = now
                 self.on_progress(shared.room_id)
 
-        limit = size_limit(shared)
         try:
             size, _content_type = await media_transfer.download_to_file(
                 self.client,
@@ -245,9 +283,13 @@ class Downloader:
                 max_attempts=max_attempts,
             )
         except TooLarge as error:
+            sender = file_transfers_store.sender_name(
+                self.store.reader(), shared.event_id
+            )
             raise TransferError(
                 f"{safe_file_name(shared.name)} is larger than the "
-                f"{format_size(limit)} it should be, so it was not downloaded."
+                f"{format_size(limit)} it should be, so it was not downloaded. "
+                f"Ask {clean_name(sender, 'its sender')} to share it again."
             ) from error
         except ValueError as error:
             # parse_mxc rejected the event's URL.
@@ -286,15 +328,15 @@ def _delete_files(root: Path, rows: list[DownloadRow]) -> int:
     return freed
 
 
-def _prepare_folder(folder: Path, shared: SharedFileRow) -> None:
+def _prepare_folder(folder: Path, shared: SharedFileRow, size: int | None) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     folder.mkdir(exist_ok=True, mode=0o700)
-    needed = (shared.size or 0) + FREE_SPACE_MARGIN_BYTES
+    needed = (size or 0) + FREE_SPACE_MARGIN_BYTES
     free = shutil.disk_usage(folder).free
     if free < needed:
         raise TransferError(
             f"There is not enough free disk space for {safe_file_name(shared.name)} "
-            f"({format_size(shared.size or 0)}; {format_size(free)} free). Free "
+            f"({format_size(size or 0)}; {format_size(free)} free). Free "
             "some space, then try again."
         )
 

@@ -92,7 +92,12 @@ class FileTransfers:
         self.uploader = Uploader(
             client, store, on_progress=self._transfers_changed, policy=policy
         )
-        self.downloader = Downloader(client, store, on_progress=self._transfers_changed)
+        self.downloader = Downloader(
+            client,
+            store,
+            on_progress=self._transfers_changed,
+            upload_limit=self._limit_if_reachable,
+        )
         self._wake_outbox = lambda: None
         self._offline_task: asyncio.Task | None = None
         self._offline_wake = asyncio.Event()

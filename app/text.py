@@ -105,13 +105,14 @@ def derive_title(body: str) -> str:
 
 
 def format_size(size: int | None) -> str:
+    """Return size in bytes as "1 byte", "512 bytes", "1.5 KB" … "909.5 TB" (1 KB = 1024 bytes)."""
     if size is None:
         return ""
     value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
             if unit == "bytes":
-                return f"{int(value)} bytes"
+                return "1 byte" if size == 1 else f"{int(value)} bytes"
             return f"{value:.1f} {unit}"
         value /= 1024
-    return f"{value:.1f} GB"
+    raise AssertionError("unreachable")

@@ -77,7 +77,9 @@ def uploads_disabled(policy) -> bool:
 
 
 def format_size(size: int) -> str:
-    """Return size in bytes as "512 bytes", "48 KB", "3.2 GB" (1 KB = 1024 bytes)."""
+    """Return size in bytes as "1 byte", "512 bytes", "48 KB", "3.2 GB" (1 KB = 1024 bytes)."""
+    if size == 1:
+        return "1 byte"
     if size < 1024:
         return f"{size} bytes"
     value = float(size)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from app.records import Changes
 from app.store import outbox_store
 from app.store.outbox_store import FAILED, QUEUED, SENT, NewItem
+from app.store.queries import _NAME_SQL
 
 FILE_KIND = "file"
 ROOM_KIND = "room"
@@ -204,6 +205,18 @@ def get_shared_file(conn: sqlite3.Connection, event_id: str) -> SharedFileRow | 
     if row is None:
         return None
     return SharedFileRow(*row[:6], redacted=bool(row[6]))
+
+
+def sender_name(conn: sqlite3.Connection, event_id: str) -> str | None:
+    """Return the cached display name of a file's sender, else the user id, or None."""
+    row = conn.execute(
+        f"SELECT sender, {_NAME_SQL.format(col='sender')} FROM files "
+        "WHERE event_id = ?",
+        (event_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    return row[1] or row[0]
 
 
 def get_download(conn: sqlite3.Connection, event_id: str) -> DownloadRow | None:

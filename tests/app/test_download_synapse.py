@@ -7,6 +7,7 @@ as hostile as a real server can deliver.
 
 import asyncio
 import os
+import shutil
 import urllib.parse
 
 import pytest
@@ -201,6 +202,9 @@ def test_download_larger_than_declared_stops(synapse, people, tmp_path):
 
     message = asyncio.run(scenario())
     assert message.startswith("liar.bin is larger than the 65 KB it should be")
+    # Synapse gives a new account its localpart as display name.
+    display_name = other.user_id[1:].split(":", 1)[0]
+    assert message.endswith(f"Ask {display_name} to share it again.")
     assert os.listdir(room_folder(files_folder(), board)) == []
 
 
@@ -387,3 +391,36 @@ def test_remove_downloads_keeps_offline_copies(synapse, people, tmp_path):
     assert freed_all == 600
     assert size_at_end == 0
     assert not room_folder(files_folder(), board).exists()
+
+
+@pytest.mark.parametrize("claim", ["over_upload_limit", "over_one_tib"])
+def test_impossible_declared_size_is_unknown(synapse, people, tmp_path, claim):
+    me, other, board = people
+    if claim == "over_one_tib":
+        declared = 10**15
+    else:
+        # More than the disk holds, so only ignoring the claim lets it through;
+        # under 1 TiB, so only the server's upload limit shows it is false.
+        declared = min(2 * shutil.disk_usage(tmp_path).free, 1024**4 - 1)
+    event_id = share(
+        synapse, other, board, "huge-declared.txt", b"ten bytes!", size=declared
+    )
+    seen = []
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+
+        def on_changes(changes: Changes) -> None:
+            seen.extend(app.files.progress(board))
+
+        app.add_changes_listener(on_changes)
+        try:
+            await app.sync.sync_once()
+            return await app.files.download(event_id)
+        finally:
+            await app.close()
+
+    copy = asyncio.run(scenario())
+    assert copy.read_bytes() == b"ten bytes!"
+    assert seen
+    assert all(entry.total_bytes != declared for entry in seen)
