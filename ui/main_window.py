@@ -457,6 +457,7 @@ class MainWindow(QMainWindow):
         home.requests_requested.connect(controller.show_requests)
         home.role_change_requested.connect(controller.change_role)
         home.remove_member_requested.connect(controller.remove_member)
+        home.join_room_requested.connect(controller.join_room)
 
     def _open_space_room(self, room_id: str) -> None:
         self.discussion_pane.choose_board(room_id)

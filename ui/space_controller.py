@@ -48,6 +48,8 @@ class SpaceController(QObject):
         # A space joined or created that the cache may not list yet; it is
         # selected as soon as it is.
         self._select_when_cached: str | None = None
+        # Names of rooms being joined, for the message when the join is done.
+        self._room_names: dict[str, str] = {}
 
     def available(self) -> bool:
         return self.spaces is not None
@@ -157,6 +159,16 @@ class SpaceController(QObject):
             work = self.spaces.decline_invite(space_id)
             what = f"Declining the invitation to {name}"
         self.actions.run("accept" if accepted else "decline", space_id, work, what)
+
+    def join_room(self, room_id: str, name: str) -> None:
+        """Join one room of a space, such as a board added after the user joined."""
+        if self.spaces is None or not room_id:
+            return
+        self._room_names[room_id] = name
+        self._message(f"Joining {name}…")
+        self.actions.run(
+            "join_room", room_id, self.spaces.join(room_id), f"Joining {name}"
+        )
 
     def leave(self, space_id: str) -> None:
         """Ask to confirm, then leave space_id and its rooms."""
@@ -323,6 +335,12 @@ class SpaceController(QObject):
         elif action == "decline":
             self._message("Invitation declined.")
             self.window.apply_changes(Changes(spaces=True))
+        elif action == "join_room":
+            name = self._room_names.pop(room_id, "the room")
+            self._message(f"Joined {name}.")
+            self.window.apply_changes(Changes(spaces=True, rooms={room_id}))
+            if self.window.space_home is not None:
+                self.window.space_home.reload_rooms()
         elif action == "leave":
             self._message("You left the space.")
             self.window.apply_changes(Changes(spaces=True))

@@ -23,9 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.spaces import SpaceChild
 from app.text import clean_name
 from ui.avatar_images import AvatarImages
 from ui.space_members import MODERATOR_ROLES, MemberList
+from ui.tasks import TaskRunner
 from ui.text_format import board_name, count_label, relative_time, space_name
 from ui.widgets import LinkButton, plain_label
 
@@ -58,6 +60,7 @@ NOT_JOINED = "not joined"
 NOT_JOINED_TIP = (
     "You are not in this room. A moderator of the space can invite you to it."
 )
+NOT_JOINED_JOINABLE_TIP = "You are not in this room. Join it to read and post."
 NO_MEMBERS = "The members appear here once the server has sent them."
 NOT_CACHED = "This space is not in the cache yet. It appears after the next sync."
 
@@ -73,8 +76,13 @@ class SpaceHomeView(QWidget):
     room_requested(room id), pin_requested(room id, event id, kind),
     file_requested(room id, event id), leave_requested(space id),
     invite_requested(space id), requests_requested(space id),
-    role_change_requested(space id, user id, role) and
-    remove_member_requested(space id, user id).
+    role_change_requested(space id, user id, role),
+    remove_member_requested(space id, user id) and
+    join_room_requested(room id, room name).
+
+    Rooms of the space that the user has not joined are described from the
+    server's hierarchy, read once per shown space, because the cache has no
+    row for a room the user never joined.
     """
 
     person_activated = Signal(str)
@@ -86,6 +94,7 @@ class SpaceHomeView(QWidget):
     requests_requested = Signal(str)
     role_change_requested = Signal(str, str, str)
     remove_member_requested = Signal(str, str)
+    join_room_requested = Signal(str, str)
 
     def __init__(self, spaces, own_user_id: str, thumbnails=None, parent=None):
         super().__init__(parent)
@@ -94,6 +103,12 @@ class SpaceHomeView(QWidget):
         self._own_user_id = own_user_id
         self._space_id: str | None = None
         self.home = None
+        self._runner = TaskRunner(self)
+        # The hierarchy of the shown space by room id, once the server sent it.
+        self._children: dict[str, SpaceChild] = {}
+        # The space and its rooms not joined that the hierarchy was read for,
+        # so a room linked later is read again.
+        self._children_of: tuple[str, frozenset[str]] | None = None
 
         self.tile = QLabel()
         self.tile.setFixedSize(TILE_SIZE, TILE_SIZE)
@@ -211,8 +226,41 @@ class SpaceHomeView(QWidget):
 
     def show_space(self, space_id: str) -> None:
         """Show space_id's home, read from the cache now."""
+        if space_id != self._space_id:
+            self._children = {}
+            self._children_of = None
         self._space_id = space_id
         self.reload()
+
+    def reload_rooms(self) -> None:
+        """Read the space's hierarchy again, after a room of it was joined."""
+        self._children_of = None
+        self.reload()
+
+    def _load_children(self, home) -> None:
+        """Request the space's hierarchy when it links rooms the user has not joined."""
+        rooms = [*home.boards, *home.files_areas]
+        not_joined = frozenset(
+            room.room_id for room in rooms if room.membership != "join"
+        )
+        if not not_joined or self._children_of == (home.space_id, not_joined):
+            return
+        self._children_of = (home.space_id, not_joined)
+        space_id = home.space_id
+        self._runner.run(
+            self._spaces.hierarchy(space_id),
+            lambda children: self._children_loaded(space_id, children),
+            lambda error: log.info(
+                "Could not read the rooms of %s: %s", space_id, error
+            ),
+            key="hierarchy",
+        )
+
+    def _children_loaded(self, space_id: str, children: list) -> None:
+        if space_id != self._space_id or self.home is None:
+            return
+        self._children = {child.room_id: child for child in children}
+        self._fill_rooms(self.home)
 
     def reload(self) -> None:
         """Re-read the shown space's home from the cache."""
@@ -260,6 +308,7 @@ class SpaceHomeView(QWidget):
 
         self._fill_pins(home, moderator)
         self._fill_rooms(home)
+        self._load_children(home)
         self._fill_files(home)
         self.members_heading.setText(f"Members ({len(home.members):,})")
         self.members.set_members(home.members, home.own_role)
@@ -300,30 +349,58 @@ class SpaceHomeView(QWidget):
     def _fill_rooms(self, home) -> None:
         rows: list[QWidget] = []
         for room in [*home.boards, *home.files_areas]:
-            if room.membership != "join" and not (room.membership or room.name):
-                # The cache has never seen this linked room: it may not exist,
-                # be on a server out of reach, or be a space, so it is no board.
-                continue
             kind = "files area" if room.kind == "files" else "discussion board"
-            text = f"{board_name(room.name)} · {kind}"
-            topic = clean_name(room.topic)
-            if room.membership != "join":
-                # Only joined rooms can be opened, so this one is plain text.
-                label = plain_label(f"{text} · {NOT_JOINED}", "settingsNote")
-                label.setProperty("notJoined", True)
-                label.setToolTip(NOT_JOINED_TIP)
-                rows.append(label)
+            if room.membership == "join":
+                rows.append(self._room_link(room, kind))
                 continue
-            link = LinkButton(text)
-            if topic:
-                link.setToolTip(f"{text}\n{topic}")
-            link.clicked.connect(
-                lambda _checked=False, room_id=room.room_id: self.room_requested.emit(
-                    room_id
+            child = self._children.get(room.room_id)
+            if child is not None and child.room_type == "m.space":
+                # A linked space is no board, and the sidebar lists it once joined.
+                continue
+            name = room.name or (child.name if child is not None else None)
+            if name is None and room.membership is None:
+                # Neither the cache nor the server's hierarchy describes this
+                # room: it may not exist, or its server may be out of reach.
+                continue
+            rows.append(self._room_not_joined(room, kind, name, child))
+        _replace(self.rooms_box, rows, NO_ROOMS)
+
+    def _room_link(self, room, kind: str) -> LinkButton:
+        text = f"{board_name(room.name)} · {kind}"
+        topic = clean_name(room.topic)
+        link = LinkButton(text)
+        if topic:
+            link.setToolTip(f"{text}\n{topic}")
+        link.clicked.connect(
+            lambda _checked=False, room_id=room.room_id: self.room_requested.emit(
+                room_id
+            )
+        )
+        return link
+
+    def _room_not_joined(self, room, kind: str, name: str | None, child) -> QWidget:
+        """Return a row naming a room not joined, with Join if the user may join it."""
+        shown_name = board_name(name)
+        label = plain_label(f"{shown_name} · {kind} · {NOT_JOINED}", "settingsNote")
+        label.setProperty("notJoined", True)
+        joinable = child is not None and child.joinable and room.membership != "ban"
+        label.setToolTip(NOT_JOINED_JOINABLE_TIP if joinable else NOT_JOINED_TIP)
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+        layout.addWidget(label)
+        if joinable:
+            join = LinkButton("Join")
+            join.setProperty("joinRoom", True)
+            join.clicked.connect(
+                lambda _checked=False, room_id=room.room_id: (
+                    self.join_room_requested.emit(room_id, shown_name)
                 )
             )
-            rows.append(link)
-        _replace(self.rooms_box, rows, NO_ROOMS)
+            layout.addWidget(join)
+        layout.addStretch(1)
+        return row
 
     def _fill_files(self, home) -> None:
         links = []
@@ -353,15 +430,47 @@ class SpaceHomeView(QWidget):
         return texts
 
     def room_texts(self) -> list[str]:
-        """Return the texts of the rooms section, links and rooms not joined alike."""
+        """Return the texts of the rooms section, links and rooms not joined alike.
+
+        A room that can be joined ends with " [Join]".
+        """
         texts = []
         for index in range(self.rooms_box.count()):
             widget = self.rooms_box.itemAt(index).widget()
             if isinstance(widget, LinkButton):
                 texts.append(widget.full_text)
-            elif widget is not None and widget.property("notJoined"):
-                texts.append(widget.text())
+                continue
+            if widget is None:
+                continue
+            for label in widget.findChildren(QLabel):
+                if label.property("notJoined"):
+                    join = self._join_button(widget)
+                    texts.append(label.text() + (" [Join]" if join else ""))
         return texts
+
+    def click_join(self, name_start: str) -> None:
+        """Click Join on the row of the room whose name starts with name_start."""
+        for index in range(self.rooms_box.count()):
+            widget = self.rooms_box.itemAt(index).widget()
+            if widget is None or isinstance(widget, LinkButton):
+                continue
+            labels = [
+                label
+                for label in widget.findChildren(QLabel)
+                if label.property("notJoined")
+            ]
+            join = self._join_button(widget)
+            if labels and join and labels[0].text().startswith(name_start):
+                join.click()
+                return
+        raise LookupError(f"No room to join starts with {name_start!r}")
+
+    @staticmethod
+    def _join_button(row: QWidget) -> LinkButton | None:
+        for button in row.findChildren(LinkButton):
+            if button.property("joinRoom"):
+                return button
+        return None
 
     def click_link(self, section: str, row: int) -> None:
         """Click a section's link number row, as the user would."""

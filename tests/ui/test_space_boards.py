@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from app.records import SpaceChild
+from app.spaces import SpaceChild as HierarchyChild
 from app.spaces import Spaces
 from ui.main_window import MainWindow
 
@@ -132,3 +133,74 @@ def test_sidebar_home_leaves_files_area(qtbot, files_window):
 
     qtbot.waitUntil(lambda: files_window.space_home.isVisible())
     assert not files_window.discussion_pane.showing_files()
+
+
+def _child(room_id: str, name: str, *, joinable=True, room_type=None):
+    return HierarchyChild(
+        room_id=room_id,
+        name=name,
+        topic=None,
+        avatar_url=None,
+        member_count=2,
+        join_rule="restricted" if joinable else "invite",
+        room_type=room_type,
+        joinable=joinable,
+        membership=None,
+    )
+
+
+NEW = "!new:x"
+
+
+@pytest.fixture
+def described_window(qtbot, qasync_loop, app_session, cache, store):
+    cache.space(SPACE, "Guild")
+    cache.board(REAL, "Real room", SPACE, order="a")
+    cache.board(LEFT, "Old board", SPACE, order="c")
+    cache._batch(LEFT).membership = "leave"
+    _link(cache, SPACE, GHOST)
+    _link(cache, SPACE, SUBSPACE)
+    _link(cache, SPACE, NEW)
+    cache.commit()
+    spaces = Spaces(None, store, app_session.user_id, lambda _c: None)
+    asked = []
+
+    async def hierarchy(space_id):
+        asked.append(space_id)
+        return [
+            _child(NEW, "New board"),
+            _child(SUBSPACE, "Sub space", room_type="m.space"),
+            _child(LEFT, "Old board", joinable=False),
+        ]
+
+    spaces.hierarchy = hierarchy
+    app_session.spaces = spaces
+    main = MainWindow(app_session)
+    qtbot.addWidget(main)
+    main.show()
+    main.space_pane.select_space(SPACE)
+    return main, asked
+
+
+def test_home_describes_rooms_from_server(qtbot, described_window):
+    window, asked = described_window
+    home = window.space_home
+
+    qtbot.waitUntil(lambda: any("New board" in t for t in home.room_texts()))
+    texts = home.room_texts()
+    assert "New board · discussion board · not joined [Join]" in texts
+    assert "Old board · discussion board · not joined" in texts
+    assert not any("Sub space" in text for text in texts)
+    assert not any("Unnamed" in text for text in texts)
+    assert asked == [SPACE]
+
+
+def test_home_join_asks_controller(qtbot, described_window):
+    window, _asked = described_window
+    home = window.space_home
+    qtbot.waitUntil(lambda: any("New board" in t for t in home.room_texts()))
+
+    with qtbot.waitSignal(home.join_room_requested) as joined:
+        home.click_join("New board")
+
+    assert joined.args == [NEW, "New board"]

@@ -443,6 +443,37 @@ def member_space(make_user, other):
     return owner, member, space_id, board_id
 
 
+def test_member_joins_board_added_later(qtbot, open_window, member_space, other):
+    owner, member, space_id, _board_id = member_space
+    window = open_window(member)
+    qtbot.waitUntil(lambda: membership(window, space_id) == "join", timeout=WAIT_MS)
+    pane = window.discussion_pane
+    window.space_pane.select_space(space_id)
+    home = window.space_home
+    qtbot.waitUntil(lambda: home.isVisible(), timeout=WAIT_MS)
+    # Linked while the home is shown, so the home must read the rooms again.
+    owner_client = other(owner)
+    server = owner.user_id.split(":", 1)[1]
+    later = owner_client.create_room("Later board")
+    owner_client.state(later, ns.ROOM_KIND_EVENT, {"kind": "board"})
+    owner_client.state(space_id, "m.space.child", {"via": [server]}, state_key=later)
+    missing = f"!doesnotexist{uuid.uuid4().hex[:6]}:{server}"
+    owner_client.state(space_id, "m.space.child", {"via": [server]}, state_key=missing)
+    qtbot.waitUntil(
+        lambda: any("Later board" in text for text in home.room_texts()),
+        timeout=WAIT_MS,
+    )
+    assert "Later board · discussion board · not joined [Join]" in home.room_texts()
+    assert not any("Unnamed" in text for text in home.room_texts())
+    assert not pane.choose_board(later)
+
+    home.click_join("Later board")
+
+    qtbot.waitUntil(lambda: pane.choose_board(later), timeout=WAIT_MS)
+    assert pane.board_for_new_discussion() == later
+    assert window.statusBar().currentMessage() == "Joined Later board."
+
+
 def test_leave_from_space_home(qtbot, open_window, member_space, monkeypatch):
     _owner, member, space_id, _board_id = member_space
     window = open_window(member)
