@@ -147,6 +147,33 @@ class SpaceModeration(SpaceActionsBase):
             ) from error
         await self._write(space_store.forget_join_request, space_id, user_id)
 
+    async def cancel_invite(self, space_id: str, user_id: str) -> None:
+        """Withdraw an invitation to the space that the person has not accepted yet.
+
+        Matrix withdraws an invitation with a kick of the invited member.
+        """
+        name = self._name(space_id)
+        person = self._person(user_id)
+        self._require(
+            space_id, "kick", f"Only moderators can cancel invitations to {name}."
+        )
+        conn = self.store.reader()
+        if space_queries.membership_of(conn, space_id, user_id) != "invite":
+            raise SpaceActionError(
+                f"{person} has no open invitation to {name}; they may have "
+                "accepted or declined it already."
+            )
+        try:
+            await self._online(
+                f"Cancelling the invitation of {person} to {name}",
+                requests.kick(self.client, space_id, user_id),
+            )
+        except Forbidden as error:
+            raise SpaceActionError(
+                f"The invitation of {person} to {name} could not be cancelled: "
+                f"{error.message}"
+            ) from error
+
     def join_requests(self, space_id: str) -> list[JoinRequest]:
         """Return the open requests to join the space, oldest first, from the cache."""
         return space_queries.join_requests(self.store.reader(), space_id)

@@ -96,6 +96,8 @@ class SpaceHome:
     own_role: str
     members: list[SpaceMember] = field(default_factory=list)
     boards: list[SpaceRoom] = field(default_factory=list)
+    # People invited who have not accepted or declined yet.
+    invited: list[SpaceMember] = field(default_factory=list)
     files_areas: list[SpaceRoom] = field(default_factory=list)
     recent_files: list[RecentFile] = field(default_factory=list)
     pinned: list[PinnedItem] = field(default_factory=list)
@@ -235,6 +237,15 @@ def rooms_left_with_space(conn: sqlite3.Connection, space_id: str) -> list[str]:
 def membership(conn: sqlite3.Connection, room_id: str) -> str | None:
     row = conn.execute(
         "SELECT membership FROM rooms WHERE room_id = ?", (room_id,)
+    ).fetchone()
+    return row[0] if row else None
+
+
+def membership_of(conn: sqlite3.Connection, room_id: str, user_id: str) -> str | None:
+    """Return someone's cached membership of a room, or None when unknown."""
+    row = conn.execute(
+        "SELECT membership FROM members WHERE room_id = ? AND user_id = ?",
+        (room_id, user_id),
     ).fetchone()
     return row[0] if row else None
 
@@ -394,15 +405,20 @@ def pinned_event_ids(conn: sqlite3.Connection, room_id: str) -> list[str]:
 # The space home
 
 
-def space_members(conn: sqlite3.Connection, space_id: str) -> list[SpaceMember]:
-    """Return the joined members of a space: owners, moderators, then members, by name."""
+def space_members(
+    conn: sqlite3.Connection, space_id: str, membership: str = "join"
+) -> list[SpaceMember]:
+    """Return the space's people with a membership: owners, moderators, then members.
+
+    Within a role they are sorted by name.
+    """
     rows = conn.execute(
         f"""SELECT m.user_id, COALESCE({_NAME_SQL.format(user="m.user_id")},
                 m.display_name),
             COALESCE((SELECT avatar_url FROM people WHERE user_id = m.user_id),
                 m.avatar_url)
-        FROM members m WHERE m.room_id = ? AND m.membership = 'join'""",
-        (space_id,),
+        FROM members m WHERE m.room_id = ? AND m.membership = ?""",
+        (space_id, membership),
     ).fetchall()
     members = [
         SpaceMember(user_id, name, avatar, role(conn, space_id, user_id))
@@ -466,6 +482,7 @@ def space_home(
         member_count=joined_count if joined_count is not None else len(members),
         own_role=role(conn, space_id, own_user_id),
         members=members,
+        invited=space_members(conn, space_id, "invite"),
         boards=boards,
         files_areas=files_areas,
         recent_files=recent_files(conn, joined_files),

@@ -316,6 +316,46 @@ def test_invite_unknown_user_rejected(synapse, owner, tmp_path):
     assert member.status_code == 404
 
 
+def test_invitation_listed_then_cancelled(synapse, owner, bob, tmp_path):
+    async def scenario():
+        async with (
+            commonplace(synapse.base_url, owner, tmp_path) as creator,
+            commonplace(synapse.base_url, bob, tmp_path) as invitee,
+        ):
+            space_id = await creator.spaces.create("Invite Guild", visibility="invite")
+            await creator.spaces.invite(space_id, bob.user_id)
+            await creator.sync.sync_once()
+            invited = creator.spaces.space_home(space_id).invited
+            await creator.spaces.cancel_invite(space_id, bob.user_id)
+            await creator.sync.sync_once()
+            after = creator.spaces.space_home(space_id).invited
+            with pytest.raises(SpaceActionError) as failure:
+                await creator.spaces.cancel_invite(space_id, bob.user_id)
+            await invitee.sync.sync_once()
+            with pytest.raises(SpaceActionError):
+                await invitee.spaces.accept_invite(space_id)
+            return space_id, invited, after, failure.value.message
+
+    space_id, invited, after, message = asyncio.run(scenario())
+
+    assert [(person.user_id, person.display_name) for person in invited] == [
+        (bob.user_id, "Bob Builder")
+    ]
+    assert after == []
+    assert message == (
+        "Bob Builder has no open invitation to Invite Guild; they may have "
+        "accepted or declined it already."
+    )
+    client = other(synapse, owner)
+    try:
+        member = client.call(
+            "GET", f"/rooms/{quote(space_id)}/state/m.room.member/{quote(bob.user_id)}"
+        )
+    finally:
+        client.close()
+    assert member["membership"] == "leave"
+
+
 def test_removed_discussion_loses_replies(synapse, owner, bob, cleo, tmp_path):
     async def scenario():
         async with (
