@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QPoint, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import (
+    QItemSelectionModel,
+    QPoint,
+    QSize,
+    QStandardPaths,
+    Qt,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import QDesktopServices, QFont, QFontMetrics, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -44,6 +53,8 @@ from app.file_names import safe_file_name
 from app.matrix.errors import MatrixError
 from app.previews import is_program
 from app.records import Changes
+from app.store import outbox_store
+from app.store.file_transfers_store import list_uploads
 from app.store.file_versions import FileVersion, file_history
 from app.store.outbox_store import local_id
 from app.text import clean_name, format_size
@@ -140,6 +151,33 @@ def error_message(error: BaseException) -> str:
         reason = error.strerror or str(error)
         return f"{name} could not be read or written: {reason}."
     return str(error) or type(error).__name__
+
+
+def upload_folder() -> str:
+    """Return the folder the upload dialog starts in.
+
+    That is the folder of the last file chosen for upload, else Documents,
+    else the home folder, never the folder Commonplace was started from.
+    """
+    last = FilesView.last_upload_folder
+    if last and Path(last).is_dir():
+        return last
+    documents = QStandardPaths.writableLocation(
+        QStandardPaths.StandardLocation.DocumentsLocation
+    )
+    # A folder that does not exist would be typed into the name box.
+    if documents and Path(documents).is_dir():
+        return documents
+    return str(Path.home())
+
+
+def duplicate_problem(name: str, pending_state: str | None) -> str:
+    """Return why a file already queued for upload was not queued again."""
+    if pending_state is None:
+        return f"{name} was added more than once, so it is uploaded once."
+    if pending_state == outbox_store.FAILED:
+        return f"{name} is already in the uploads below. Use Retry or Discard there."
+    return f"{name} is already waiting to be uploaded here, so it was not added again."
 
 
 class FileNameDelegate(QStyledItemDelegate):
@@ -299,6 +337,10 @@ class FilesView(QWidget):
     status_message = Signal(str)
     pin_requested = Signal(str, str, bool)
     remove_requested = Signal(str, list, bool)
+
+    # The folder of the last file chosen for upload, shared by every files
+    # area until Commonplace quits.
+    last_upload_folder: str | None = None
 
     def __init__(self, store, parent: QWidget | None = None):
         super().__init__(parent)
@@ -612,14 +654,18 @@ class FilesView(QWidget):
 
     def choose_upload(self, supersedes: str | None = None) -> None:
         """Ask for files to upload, or for one file as a new version of supersedes."""
+        folder = upload_folder()
         if supersedes is not None:
             entry = self._entry_of(supersedes)
             title = f"Upload a new version of {file_name(entry)}" if entry else None
-            path, _ = QFileDialog.getOpenFileName(self, title or "Upload new version")
+            path, _ = QFileDialog.getOpenFileName(
+                self, title or "Upload new version", folder
+            )
             paths = [path] if path else []
         else:
-            paths, _ = QFileDialog.getOpenFileNames(self, "Upload files")
+            paths, _ = QFileDialog.getOpenFileNames(self, "Upload files", folder)
         if paths:
+            FilesView.last_upload_folder = str(Path(paths[0]).parent)
             self.upload_paths([Path(path) for path in paths], supersedes=supersedes)
 
     def upload_paths(self, paths: list[Path], *, supersedes: str | None = None) -> None:
@@ -644,12 +690,29 @@ class FilesView(QWidget):
         FileTransfers.upload checks the server's size limit before queueing.
         """
         problems = []
+        # The state of each unsent upload of this area, by its source's real path.
+        pending = {
+            os.path.realpath(item.upload.source_path): item.state
+            for item in list_uploads(self._store.reader(), room_id)
+        }
+        added: set[str] = set()
         for path in paths:
             if path.is_dir():
                 name = clean_name(path.name, fallback="The folder")
                 problems.append(
                     f"{name} is a folder: upload the files in it one by one."
                 )
+                continue
+            real_path = os.path.realpath(path.expanduser())
+            name = clean_name(path.name, fallback="The file")
+            if real_path in added:
+                # A file already waiting was reported at its first occurrence.
+                if real_path not in pending:
+                    problems.append(duplicate_problem(name, None))
+                continue
+            added.add(real_path)
+            if real_path in pending:
+                problems.append(duplicate_problem(name, pending[real_path]))
                 continue
             try:
                 await self._transfers.upload(room_id, path, supersedes=supersedes)

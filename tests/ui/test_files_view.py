@@ -12,11 +12,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QStandardPaths, Qt, QUrl
 from PySide6.QtGui import QColor
 
 from app import compose
 from app.file_transfers import FileTransfers
+from app.matrix.client import MatrixClient
 from app.media import ThumbnailCache
 from app.policy import NO_POLICY
 from app.store import file_transfers_store, outbox_store
@@ -585,6 +586,79 @@ def test_files_area_replaces_reading_pane(area, app_session, qtbot, qasync_loop)
 
     window.discussion_pane.choose_board(BOARD)
     qtbot.waitUntil(reading_pane.isVisible, timeout=2_000)
+
+
+# -- Choosing and queueing uploads ---------------------------------------------
+
+
+@pytest.fixture
+def unreachable_server(area, app_session, store, qtbot):
+    """FileTransfers whose server refuses connections, so uploads wait in the outbox."""
+    # Port 9 (discard) on loopback: nothing listens, so the size limit is
+    # unknown and the upload is queued without it.
+    client = MatrixClient("http://127.0.0.1:9", "no-token")
+    app_session.files = FileTransfers(
+        client, store, ME, NO_POLICY, app_session.announce
+    )
+    yield
+    closing = asyncio.ensure_future(client.aclose())
+    qtbot.waitUntil(closing.done, timeout=10_000)
+
+
+def test_same_file_twice_is_queued_once(
+    area, unreachable_server, open_view, tmp_path, qtbot
+):
+    area.commit()
+    source = tmp_path / "dup.bin"
+    source.write_bytes(b"twice")
+    view = open_view()
+
+    view.upload_paths([source, source])
+    qtbot.waitUntil(lambda: view.message() != "", timeout=10_000)
+
+    assert view.message() == "dup.bin was added more than once, so it is uploaded once."
+    assert [row.label.text() for row in view.transfer_rows()] == [
+        "dup.bin: waiting to upload"
+    ]
+
+    view.upload_paths([tmp_path / "." / "dup.bin"])
+    qtbot.waitUntil(lambda: "already" in view.message(), timeout=10_000)
+
+    assert view.message() == (
+        "dup.bin is already waiting to be uploaded here, so it was not added again."
+    )
+    assert len(view.transfer_rows()) == 1
+
+
+def test_upload_dialog_starts_outside_working_folder(
+    area, unreachable_server, open_view, tmp_path, monkeypatch
+):
+    area.commit()
+    working = tmp_path / "working"
+    working.mkdir()
+    monkeypatch.chdir(working)
+    monkeypatch.setattr(FilesView, "last_upload_folder", None, raising=False)
+    chosen = tmp_path / "photos" / "cat.png"
+    chosen.parent.mkdir()
+    chosen.write_bytes(image_bytes("PNG"))
+    folders = []
+
+    def choose(parent, caption, folder=""):
+        folders.append(folder)
+        return [str(chosen)], ""
+
+    monkeypatch.setattr(files_view.QFileDialog, "getOpenFileNames", choose)
+    view = open_view()
+
+    view.choose_upload()
+    view.choose_upload()
+
+    documents = QStandardPaths.writableLocation(
+        QStandardPaths.StandardLocation.DocumentsLocation
+    )
+    assert folders[0] != str(working)
+    assert folders[0] in (documents, str(Path.home()))
+    assert folders[1] == str(chosen.parent)
 
 
 # -- Failed uploads -------------------------------------------------------------
