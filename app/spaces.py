@@ -493,7 +493,35 @@ class Spaces(SpaceModeration):
             )
             self._creating[key] = running
             running.add_done_callback(lambda _task: self._creating.pop(key, None))
-        return await asyncio.shield(running)
+        try:
+            return await asyncio.shield(running)
+        except asyncio.CancelledError:
+            if not running.cancelled():
+                raise
+            raise SpaceActionError(
+                f"Creating {name} was cancelled. What the server made so far stays "
+                "unfinished; create the space again with the same name and "
+                "visibility to finish it."
+            ) from None
+
+    def cancel_create(self, name: str, visibility: Visibility) -> bool:
+        """Stop a running creation; return whether one was running.
+
+        The calls waiting in create raise SpaceActionError. A request already
+        sent may still take effect on the server, so the creation stays in
+        unfinished_creations, and create with the same name and visibility
+        finishes it.
+        """
+        try:
+            key = (checked_space_name(name), visibility)
+        except SpaceActionError:
+            return False
+        running = self._creating.get(key)
+        if running is None or running.done():
+            return False
+        running.cancel()
+        log.info("Cancelled the creation of space %r", key[0])
+        return True
 
     def unfinished_creations(self) -> list[UnfinishedCreation]:
         """Return the space creations cut short, newest first, from the cache.
