@@ -21,7 +21,8 @@ from pathlib import Path
 from app import paths
 from app.file_names import safe_file_name, unique_path
 from app.matrix import media_transfer
-from app.matrix.errors import TooLarge
+from app.matrix.errors import ServerUnavailable, TooLarge
+from app.matrix.urls import parse_mxc
 from app.store import Store, file_transfers_store
 from app.store.file_transfers_store import DownloadRow, SharedFileRow
 from app.text import clean_name
@@ -45,6 +46,16 @@ MAX_DECLARED_BYTES = 1024**4
 
 class DownloadCancelled(TransferError):
     """cancel() stopped the download that a caller was waiting for."""
+
+
+class RemoteMediaUnavailable(TransferError):
+    """The user's server could not fetch a file stored on another server."""
+
+
+# Statuses with which Synapse answers when it cannot fetch media from the
+# server that stores it: 502 when that server is unreachable or fails, 504
+# when it does not answer in time.
+_REMOTE_FAILURE_STATUSES = (502, 504)
 
 
 @dataclass(slots=True)
@@ -114,8 +125,12 @@ class Downloader:
         root: Path | None = None,
         on_progress: Callable[[str], None] = lambda room_id: None,
         upload_limit: Callable[[], Awaitable[int | None]] = _no_limit,
+        server_name: str | None = None,
     ):
         self.client = client
+        # The user's own server name (the part after ":" in the user id), to
+        # tell media stored elsewhere from media stored on it.
+        self.server_name = server_name
         self.store = store
         self.root = root or files_folder()
         self.on_progress = on_progress
@@ -178,6 +193,10 @@ class Downloader:
         if paths:
             log.info("Deleted %d partial downloads left by an earlier run", len(paths))
         return len(paths)
+
+    def _remote_server(self, url: str) -> str | None:
+        """Return the server named in url when it is not the user's server, else None."""
+        return _remote_server_of(url, self.server_name)
 
     async def delete_copies(self, rows: list[DownloadRow]) -> int:
         """Delete the copies of rows from the disk and forget them; return bytes freed.
@@ -291,6 +310,15 @@ class Downloader:
                 f"{format_size(limit)} it should be, so it was not downloaded. "
                 f"Ask {clean_name(sender, 'its sender')} to share it again."
             ) from error
+        except ServerUnavailable as error:
+            remote = self._remote_server(shared.url)
+            if remote is None or error.status not in _REMOTE_FAILURE_STATUSES:
+                raise
+            raise RemoteMediaUnavailable(
+                f"{remote}, where {safe_file_name(shared.name)} is stored, could "
+                "not be reached by your server. Try again later, or ask the "
+                "sender to share it again."
+            ) from error
         except ValueError as error:
             # parse_mxc rejected the event's URL.
             raise TransferError(
@@ -298,6 +326,16 @@ class Downloader:
                 "cannot be downloaded."
             ) from error
         return size
+
+
+def _remote_server_of(url: str, server_name: str | None) -> str | None:
+    try:
+        server, _media_id = parse_mxc(url)
+    except ValueError:
+        return None
+    if server_name is None or server == server_name:
+        return None
+    return server
 
 
 def _delete_files(root: Path, rows: list[DownloadRow]) -> int:

@@ -40,11 +40,17 @@ __all__ = ["FileTransfers", "TransferError", "TransferProgress"]
 # Offline copies downloaded at the same time.
 OFFLINE_PARALLEL = 2
 # Seconds between looks for files to make available offline when nothing
-# wakes the background task, and the wait after a download failed.
+# wakes the background task; a copy that waits for a lost connection is
+# tried again at the next look.
 OFFLINE_POLL_SECONDS = 60.0
-# Seconds before a file whose offline copy failed for a reason other than the
-# connection (deleted, too large, no disk space) is tried again.
-OFFLINE_FAILURE_BACKOFF = 15 * 60.0
+# Requests per try of an offline copy; the network layer retries between
+# them with back-off.
+OFFLINE_ATTEMPTS = 4
+# Seconds before an offline copy that failed for a reason other than the
+# user's own connection (another server unreachable, too large, deleted, no
+# disk space) is tried again, one entry per failure. After the last one the
+# copy is not tried again until the app starts again or a mark is changed.
+OFFLINE_FAILURE_BACKOFF = (60.0, 15 * 60.0, 60 * 60.0)
 
 UPLOAD = "upload"
 DOWNLOAD = "download"
@@ -97,12 +103,16 @@ class FileTransfers:
             store,
             on_progress=self._transfers_changed,
             upload_limit=self._limit_if_reachable,
+            server_name=user_id.partition(":")[2] or None,
         )
         self._wake_outbox = lambda: None
         self._offline_task: asyncio.Task | None = None
         self._offline_wake = asyncio.Event()
         self._offline_rooms: set[str] = set()
-        self._offline_failures: dict[str, float] = {}
+        # Event id to (failures in a row, time.monotonic() of the last one).
+        self._offline_failures: dict[str, tuple[int, float]] = {}
+        # Offline copies being fetched, by event id.
+        self._offline_running: dict[str, asyncio.Task] = {}
         self._cleanups: set[asyncio.Task] = set()
 
     def connect_outbox(self, worker) -> None:
@@ -176,7 +186,7 @@ class FileTransfers:
     async def _keep_offline_copies(self) -> None:
         """Download marked files, OFFLINE_PARALLEL at a time, until cancelled."""
         limit = asyncio.Semaphore(OFFLINE_PARALLEL)
-        running: dict[str, asyncio.Task] = {}
+        running = self._offline_running
         try:
             await self.downloader.remove_leftovers()
             while True:
@@ -186,10 +196,8 @@ class FileTransfers:
                 )
                 now = time.monotonic()
                 for shared in wanted:
-                    failed_at = self._offline_failures.get(shared.event_id)
-                    if shared.event_id in running or (
-                        failed_at is not None
-                        and now - failed_at < OFFLINE_FAILURE_BACKOFF
+                    if shared.event_id in running or not self._may_try_offline(
+                        shared.event_id, now
                     ):
                         continue
                     task = asyncio.ensure_future(
@@ -208,23 +216,52 @@ class FileTransfers:
                 except TimeoutError:
                     pass
         finally:
-            for task in running.values():
+            tasks = list(running.values())
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*running.values(), return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _may_try_offline(self, event_id: str, now: float) -> bool:
+        failures, failed_at = self._offline_failures.get(event_id, (0, 0.0))
+        if failures == 0:
+            return True
+        if failures > len(OFFLINE_FAILURE_BACKOFF):
+            return False
+        return now - failed_at >= OFFLINE_FAILURE_BACKOFF[failures - 1]
 
     async def _fetch_offline(self, event_id: str, limit: asyncio.Semaphore) -> None:
         async with limit:
             if not self._still_marked_offline(event_id):
                 return
             try:
-                # The network layer waits out a lost connection, with back-off,
-                # so a copy marked offline is fetched once the server responds.
-                await self.downloader.download(event_id, max_attempts=None)
+                await self.downloader.download(event_id, max_attempts=OFFLINE_ATTEMPTS)
             except (ConnectionFailed, RateLimited) as error:
+                # The user's own server is out of reach: tried again at the
+                # next look, without counting against the file.
                 log.info("Offline copy of %s waits: %s", event_id, error.message)
             except (MatrixError, TransferError, OSError) as error:
-                self._offline_failures[event_id] = time.monotonic()
-                log.warning("Offline copy of %s failed: %s", event_id, error)
+                failures = self._offline_failures.get(event_id, (0, 0.0))[0] + 1
+                self._offline_failures[event_id] = (failures, time.monotonic())
+                if failures > len(OFFLINE_FAILURE_BACKOFF):
+                    log.warning(
+                        "Offline copy of %s failed %d times, not tried again "
+                        "until the next start: %s",
+                        event_id,
+                        failures,
+                        error,
+                    )
+                else:
+                    log.warning(
+                        "Offline copy of %s failed (%d of %d tries), next try in "
+                        "%.0f s: %s",
+                        event_id,
+                        failures,
+                        len(OFFLINE_FAILURE_BACKOFF) + 1,
+                        OFFLINE_FAILURE_BACKOFF[failures - 1],
+                        error,
+                    )
+            else:
+                self._offline_failures.pop(event_id, None)
 
     def _still_marked_offline(self, event_id: str) -> bool:
         conn = self.store.reader()
@@ -395,7 +432,8 @@ class FileTransfers:
     async def set_offline(self, target: str, available: bool) -> None:
         """Mark a file (event id) or a files area (room id) as available offline.
 
-        Removing the mark keeps the copies already downloaded.
+        Removing the mark keeps the copies already downloaded, and stops the
+        downloads of files that are no longer marked.
         """
         if target.startswith("!"):
             kind = ROOM_KIND
@@ -409,12 +447,25 @@ class FileTransfers:
         self._offline_rooms = file_transfers_store.marked_rooms(self.store.reader())
         self._offline_failures.clear()
         self._offline_wake.set()
+        if not available:
+            await self._stop_unmarked_downloads()
         room = target
         if kind == FILE_KIND:
             shared = file_transfers_store.get_shared_file(self.store.reader(), target)
             room = shared.room_id if shared is not None else None
         if room is not None:
             self._on_changes(Changes(transfers={room}))
+
+    async def _stop_unmarked_downloads(self) -> None:
+        """Cancel the offline copies being fetched whose files are no longer marked.
+
+        NOTE: a caller of download() that waits for the same file loses its
+        download too (DownloadCancelled), because both share one task.
+        """
+        for event_id in list(self._offline_running):
+            if not self._still_marked_offline(event_id):
+                log.info("Offline copy of %s stopped: no longer marked", event_id)
+                await self.downloader.cancel(event_id)
 
     def is_offline(self, target: str) -> bool:
         """Return whether a file or files area is marked available offline.

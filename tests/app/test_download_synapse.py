@@ -8,10 +8,12 @@ as hostile as a real server can deliver.
 import asyncio
 import os
 import shutil
+import socket
 import urllib.parse
 
 import pytest
 
+from app import file_transfers
 from app.downloads import files_folder, room_folder
 from app.file_transfers import DOWNLOAD, TransferError
 from app.records import Changes
@@ -424,3 +426,104 @@ def test_impossible_declared_size_is_unknown(synapse, people, tmp_path, claim):
     assert copy.read_bytes() == b"ten bytes!"
     assert seen
     assert all(entry.total_bytes != declared for entry in seen)
+
+
+def unused_port() -> int:
+    """Return a 127.0.0.1 port that nothing listens on (free when checked)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def share_remote(synapse, session, room_id: str, name: str, server: str) -> str:
+    """Post an m.file whose media is on server, which does not exist."""
+    client = OtherClient(synapse.base_url, session.access_token, session.user_id)
+    try:
+        content = {
+            "msgtype": "m.file",
+            "body": name,
+            "filename": name,
+            "url": f"mxc://{server}/abcdef",
+            "info": {"mimetype": "image/png", "size": 1000},
+        }
+        return client.send(room_id, content)
+    finally:
+        client.close()
+
+
+def media_requests(transport) -> int:
+    return sum(1 for _method, path in transport.paths if "/media/download/" in path)
+
+
+def test_unreachable_media_server_named(synapse, people, tmp_path):
+    me, other, board = people
+    server = f"127.0.0.1:{unused_port()}"
+    event_id = share_remote(synapse, other, board, "mxc-remote.png", server)
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            await app.sync.sync_once()
+            with pytest.raises(TransferError) as raised:
+                await app.files.download(event_id)
+            return raised.value.message
+        finally:
+            await app.close()
+
+    message = asyncio.run(scenario())
+    assert message.startswith(
+        f"{server}, where mxc-remote.png is stored, could not be reached by "
+        "your server."
+    )
+
+
+def test_offline_copy_gives_up_after_backoff(
+    synapse, people, tmp_path, monkeypatch
+):
+    me, other, board = people
+    monkeypatch.setattr(file_transfers, "OFFLINE_POLL_SECONDS", 0.2)
+    monkeypatch.setattr(file_transfers, "OFFLINE_FAILURE_BACKOFF", (0.2, 0.4))
+    monkeypatch.setattr(file_transfers, "OFFLINE_ATTEMPTS", 2)
+    server = f"127.0.0.1:{unused_port()}"
+    share_remote(synapse, other, board, "mxc-remote.png", server)
+    transport = LosingTransport()
+    tries = 1 + len(file_transfers.OFFLINE_FAILURE_BACKOFF)
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3", transport=transport)
+        try:
+            await app.sync.sync_once()
+            await app.files.set_offline(board, True)
+            app.start()
+            await wait_for(lambda: media_requests(transport) >= tries * 2, 60)
+            await wait_for(lambda: app.files.progress(board) == [], 30)
+            settled = media_requests(transport)
+            await asyncio.sleep(2.0)
+            return settled, media_requests(transport), app.files.progress(board)
+        finally:
+            await app.close()
+
+    settled, later, progress = asyncio.run(scenario())
+    assert settled == tries * 2
+    assert later == settled
+    assert progress == []
+
+
+def test_unmarking_stops_offline_download(synapse, people, tmp_path):
+    me, other, board = people
+    server = f"127.0.0.1:{unused_port()}"
+    share_remote(synapse, other, board, "mxc-remote.png", server)
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            await app.sync.sync_once()
+            await app.files.set_offline(board, True)
+            app.start()
+            await wait_for(lambda: app.files.progress(board) != [], 30)
+            await app.files.set_offline(board, False)
+            return app.files.progress(board)
+        finally:
+            await app.close()
+
+    assert asyncio.run(scenario()) == []
