@@ -1,4 +1,5 @@
-"""Message boxes for a cache that cannot be opened or deleted.
+"""Message boxes for a cache that cannot be opened or deleted, and for
+deleting the downloaded copies of shared files.
 
 A damaged cache (CacheCorrupt) or one written by a newer version
 (SchemaTooNew) can be replaced by a new one synced from the server, so the
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QAbstractButton, QMessageBox
+from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
 
 from app.errors import CacheCorrupt, CommonplaceError, SchemaTooNew
 
@@ -20,6 +21,7 @@ NEW_CACHE_TITLE = "Cache cannot be used"
 UNAVAILABLE_TITLE = "Cache cannot be opened"
 NOT_DELETED_TITLE = "Cache not deleted"
 NEW_CACHE_BUTTON = "Start a new cache"
+DELETE_DOWNLOADS_TITLE = "Delete downloaded files?"
 WHAT_TO_CHECK = (
     "Check the folder's permissions and that the disk has free space, then "
     "start Commonplace again."
@@ -65,6 +67,43 @@ def not_deleted_box(path: Path | str, error: OSError) -> QMessageBox:
     box.addButton(QMessageBox.StandardButton.Ok)
     box.setDetailedText(error_details(error))
     return box
+
+
+def delete_downloads_box(parent: QWidget | None) -> tuple[QMessageBox, QAbstractButton]:
+    """Return a confirmation box for deleting downloaded files, and its Delete button."""
+    box = QMessageBox(parent)
+    box.setObjectName("deleteDownloadsBox")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(DELETE_DOWNLOADS_TITLE)
+    box.setText(
+        "Delete the downloaded copies of shared files from this computer? "
+        "Files marked available offline are kept. The others are downloaded "
+        "again when you open them."
+    )
+    delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    return box, delete
+
+
+def confirm_delete_downloads(parent: QWidget | None) -> bool:
+    """Ask before deleting downloaded files; return True to go ahead."""
+    box, delete = delete_downloads_box(parent)
+    box.exec()
+    return box.clickedButton() is delete
+
+
+def delete_downloads_failed_text(error: BaseException) -> str:
+    """Return what failed when deleting downloaded files, and what to check."""
+    if isinstance(error, CommonplaceError):
+        return error.message
+    where = ""
+    if isinstance(error, OSError) and error.filename:
+        where = f" ({error.filename})"
+    return (
+        f"Some downloaded files could not be deleted{where}: {_reason(error)}. "
+        "Check the folder's permissions, then try again."
+    )
 
 
 def unavailable_text(error: BaseException) -> str:

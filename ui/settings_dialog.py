@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -17,7 +19,11 @@ from PySide6.QtWidgets import (
 
 from app.policy import NO_POLICY, POLICY_NOTE, Policy
 from app.text import format_size
+from ui.cache_dialogs import confirm_delete_downloads, delete_downloads_failed_text
+from ui.tasks import TaskRunner
 from ui.widgets import plain_label
+
+log = logging.getLogger(__name__)
 
 
 def unsent_work(app_session) -> list[str]:
@@ -97,7 +103,24 @@ class SettingsDialog(QDialog):
         cache = _form()
         cache.addRow(_label("Location"), _value(str(store.path)))
         self.size_label = _value(format_size(store.size_bytes()))
-        cache.addRow(_label("Size"), self.size_label)
+        cache.addRow(_label("Database"), self.size_label)
+        self._transfers = getattr(app_session, "files", None)
+        self._runner = TaskRunner(self)
+        self.downloads_label = _value("")
+        self.delete_downloads_button = QPushButton("Delete downloaded files…")
+        self.delete_downloads_button.setObjectName("deleteDownloads")
+        self.delete_downloads_button.clicked.connect(self._delete_downloads_clicked)
+        self.downloads_note = plain_label("", "settingsNote")
+        self.downloads_note.setWordWrap(True)
+        self.downloads_note.hide()
+        if self._transfers is not None:
+            downloads_row = QHBoxLayout()
+            downloads_row.addWidget(self.downloads_label, 1)
+            downloads_row.addWidget(self.delete_downloads_button)
+            cache.addRow(_label("Downloaded files"), downloads_row)
+            cache.addRow(_label(""), self.downloads_note)
+            self.downloads_label.setToolTip(str(self._transfers.folder))
+            self._show_downloads_size()
 
         self.delete_cache_check = QCheckBox(
             "Also delete the cached content on this computer"
@@ -180,6 +203,43 @@ class SettingsDialog(QDialog):
         layout.addLayout(sign_out_row)
         layout.addSpacing(8)
         layout.addWidget(buttons)
+
+    # -- Downloaded files -----------------------------------------------------
+
+    def _show_downloads_size(self) -> None:
+        self.downloads_label.setText(format_size(self._transfers.downloads_size()))
+
+    def _delete_downloads_clicked(self) -> None:
+        if not confirm_delete_downloads(self):
+            return
+        self.delete_downloads_button.setEnabled(False)
+        self._runner.run(
+            self._transfers.remove_downloads(),
+            self._downloads_deleted,
+            self._downloads_not_deleted,
+        )
+
+    def _downloads_deleted(self, freed: int) -> None:
+        self.delete_downloads_button.setEnabled(True)
+        self._show_downloads_size()
+        kept = self._transfers.downloads_size()
+        text = f"Deleted downloaded files: {format_size(freed)} freed."
+        if kept:
+            text += (
+                f" The {format_size(kept)} left are files marked available "
+                "offline or still downloading."
+            )
+        self._show_downloads_note(text)
+
+    def _downloads_not_deleted(self, error: BaseException) -> None:
+        self.delete_downloads_button.setEnabled(True)
+        self._show_downloads_size()
+        log.warning("Downloaded files not deleted: %s", error)
+        self._show_downloads_note(delete_downloads_failed_text(error))
+
+    def _show_downloads_note(self, text: str) -> None:
+        self.downloads_note.setText(text)
+        self.downloads_note.show()
 
     def _sign_out_clicked(self) -> None:
         delete_cache = self.delete_cache_check.isChecked()
