@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -393,6 +394,11 @@ class SpaceHomeView(QWidget):
         if joinable:
             join = LinkButton("Join")
             join.setProperty("joinRoom", True)
+            # The style's padding comes on top of LinkButton's width for its
+            # text, so the word would be elided at its preferred width.
+            padding = 2 * join.fontMetrics().averageCharWidth() + 8
+            join.setMinimumWidth(join.sizeHint().width() + padding)
+            join.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
             join.clicked.connect(
                 lambda _checked=False, room_id=room.room_id: (
                     self.join_room_requested.emit(room_id, shown_name)
