@@ -70,12 +70,12 @@ STANDARD_ROOMS = (
     ("files", "Files", "b", FILES_LEVELS),
 )
 # Limits on the requests of a creation, so that a server that stops
-# responding gives the offline message within about 30 s: createRoom waits
-# CREATE_ROOM_TIMEOUT and one look-up for its marker STEP_TIMEOUT, and each
-# other step two attempts of STEP_TIMEOUT, plus under a second of back-off.
-# The timeouts are the longest silence per read or write, in seconds. The
-# createRoom one is longer, because Synapse builds the whole room before it
-# responds.
+# responding gives the offline message within about 30 s. createRoom waits
+# CREATE_ROOM_TIMEOUT, then one look-up for its marker waits STEP_TIMEOUT.
+# Each other step makes two attempts of STEP_TIMEOUT. Back-off adds under a
+# second. The timeouts are the longest silence per read or write, in
+# seconds. The createRoom one is longer, because Synapse builds the whole
+# room before it responds.
 CREATE_ROOM_TIMEOUT = 20.0
 STEP_TIMEOUT = 10.0
 STEP_ATTEMPTS = 2

@@ -29,8 +29,8 @@ def test_create_on_hung_server_fails_fast(restartable_synapse, tmp_path):
 
     async def scenario():
         async with commonplace(server.base_url, owner, tmp_path) as me:
-            # SIGSTOP keeps the socket open: requests are accepted and never
-            # answered, as with a hung server.
+            # SIGSTOP keeps the socket open, so requests are accepted and get
+            # no response, as with a hung server.
             os.kill(server.pid, signal.SIGSTOP)
             started = time.monotonic()
             try:

@@ -379,7 +379,7 @@ def test_removed_discussion_loses_replies(synapse, owner, bob, cleo, tmp_path):
             await creator.spaces.remove_post(board, post, "Spam")
             reader = creator.store.reader()
             cached = (cached_before, space_queries.thread_reply_ids(reader, post))
-            # Removing again (a retry after an error) fails on nothing.
+            # Removing again, as a retry after an error would, raises nothing.
             await creator.spaces.remove_post(board, post, "Spam")
             return board, [post, cached_reply, server_reply], kept_reply, cached
 

@@ -1,4 +1,4 @@
-"""What a person turned away from a space is told, against a real Synapse."""
+"""Errors and refusal details for people turned away from a space, on a real Synapse."""
 
 import asyncio
 
