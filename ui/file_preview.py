@@ -227,11 +227,12 @@ class FilePreview(QWidget):
         # One per line, so that a narrow panel keeps their whole labels.
         second_row = QVBoxLayout()
         second_row.setSpacing(6)
-        second_row.addWidget(self.history_button, 0, Qt.AlignmentFlag.AlignLeft)
         second_row.addWidget(self.new_version_button, 0, Qt.AlignmentFlag.AlignLeft)
+        second_row.addWidget(self.history_button, 0, Qt.AlignmentFlag.AlignLeft)
         # The picture takes the free height, so the rows below it keep their
-        # place from the bottom. A hidden history button keeps its space, so
-        # Open and Save as… stay put between files with and without versions.
+        # place from the bottom. The history button comes last and keeps its
+        # space when hidden, so the buttons above it stay put between files
+        # with and without versions.
         policy = self.history_button.sizePolicy()
         policy.setRetainSizeWhenHidden(True)
         self.history_button.setSizePolicy(policy)

@@ -117,8 +117,10 @@ class SettingsDialog(QDialog):
             downloads_row = QHBoxLayout()
             downloads_row.addWidget(self.downloads_label, 1)
             downloads_row.addWidget(self.delete_downloads_button)
-            cache.addRow(_label("Downloaded files"), downloads_row)
-            cache.addRow(_label(""), self.downloads_note)
+            downloads = QVBoxLayout()
+            downloads.addLayout(downloads_row)
+            downloads.addWidget(self.downloads_note)
+            cache.addRow(_label("Downloaded files"), downloads)
             self.downloads_label.setToolTip(str(self._transfers.folder))
             self._show_downloads_size()
 
