@@ -96,13 +96,13 @@ class SpaceHome:
     own_role: str
     members: list[SpaceMember] = field(default_factory=list)
     boards: list[SpaceRoom] = field(default_factory=list)
-    # People invited who have not accepted or declined yet.
-    invited: list[SpaceMember] = field(default_factory=list)
     files_areas: list[SpaceRoom] = field(default_factory=list)
     recent_files: list[RecentFile] = field(default_factory=list)
     pinned: list[PinnedItem] = field(default_factory=list)
     # Open join requests; 0 for a user whose level is below the invite level.
     join_request_count: int = 0
+    # People invited who have not accepted or declined yet.
+    invited: list[SpaceMember] = field(default_factory=list)
 
 
 # Levels
