@@ -261,9 +261,12 @@ class SpaceModeration(SpaceActionsBase):
         replies: list[str] = []
         if moderator:
             replies = space_queries.thread_reply_ids(conn, event_id)
-            listed = await self._online(
-                doing, requests.thread_reply_ids(self.client, room_id, event_id)
-            )
+            try:
+                listed = await self._online(
+                    doing, requests.thread_reply_ids(self.client, room_id, event_id)
+                )
+            except NotFound:
+                listed = []
             replies = list(dict.fromkeys([*replies, *listed]))
         # The replies go first, so that a removal cut short leaves the
         # discussion visible, and removing it again finds the rest.
