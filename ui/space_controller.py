@@ -353,9 +353,8 @@ class SpaceController(QObject):
         elif action in ("remove_file", "delete_file"):
             removed = "removed" if action == "remove_file" else "deleted"
             self._message(f"File {removed}.")
-            # NOTE: the store's write of a file's redaction lists no changed
-            # room, so the files area re-reads its room here. A file deleted
-            # by another client stays listed until the area is read again.
+            # Re-read at once: the sync that brings the redaction may be a
+            # long poll away.
             self.window.apply_changes(Changes(rooms={room_id}))
         elif action == "remove_member":
             self._message("Removed from the space.")
