@@ -921,6 +921,8 @@ class FilesView(QWidget):
         """Mark a file (event id) or this area (room id) as available offline."""
         if self._transfers is None:
             return
+        # A new action replaces the message of the last, as Open and uploads do.
+        self._show_message("")
         self._runner.run(
             self._transfers.set_offline(target, available),
             lambda _result: self._offline_changed(),

@@ -567,6 +567,21 @@ def test_detail_buttons_stay_between_files(area, open_view, qtbot):
         assert after[name] == before[name], name
 
 
+def test_offline_click_clears_old_message(area, open_view, tmp_path, qtbot):
+    area.file(FILES, "Plan.pdf", 1000, sender=ANA)
+    area.commit()
+    view = open_view()
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    view.upload_paths([folder])
+    qtbot.waitUntil(lambda: "is a folder" in view.message(), timeout=5_000)
+
+    view.offline_check.click()
+
+    qtbot.waitUntil(view.offline_check.isChecked, timeout=5_000)
+    assert view.message() == ""
+
+
 # -- In the main window -----------------------------------------------------------
 
 
