@@ -39,8 +39,8 @@ MAX_DOWNLOAD_BYTES = 16 * 1024**3
 # Free space left on the disk after a download, at least.
 FREE_SPACE_MARGIN_BYTES = 256 * 1024 * 1024
 # A declared size above this (1 TiB) is treated as unknown, like one above
-# the server's upload limit: Synapse refuses to store or fetch anything
-# larger than its max_upload_size, so such a size is false.
+# the server's upload limit. Synapse 1.163 stores no upload and fetches no
+# remote media larger than its max_upload_size, so such a size is false.
 MAX_DECLARED_BYTES = 1024**4
 
 
@@ -52,9 +52,10 @@ class RemoteMediaUnavailable(TransferError):
     """The user's server could not fetch a file stored on another server."""
 
 
-# Statuses with which Synapse answers when it cannot fetch media from the
-# server that stores it: 502 when that server is unreachable or fails, 504
-# when it does not answer in time.
+# Statuses meaning the user's server could not fetch media from the server
+# that stores it. Synapse 1.163 sends 502 "Failed to fetch remote media"
+# when that server is unreachable. 504, the gateway timeout, is included
+# for a server that does not answer in time.
 _REMOTE_FAILURE_STATUSES = (502, 504)
 
 

@@ -40,7 +40,7 @@ __all__ = ["FileTransfers", "TransferError", "TransferProgress"]
 # Offline copies downloaded at the same time.
 OFFLINE_PARALLEL = 2
 # Seconds between looks for files to make available offline when nothing
-# wakes the background task; a copy that waits for a lost connection is
+# wakes the background task. A copy that waits for a lost connection is
 # tried again at the next look.
 OFFLINE_POLL_SECONDS = 60.0
 # Requests per try of an offline copy; the network layer retries between
@@ -416,9 +416,9 @@ class FileTransfers:
 
         Without include_offline, copies of files marked available offline
         (or in a marked files area) are kept. With it, every complete copy
-        is deleted; the marks stay, so the background work downloads the
-        marked files again, and a caller that wants them gone removes the
-        marks first. Downloads still running are left alone.
+        is deleted. The marks stay, so the background work downloads the
+        marked files again; remove the marks first to keep them gone.
+        Downloads still running are left alone.
         """
         rows = await self.store.read(
             file_transfers_store.removable_downloads, include_offline=include_offline

@@ -243,8 +243,8 @@ _PROGRAM_EXTENSIONS = frozenset(
     }
 )
 # First bytes of programs: ELF, Windows PE, scripts with "#!", and Mach-O
-# (32-bit and 64-bit in both byte orders, and universal binaries, which
-# start like a Java class file; both are refused).
+# in 32 and 64 bits and both byte orders. A universal (fat) Mach-O starts
+# with the same bytes as a Java class file, and both are refused.
 _PROGRAM_SIGNATURES = (
     b"\x7fELF",
     b"MZ",

@@ -401,8 +401,9 @@ def test_impossible_declared_size_is_unknown(synapse, people, tmp_path, claim):
     if claim == "over_one_tib":
         declared = 10**15
     else:
-        # More than the disk holds, so only ignoring the claim lets it through;
-        # under 1 TiB, so only the server's upload limit shows it is false.
+        # The claim is more than the disk holds, so only ignoring it lets the
+        # download through. It is under 1 TiB, so only the server's upload
+        # limit shows that it is false.
         declared = min(2 * shutil.disk_usage(tmp_path).free, 1024**4 - 1)
     event_id = share(
         synapse, other, board, "huge-declared.txt", b"ten bytes!", size=declared
