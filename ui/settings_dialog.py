@@ -128,8 +128,9 @@ class SettingsDialog(QDialog):
             "Also delete the cached content on this computer"
         )
         self.delete_cache_check.setToolTip(
-            "Deletes the cached spaces, discussions, people and downloaded "
-            "pictures. They are downloaded again at the next sign-in."
+            "Deletes the cached spaces, discussions, people, and downloaded "
+            "pictures and files. They are downloaded again when needed after "
+            "the next sign-in."
         )
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setObjectName("dangerButton")
