@@ -3,8 +3,6 @@
 import re
 import unicodedata
 
-from PySide6.QtCore import QTextBoundaryFinder
-
 DERIVED_TITLE_LENGTH = 120
 
 # Bidirectional embeddings, overrides and isolates, and invisible characters
@@ -59,6 +57,10 @@ def character_count(text: str) -> int:
     "é" written as e + U+0301 counts once, as does an emoji sequence joined
     by U+200D. The clusters are those of Qt's QTextBoundaryFinder.
     """
+    # Imported here: this module serves the command line too, which does not
+    # otherwise load Qt.
+    from PySide6.QtCore import QTextBoundaryFinder
+
     # NOTE: Qt 6.11.3 splits a flag that directly follows a U+200D emoji
     # sequence into two clusters, so such names count one character more.
     finder = QTextBoundaryFinder(QTextBoundaryFinder.BoundaryType.Grapheme, text)
