@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.spaces import MAX_NAME_LENGTH
+from app.spaces import MAX_NAME_LENGTH, SpaceActionError, checked_space_name
+from app.sync.translate import MAX_ROOM_NAME_LENGTH
 from ui.avatar_crop import choose_picture_file, crop_picture_file
 from ui.avatars import initials_image, round_image_from
 from ui.space_actions import failure_message
@@ -98,7 +99,9 @@ class CreateSpaceDialog(QDialog):
 
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("spaceName")
-        self.name_edit.setMaxLength(MAX_NAME_LENGTH)
+        # The box counts UTF-16 units, not the characters people see, so it
+        # only stops pasted essays; checked_space_name decides the length.
+        self.name_edit.setMaxLength(MAX_ROOM_NAME_LENGTH)
         self.name_edit.setPlaceholderText("For example: Data Engineering Guild")
         self.name_edit.textChanged.connect(self._update_buttons)
         self.name_edit.textChanged.connect(lambda _text: self._show_picture())
@@ -247,6 +250,12 @@ class CreateSpaceDialog(QDialog):
         name = self.name()
         if not name:
             self.show_error(NAME_MISSING)
+            self.name_edit.setFocus()
+            return
+        try:
+            name = checked_space_name(name)
+        except SpaceActionError as error:
+            self.show_error(error.message)
             self.name_edit.setFocus()
             return
         picture_path = self._write_picture()

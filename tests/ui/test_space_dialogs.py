@@ -436,10 +436,22 @@ def test_create_needs_a_name(create_dialog):
     assert create_dialog.create_button.isEnabled()
 
 
-def test_create_limits_name_length(create_dialog):
+def test_create_rejects_long_name_plainly(create_dialog, spaces):
     create_dialog.name_edit.setText("x" * (MAX_NAME_LENGTH + 20))
+    create_dialog.create_button.click()
 
-    assert len(create_dialog.name()) == MAX_NAME_LENGTH
+    assert not create_dialog.is_busy()
+    assert "at most 255" in create_dialog.error_label.text()
+
+
+def test_create_counts_characters_people_see(qtbot, create_dialog, spaces):
+    # 200 accented letters, each an "e" and a combining accent: 400 code units.
+    create_dialog.name_edit.setText("e\u0301" * 200)
+
+    with qtbot.waitSignal(create_dialog.created):
+        create_dialog.create_button.click()
+
+    assert spaces.calls[0][1] == "\u00e9" * 200
 
 
 def test_create_sends_trimmed_values(qtbot, create_dialog, spaces):
