@@ -26,7 +26,7 @@ from app.file_names import safe_file_name, shared_file_name
 from app.file_types import FileType, sniff_file
 from app.matrix.errors import ConnectionFailed, MatrixError, RateLimited
 from app.records import Changes
-from app.store import file_transfers_store, outbox_store
+from app.store import file_transfers_store, file_versions, outbox_store
 from app.store.file_transfers_store import FILE_KIND, ROOM_KIND, UploadRow
 from app.store.outbox_store import FAILED as ITEM_FAILED
 from app.store.outbox_store import SENDING as ITEM_SENDING
@@ -282,11 +282,15 @@ class FileTransfers:
         supersedes is the event id of the file this one is a new version of.
         The file is read when the outbox worker sends it, so it must stay in
         place and unchanged until then. Raises TransferError when the policy
-        turns uploads off, the file cannot be read, or it is larger than the
-        server accepts (checked when the limit is known or can be fetched).
+        turns uploads off, supersedes names a cached file that another person
+        shared and the user is no moderator, the file cannot be read, or it is
+        larger than the server accepts (checked when the limit is known or
+        can be fetched).
         """
         if uploads_disabled(self.policy):
             raise TransferError("Uploading files is turned off by your organisation.")
+        if supersedes is not None:
+            self._check_may_add_version(supersedes)
         source = Path(path).expanduser().absolute()
         status = await asyncio.to_thread(_source_status, source)
         name = _event_name(source.name)
@@ -329,6 +333,31 @@ class FileTransfers:
         self._on_changes(Changes(rooms={room_id}, outbox=True, transfers={room_id}))
         self._wake_outbox()
         return client_id
+
+    def may_add_version(self, event_id: str) -> bool:
+        """Return whether the user's new version of a cached file would replace it.
+
+        True when the user shared that file or is a moderator of its files
+        area; anyone else's version is listed as a file of its own.
+        """
+        return file_versions.may_add_version(
+            self.store.reader(), event_id, self.user_id
+        )
+
+    def _check_may_add_version(self, supersedes: str) -> None:
+        conn = self.store.reader()
+        shared = file_transfers_store.get_shared_file(conn, supersedes)
+        # A file not in the cache is left to the reader's rules, which ignore
+        # a link to it until it is synced.
+        if shared is None or file_versions.may_add_version(
+            conn, supersedes, self.user_id
+        ):
+            return
+        raise TransferError(
+            f"Only the person who shared {safe_file_name(shared.name)} or a "
+            "moderator can add a new version of it. Upload your file as a new "
+            "file instead."
+        )
 
     def _check_room(self, room_id: str) -> None:
         row = (

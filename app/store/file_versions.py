@@ -181,6 +181,20 @@ def file_history(conn: sqlite3.Connection, event_id: str) -> list[FileVersion]:
     return [versions[version_id] for version_id in ids]
 
 
+def may_add_version(conn: sqlite3.Connection, event_id: str, user_id: str) -> bool:
+    """Return whether a new version from user_id would replace the cached file event_id.
+
+    True when user_id sent that file or is a moderator of its room (the
+    rules in this module's docstring). False when the file is not cached.
+    """
+    row = conn.execute(
+        "SELECT room_id, sender FROM files WHERE event_id = ?", (event_id,)
+    ).fetchone()
+    if row is None:
+        return False
+    return row[1] == user_id or is_moderator(conn, row[0], user_id)
+
+
 def latest_version_of(conn: sqlite3.Connection, event_id: str) -> str | None:
     """Return the listed version whose history contains event_id, or None.
 

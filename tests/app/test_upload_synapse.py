@@ -21,6 +21,7 @@ from app.policy import Policy
 from app.store.outbox_store import SENT
 from tests.app.outbox_support import make_board, open_session, register, server_events
 from tests.conftest import TEST_PASSWORD
+from tests.other_client import OtherClient
 
 pytestmark = pytest.mark.synapse
 
@@ -135,6 +136,8 @@ def test_upload_new_version_names_superseded(synapse, people, tmp_path):
             await app.files.upload(board, source)
             await app.outbox_worker.drain(max_attempts=3)
             [item] = app.outbox.list_items(include_done=True)
+            await app.sync.sync_once()
+            assert app.files.may_add_version(item.event_id)
             source.write_text("version 2, longer", "utf-8")
             await app.files.upload(board, source, supersedes=item.event_id)
             await app.outbox_worker.drain(max_attempts=3)
@@ -148,6 +151,53 @@ def test_upload_new_version_names_superseded(synapse, people, tmp_path):
     assert len(files) == 2
     assert ns.SUPERSEDES_KEY not in files[0]["content"]
     assert files[1]["content"][ns.SUPERSEDES_KEY] == first_id
+
+
+def test_upload_version_of_others_file_rejected(synapse, people, tmp_path):
+    me, other, board = people
+    theirs = share_as(synapse, other, board, "photo.txt", b"their photo")
+    source = tmp_path / "photo.txt"
+    source.write_text("a lookalike", "utf-8")
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            await app.sync.sync_once()
+            allowed = app.files.may_add_version(theirs)
+            with pytest.raises(TransferError) as raised:
+                await app.files.upload(board, source, supersedes=theirs)
+            return allowed, raised.value.message, app.files.progress(board)
+        finally:
+            await app.close()
+
+    allowed, message, progress = asyncio.run(scenario())
+    assert not allowed
+    assert message.startswith(
+        "Only the person who shared photo.txt or a moderator can add a new version"
+    )
+    assert progress == []
+
+
+def share_as(synapse, session, room_id: str, name: str, data: bytes) -> str:
+    """Upload data as another client and post it as an m.file; return the event id."""
+    client = OtherClient(synapse.base_url, session.access_token, session.user_id)
+    try:
+        response = client.http.post(
+            "/_matrix/media/v3/upload",
+            content=data,
+            headers={"Content-Type": "text/plain"},
+        )
+        response.raise_for_status()
+        content = {
+            "msgtype": "m.file",
+            "body": name,
+            "filename": name,
+            "url": response.json()["content_uri"],
+            "info": {"mimetype": "text/plain", "size": len(data)},
+        }
+        return client.send(room_id, content)
+    finally:
+        client.close()
 
 
 def test_upload_over_limit_rejected_before_queueing(synapse, people, tmp_path):

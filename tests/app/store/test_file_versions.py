@@ -4,7 +4,12 @@ import time
 import pytest
 
 from app.store import Store
-from app.store.file_versions import file_history, latest_files, latest_version_of
+from app.store.file_versions import (
+    file_history,
+    latest_files,
+    latest_version_of,
+    may_add_version,
+)
 from app.store.writes import apply_sync
 from tests.factories import event, member, room_batch, state
 
@@ -160,6 +165,20 @@ def test_replacement_of_others_version_is_own_file(store):
 
     assert names(page) == ["Plan v3.pdf", "Plan v2.pdf"]
     assert [entry.version_count for entry in page.entries] == [1, 2]
+
+
+def test_may_add_version_sender_or_moderator(store):
+    original = shared_file("Rules.pdf", sender="@maya:test")
+    write(
+        store,
+        room_batch(ROOM, [power_levels({"@mod:test": 50})], [original]),
+    )
+    conn = store.reader()
+
+    assert may_add_version(conn, original["event_id"], "@maya:test")
+    assert may_add_version(conn, original["event_id"], "@mod:test")
+    assert not may_add_version(conn, original["event_id"], "@jonas:test")
+    assert not may_add_version(conn, "$missing", "@maya:test")
 
 
 def test_supersedes_from_other_room_is_ignored(store):
