@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.spaces import MAX_NAME_LENGTH, SpaceActionError, checked_space_name
+from app.spaces import SpaceActionError, checked_space_name
 from app.sync.translate import MAX_ROOM_NAME_LENGTH
 from ui.avatar_crop import choose_picture_file, crop_picture_file
 from ui.avatars import initials_image, round_image_from

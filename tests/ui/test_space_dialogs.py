@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from app.matrix.errors import ConnectionFailed, RequestFailed
 from app.space_records import PinnedEvents
 from app.spaces import (
+    MAX_NAME_LENGTH,
     DirectoryEntry,
     DirectoryPage,
     PinnedItem,
@@ -28,7 +29,7 @@ from app.spaces import (
     SpaceRoom,
 )
 from tests.ui.builders import ME
-from ui.create_space_dialog import MAX_NAME_LENGTH, CreateSpaceDialog
+from ui.create_space_dialog import CreateSpaceDialog
 from ui.discussion_pane import INVITED
 from ui.main_window import MainWindow
 from ui.space_browser import (
