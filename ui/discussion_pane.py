@@ -299,6 +299,9 @@ class DiscussionPane(QWidget):
 
     def _update_new_button(self) -> None:
         room_id = self.board_for_new_discussion()
+        # A files area has its own Upload file… button instead.
+        entry = self.current_entry()
+        self.new_button.setHidden(entry is not None and entry.kind == "files")
         self.new_button.setEnabled(room_id is not None)
         self.new_button.setToolTip(
             "Start a discussion or ask a question in this board"

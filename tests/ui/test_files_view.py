@@ -598,9 +598,12 @@ def test_files_area_replaces_reading_pane(area, app_session, qtbot, qasync_loop)
     window.discussion_pane.choose_board(FILES)
     qtbot.waitUntil(lambda: not reading_pane.isVisible(), timeout=2_000)
     assert window.discussion_pane.files_view.preview.isVisible()
+    # Files are shared with Upload file…; New discussion has no place here.
+    assert not window.discussion_pane.new_button.isVisible()
 
     window.discussion_pane.choose_board(BOARD)
     qtbot.waitUntil(reading_pane.isVisible, timeout=2_000)
+    assert window.discussion_pane.new_button.isVisible()
 
 
 # -- Choosing and queueing uploads ---------------------------------------------
