@@ -156,6 +156,12 @@ def build_sample_cache(store) -> dict[str, str]:
         batch = sample.batch(room_id, membership)
         batch.unread_count, batch.highlight_count = unread, highlight
         sample.add(room_id, RoomState(room_id, kind="space", name=name, topic=topic))
+        if membership == "join":
+            # The space home lists the space's members.
+            for user_id, (display_name, _, _) in PEOPLE.items():
+                sample.add(
+                    room_id, Membership(room_id, user_id, "join", display_name, None)
+                )
 
     def board(room_id, name, space_id, kind="board", encrypted=None, unread=0):
         sample.batch(room_id).unread_count = unread
@@ -318,7 +324,7 @@ def build_sample_cache(store) -> dict[str, str]:
         (
             "Onboarding checklist.pdf",
             47_020,
-            "@tom:demo.local",
+            "@maya:demo.local",
             "application/pdf",
             52,
             0,

@@ -311,7 +311,7 @@ class SpaceHomeView(QWidget):
         self._fill_rooms(home)
         self._load_children(home)
         self._fill_files(home)
-        self.members_heading.setText(f"Members ({len(home.members):,})")
+        self.members_heading.setText(f"People ({len(home.members):,})")
         self.members.set_members(home.members, home.own_role)
         self.members.setVisible(bool(home.members))
         self.no_members_label.setVisible(not home.members)

@@ -11,6 +11,8 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 
+from app.store.file_versions import latest_files
+
 # Power levels of the three roles in m.room.power_levels.
 ROLE_LEVELS: dict[str, int] = {"owner": 100, "moderator": 50, "member": 0}
 ROLE_ORDER = ("owner", "moderator", "member")
@@ -437,16 +439,29 @@ def space_members(
 def recent_files(
     conn: sqlite3.Connection, room_ids: list[str], limit: int = RECENT_FILES
 ) -> list[RecentFile]:
-    """Return the newest files of the rooms, newest first, without deleted ones."""
-    rows = conn.execute(
-        f"""SELECT f.event_id, f.room_id, f.name, f.sender,
-            {_NAME_SQL.format(user="f.sender")}, f.ts, f.mimetype, f.size
-        FROM files f WHERE f.room_id IN (SELECT value FROM json_each(?))
-        AND f.redacted = 0
-        ORDER BY f.position DESC LIMIT ?""",
-        (json.dumps(room_ids), limit),
-    ).fetchall()
-    return [RecentFile(*row) for row in rows]
+    """Return the newest files of the rooms, newest first.
+
+    Only a file's latest version counts, as the files area lists it, and
+    deleted files are left out.
+    """
+    found = []
+    for room_id in room_ids:
+        for entry in latest_files(conn, room_id, limit=limit).entries:
+            latest = entry.latest
+            found.append(
+                RecentFile(
+                    latest.event_id,
+                    latest.room_id,
+                    latest.name,
+                    latest.sender,
+                    latest.sender_name,
+                    latest.ts,
+                    latest.mimetype,
+                    latest.size,
+                )
+            )
+    found.sort(key=lambda recent: recent.ts, reverse=True)
+    return found[:limit]
 
 
 def space_home(
