@@ -282,10 +282,10 @@ class FileTransfers:
         supersedes is the event id of the file this one is a new version of.
         The file is read when the outbox worker sends it, so it must stay in
         place and unchanged until then. Raises TransferError when the policy
-        turns uploads off, supersedes names a cached file that another person
-        shared and the user is no moderator, the file cannot be read, or it is
-        larger than the server accepts (checked when the limit is known or
-        can be fetched).
+        turns uploads off, or when the file cannot be read. It is also raised
+        when the file is larger than the server accepts (checked when the
+        limit is known or can be fetched), and when supersedes names a cached
+        file that another person shared and the user is not a moderator.
         """
         if uploads_disabled(self.policy):
             raise TransferError("Uploading files is turned off by your organisation.")
@@ -338,7 +338,7 @@ class FileTransfers:
         """Return whether the user's new version of a cached file would replace it.
 
         True when the user shared that file or is a moderator of its files
-        area; anyone else's version is listed as a file of its own.
+        area. A version from anyone else is listed as a file of its own.
         """
         return file_versions.may_add_version(
             self.store.reader(), event_id, self.user_id
