@@ -21,7 +21,7 @@ from pathlib import Path
 from app import paths
 from app.file_names import safe_file_name, unique_path
 from app.matrix import media_transfer
-from app.matrix.errors import ServerUnavailable, TooLarge
+from app.matrix.errors import NotFound, ServerUnavailable, TooLarge
 from app.matrix.urls import parse_mxc
 from app.store import Store, file_transfers_store
 from app.store.file_transfers_store import DownloadRow, SharedFileRow
@@ -55,7 +55,7 @@ class RemoteMediaUnavailable(TransferError):
 # Statuses meaning the user's server could not fetch media from the server
 # that stores it. Synapse 1.163 sends 502 "Failed to fetch remote media"
 # when that server is unreachable. 504, the gateway timeout, is included
-# for a server that does not answer in time.
+# for a server that does not respond in time.
 _REMOTE_FAILURE_STATUSES = (502, 504)
 
 
@@ -310,6 +310,11 @@ class Downloader:
                 f"{safe_file_name(shared.name)} is larger than the "
                 f"{format_size(limit)} it should be, so it was not downloaded. "
                 f"Ask {clean_name(sender, 'its sender')} to share it again."
+            ) from error
+        except NotFound as error:
+            raise TransferError(
+                f"{safe_file_name(shared.name)} was not found on the server, so "
+                "it cannot be downloaded. Ask the sender to share it again."
             ) from error
         except ServerUnavailable as error:
             remote = self._remote_server(shared.url)

@@ -437,7 +437,7 @@ def unused_port() -> int:
 
 
 def share_remote(synapse, session, room_id: str, name: str, server: str) -> str:
-    """Post an m.file whose media is on server, which does not exist."""
+    """Post an m.file naming media abcdef on server, which does not have it."""
     client = OtherClient(synapse.base_url, session.access_token, session.user_id)
     try:
         content = {
@@ -528,3 +528,25 @@ def test_unmarking_stops_offline_download(synapse, people, tmp_path):
             await app.close()
 
     assert asyncio.run(scenario()) == []
+
+
+def test_media_missing_on_server_says_not_found(synapse, people, tmp_path):
+    me, other, board = people
+    server_name = me.user_id.partition(":")[2]
+    event_id = share_remote(synapse, other, board, "gone.pdf", server_name)
+
+    async def scenario():
+        app = open_session(me, tmp_path / "cache.sqlite3")
+        try:
+            await app.sync.sync_once()
+            with pytest.raises(TransferError) as raised:
+                await app.files.download(event_id)
+            return raised.value.message
+        finally:
+            await app.close()
+
+    message = asyncio.run(scenario())
+    assert message == (
+        "gone.pdf was not found on the server, so it cannot be downloaded. "
+        "Ask the sender to share it again."
+    )
