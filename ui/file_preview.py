@@ -279,6 +279,12 @@ class FilePreview(QWidget):
             marked = self._transfers.is_offline(self._entry.latest.event_id)
         self.offline_check.setChecked(marked)
 
+    def _may_add_version(self, entry: FileEntry) -> bool:
+        """Return whether the user may upload a new version of entry's file."""
+        if self._transfers is None:
+            return True
+        return self._transfers.may_add_version(entry.latest.event_id)
+
     def _emit(self, signal) -> None:
         if self._entry is not None:
             signal.emit(self._entry.latest.event_id)
@@ -293,7 +299,9 @@ class FilePreview(QWidget):
         for widget in (self._details, self.open_button, self.save_button):
             widget.setVisible(has_file)
         self.history_button.setVisible(has_file and entry.version_count > 1)
-        self.new_version_button.setVisible(has_file and self._uploads_allowed)
+        self.new_version_button.setVisible(
+            has_file and self._uploads_allowed and self._may_add_version(entry)
+        )
         self.name_label.setVisible(has_file)
         self.offline_check.setVisible(has_file and self._transfers is not None)
         self.update_offline_mark()

@@ -562,7 +562,11 @@ class FilesView(QWidget):
         menu.addAction("Save as…", lambda: self.save_file(event_id))
         if entry.version_count > 1:
             menu.addAction("Version history…", lambda: self.show_history(event_id))
-        if self._uploads_allowed and self._transfers is not None:
+        if (
+            self._uploads_allowed
+            and self._transfers is not None
+            and self._transfers.may_add_version(event_id)
+        ):
             menu.addAction(
                 "Upload new version…", lambda: self.choose_upload(supersedes=event_id)
             )
