@@ -262,10 +262,7 @@ class Spaces(SpaceModeration):
                     "or ask one of its moderators for an invitation."
                 ) from error
             except NotFound as error:
-                raise SpaceActionError(
-                    f"No space {room_id_or_alias} was found on the server. Check the "
-                    "address, or find the space in the directory."
-                ) from error
+                raise _space_not_found(room_id_or_alias) from error
             await self._join_rooms_of(space_id, name)
         log.info("Joined space %s", space_id)
         return space_id
@@ -319,10 +316,7 @@ class Spaces(SpaceModeration):
                 "public, or ask one of its members for an invitation."
             ) from error
         except NotFound as error:
-            raise SpaceActionError(
-                f"No space {room_id_or_alias} was found on the server. Check the "
-                "address, or find the space in the directory."
-            ) from error
+            raise _space_not_found(room_id_or_alias) from error
         await self._cache_membership(room_id, "knock")
         log.info("Asked to join %s", room_id)
         return room_id
@@ -562,6 +556,13 @@ class Spaces(SpaceModeration):
     def space_home(self, space_id: str) -> SpaceHome | None:
         """Return what the space's home page shows, or None for an unknown space."""
         return space_queries.space_home(self.store.reader(), space_id, self.user_id)
+
+
+def _space_not_found(room_id_or_alias: str) -> SpaceActionError:
+    return SpaceActionError(
+        f"No space {room_id_or_alias} was found on the server. Check the "
+        "address, or find the space in the directory."
+    )
 
 
 def checked_space_name(name: str) -> str:
