@@ -12,7 +12,7 @@ import uuid
 from typing import Literal
 
 from app.matrix import space_requests as requests
-from app.matrix.errors import Forbidden, NotFound, RequestFailed
+from app.matrix.errors import Forbidden, MatrixError, NotFound, RequestFailed
 from app.matrix.room_events import redact_event, set_state
 from app.records import RawEvent, Redaction, RoomBatch
 from app.space_base import SpaceActionError, SpaceActionsBase
@@ -295,6 +295,21 @@ class SpaceModeration(SpaceActionsBase):
             log.info("Removed %s and %d replies in %s", event_id, len(replies), room_id)
         batch = RoomBatch(room_id, "join", items=items)
         await self._write(apply_sync, [batch], None)
+        await self._unpin_removed(room_id, event_id)
+
+    async def _unpin_removed(self, room_id: str, event_id: str) -> None:
+        """Unpin a removed post, so other clients do not list a deleted pin."""
+        conn = self.store.reader()
+        if event_id not in space_queries.pinned_event_ids(conn, room_id):
+            return
+        if not space_queries.may(conn, room_id, self.user_id, f"state:{PINNED_EVENTS}"):
+            return
+        try:
+            async with self._lock(f"pins {room_id}"):
+                await self._put_pins(room_id, event_id, False)
+        except MatrixError as error:
+            # The post is gone either way; the home leaves out deleted pins.
+            log.warning("Removed %s stayed pinned in %s: %s", event_id, room_id, error)
 
     async def _redact(self, room_id: str, event_id: str, reason: str) -> str:
         content = {"reason": reason} if reason else {}

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from app.policy import NO_POLICY
 from app.records import Changes
+from app.store.file_versions import file_history
 from app.store.queries import get_person, get_room
 from app.store.space_queries import pinned_event_ids
+from app.text import clean_name
 from ui.create_space_dialog import CreateSpaceDialog
 from ui.space_actions import SpaceActions, ask_reason
 from ui.space_browser import SpaceBrowserDialog
@@ -27,6 +29,11 @@ log = logging.getLogger(__name__)
 
 # How long the status bar shows the outcome of a space action (ms).
 MESSAGE_MS = 15_000
+UNFINISHED_CREATION_HINT = (
+    "If the space appears in your list without its board and files area, "
+    "choose Create space… again with the same name and the same choice of who "
+    "can join: Commonplace finishes it rather than making a second one."
+)
 
 
 class SpaceController(QObject):
@@ -43,6 +50,8 @@ class SpaceController(QObject):
         self.actions.failed.connect(self._failed)
         self.browser: SpaceBrowserDialog | None = None
         self.create_dialog: CreateSpaceDialog | None = None
+        # The last report of a creation that failed after its dialog closed.
+        self.failure_box: QMessageBox | None = None
         self.invite_dialog: InviteDialog | None = None
         self.requests_dialog: JoinRequestsDialog | None = None
         # A space joined or created that the cache may not list yet; it is
@@ -91,7 +100,7 @@ class SpaceController(QObject):
             )
             dialog.created.connect(self._created)
             dialog.created_in_background.connect(self._created_in_background)
-            dialog.failed_in_background.connect(self._message)
+            dialog.failed_in_background.connect(self._creation_failed_in_background)
             self.create_dialog = dialog
         self.create_dialog.show()
         self.create_dialog.raise_()
@@ -146,6 +155,24 @@ class SpaceController(QObject):
         """Announce a space whose Create dialog was closed, leaving the selection."""
         self.window.apply_changes(Changes(spaces=True))
         self._message(f"Created {self._name(space_id)}. It is in your list of spaces.")
+
+    def _creation_failed_in_background(self, message: str) -> None:
+        """Report a creation that failed after its dialog was closed.
+
+        A box rather than the status bar alone: part of the space may exist
+        on the server, and only creating it again finishes it.
+        """
+        self._message(message)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Space not created",
+            f"{message}\n\n{UNFINISHED_CREATION_HINT}",
+            QMessageBox.StandardButton.Ok,
+            self.window,
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.failure_box = box
 
     def answer_invitation(self, space_id: str, accepted: bool) -> None:
         if self.spaces is None:
@@ -266,13 +293,13 @@ class SpaceController(QObject):
         """
         if self.spaces is None or not event_ids:
             return
-        versions = "all its versions" if len(event_ids) > 1 else "it"
+        what = self._file_description(event_ids)
         if own:
             answer = QMessageBox.question(
                 self.window,
                 "Delete file",
-                f"Delete this file and {versions}? Other people will no longer "
-                "see it, and this cannot be undone.",
+                f"Delete {what}? Other people will no longer see it, and this "
+                "cannot be undone.",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
                 QMessageBox.StandardButton.Cancel,
             )
@@ -283,8 +310,8 @@ class SpaceController(QObject):
             reason = ask_reason(
                 self.window,
                 "Remove file",
-                f"Remove this file and {versions}? Everyone will see that a "
-                "moderator removed it, and this cannot be undone.",
+                f"Remove {what}? Everyone will see that a moderator removed it, "
+                "and this cannot be undone.",
                 "Remove file",
             )
             if reason is None:
@@ -296,6 +323,18 @@ class SpaceController(QObject):
             self._remove_versions(room_id, list(event_ids), reason),
             "Deleting the file" if own else "Removing the file",
         )
+
+    def _file_description(self, event_ids: list) -> str:
+        """Return "“Plan.pdf”", with its earlier versions when there are any."""
+        history = file_history(self.window.store.reader(), event_ids[0])
+        name = clean_name(history[0].name if history else "", fallback="this file")
+        quoted = f"“{name}”" if history else name
+        earlier = len(event_ids) - 1
+        if earlier == 1:
+            return f"{quoted} and its earlier version"
+        if earlier > 1:
+            return f"{quoted} and its {earlier} earlier versions"
+        return quoted
 
     async def _remove_versions(
         self, room_id: str, event_ids: list[str], reason: str

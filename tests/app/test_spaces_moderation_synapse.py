@@ -292,6 +292,31 @@ def test_moderator_removes_post(synapse, owner, bob, tmp_path):
     assert event["unsigned"]["redacted_because"]["content"]["reason"] == "Spam"
 
 
+def test_removed_post_is_unpinned(synapse, owner, bob, tmp_path):
+    async def scenario():
+        async with (
+            commonplace(synapse.base_url, owner, tmp_path) as creator,
+            commonplace(synapse.base_url, bob, tmp_path) as member,
+        ):
+            _space_id, board = await joined_space(creator, member)
+            kept = post_as(synapse, bob, board, "House rules")
+            removed = post_as(synapse, bob, board, "Old rules")
+            await creator.sync.sync_once()
+            await creator.spaces.pin(board, kept)
+            await creator.spaces.pin(board, removed)
+            await creator.spaces.remove_post(board, removed, "Out of date")
+            return board, kept
+
+    board, kept = asyncio.run(scenario())
+
+    client = other(synapse, bob)
+    try:
+        state = client.call("GET", f"/rooms/{quote(board)}/state/m.room.pinned_events/")
+    finally:
+        client.close()
+    assert state == {"pinned": [kept]}
+
+
 def test_invite_unknown_user_rejected(synapse, owner, tmp_path):
     async def scenario():
         async with commonplace(synapse.base_url, owner, tmp_path) as creator:

@@ -572,6 +572,13 @@ def test_create_closed_failure_in_status_bar(qtbot, qasync_loop, app_session, sp
     qtbot.waitUntil(lambda: not dialog.is_busy())
     assert "offline" in window.statusBar().currentMessage()
     assert not dialog.isVisible()
+    # The status bar clears itself, and part of the space may exist, so a
+    # box says how to finish it.
+    box = window.space_controller.failure_box
+    qtbot.waitUntil(lambda: box.isVisible())
+    assert "offline" in box.text()
+    assert "same name" in box.text()
+    box.close()
 
 
 # -- Invitations -------------------------------------------------------------
