@@ -191,6 +191,8 @@ def _body_html(post: Post, title: str | None = None) -> str:
     post, so the copy is dropped.
     """
     if post.redacted:
+        if title is not None:
+            return '<p class="notice">This discussion was deleted.</p>'
         return '<p class="notice">This post was deleted.</p>'
     body = post.body
     if title is not None and post.formatted_body is None:
@@ -473,6 +475,12 @@ def build_thread_html(
     )
 
     label = count_label(reply_count, "reply", "replies") if reply_count else None
+    if root.redacted:
+        # A deleted discussion shows its remaining replies only, under one
+        # notice, not a "deleted" line for each.
+        replies = [reply for reply in replies if not reply.redacted]
+        if not replies:
+            label = ""
 
     names = {root.event_id: person_name(root.sender_name, root.sender)}
     names.update(
@@ -503,7 +511,7 @@ def build_thread_html(
     # breaking the whole.
     return ThreadHtml(
         head=break_long_runs("".join(head)),
-        section_label=label or "No replies yet.",
+        section_label="No replies yet." if label is None else label,
         replies=reply_parts,
         more=more,
         people=builder.people,

@@ -411,6 +411,9 @@ class ThreadView(QWidget):
             self.browser.setHtml(thread.html)
         self._shown_thread = thread
         self._update_follow_button(conn, root)
+        if self.reply_box is not None:
+            # Nobody can reply to a deleted discussion; a draft stays saved.
+            self.reply_box.setVisible(not root.redacted)
         self._stack.setCurrentWidget(self._reading)
 
     def _update_follow_button(self, conn, root: Post) -> None:

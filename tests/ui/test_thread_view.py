@@ -10,6 +10,7 @@ from PySide6.QtGui import QImage, QTextDocument
 
 from tests.ui.builders import BASE_TS
 from ui.app import make_application
+from ui.main_window import MainWindow
 from ui.thread_view import SafeTextBrowser, ThreadView
 
 
@@ -448,3 +449,27 @@ def test_append_keeps_scroll_above_bottom(qtbot, cache, store, long_thread):
     qtbot.waitUntil(lambda: "At the end." in view.document().toPlainText())
 
     assert bar.value() == 40
+
+
+def test_deleted_discussion_reads_as_one_notice(qtbot, qasync_loop, cache, app_session):
+    cache.space("!a:x", "Space")
+    cache.board("!one:x", "One", "!a:x")
+    root = cache.discussion("!one:x", "Cheap watches", sender="@spam:x")
+    replies = [
+        cache.reply("!one:x", root, f"Reply {n}", sender="@ana:example.org")
+        for n in range(2)
+    ]
+    cache.commit()
+    for target in (*replies, root):
+        cache.redact("!one:x", target, sender="@me:example.org")
+    app_session.announce(cache.commit())
+    window = MainWindow(app_session)
+    qtbot.addWidget(window)
+    window.show()
+    window.open_discussion("!one:x", root)
+    text = window.thread_view.document().toPlainText()
+
+    assert text.count("This discussion was deleted.") == 1
+    assert "This post was deleted." not in text
+    assert "No replies yet." not in text
+    assert not window.thread_view.reply_box.isVisible()
