@@ -243,6 +243,10 @@ class SettingsDialog(QDialog):
     def _show_downloads_note(self, text: str) -> None:
         self.downloads_note.setText(text)
         self.downloads_note.show()
+        # A form lays out a wrapped label by its one-line height; growing the
+        # dialog to its new size hint gives the note all its lines.
+        self.layout().activate()
+        self.resize(self.width(), max(self.height(), self.sizeHint().height()))
 
     def _sign_out_clicked(self) -> None:
         delete_cache = self.delete_cache_check.isChecked()

@@ -98,6 +98,9 @@ def test_delete_keeps_offline_files(
         "downloading."
     )
     assert dialog.delete_downloads_button.isEnabled()
+    # The note gets the height of all its lines; it was clipped to one.
+    note = dialog.downloads_note
+    qtbot.waitUntil(lambda: note.height() >= note.heightForWidth(note.width()))
 
 
 def test_delete_cancelled_keeps_files(
