@@ -53,7 +53,7 @@ ROLE_TEXT = {
 NO_PINS = "Nothing is pinned yet."
 NO_PINS_MODERATOR = (
     "Nothing is pinned yet. Pin a discussion with Pin to space home under its "
-    "first post."
+    "first post, or a file from its right-click menu in a files area."
 )
 NO_FILES = "No files have been shared yet."
 NO_ROOMS = "This space has no boards or files areas yet."
