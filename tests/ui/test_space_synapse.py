@@ -527,8 +527,9 @@ def test_moderator_removes_post(qtbot, open_window, member_space, other, monkeyp
 
     window.thread_view.run_post_action("remove", root)
 
-    qtbot.waitUntil(lambda: "This post was deleted." in text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "This discussion was deleted." in text(), timeout=WAIT_MS)
     assert "Remove post" not in text()
+    assert not window.thread_view.reply_box.isVisible()
 
 
 def test_moderator_invites_by_user_id(qtbot, open_window, member_space, make_user):
