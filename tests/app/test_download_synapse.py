@@ -291,7 +291,9 @@ def test_download_leftover_part_removed_at_start(synapse, people, tmp_path):
             await app.close()
 
     assert asyncio.run(scenario()) is None
-    assert os.listdir(folder) == []
+    # The start-up clean-up also removes a room folder left empty, and which
+    # of its two passes comes first varies.
+    assert not folder.exists() or os.listdir(folder) == []
 
 
 def test_redacted_file_copy_deleted(synapse, people, tmp_path):
