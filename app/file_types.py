@@ -1,14 +1,17 @@
 """The media type of a file from its first bytes, and an image's size in pixels.
 
 The type comes from the content, not the name, so that a renamed file is
-announced for what it is. Only a few well-known signatures are recognised;
-anything else is ``text/plain`` when it decodes as UTF-8 without NUL bytes,
-and ``application/octet-stream`` otherwise.
+announced for what it is. The signatures are app.previews.sniff_type's, so
+an upload and its preview agree: anything unknown is ``text/plain`` when it
+is non-empty UTF-8 without NUL bytes, and ``application/octet-stream``
+otherwise.
 """
 
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+
+from app.previews import sniff_type
 
 # Bytes read from the start of a file: enough for every header below, and
 # for a JPEG's size marker after typical EXIF data.
@@ -16,21 +19,6 @@ SNIFF_BYTES = 256 * 1024
 
 # Image types that Matrix clients show inline as m.image.
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
-
-_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"%PDF-", "application/pdf"),
-    (b"PK\x03\x04", "application/zip"),
-    (b"\x1f\x8b", "application/gzip"),
-    (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/x-ole-storage"),
-    (b"ID3", "audio/mpeg"),
-    (b"OggS", "audio/ogg"),
-    (b"fLaC", "audio/flac"),
-)
 
 # Zip-based office formats: the content shows a zip archive, and the name
 # tells which format it is.
@@ -78,28 +66,13 @@ def sniff(head: bytes, name: str = "") -> FileType:
 
 
 def _mimetype(head: bytes, name: str) -> str:
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[4:8] == b"ftyp":
-        return "video/mp4"
-    for signature, mimetype in _SIGNATURES:
-        if head.startswith(signature):
-            if mimetype == "application/zip":
-                suffix = name[name.rfind(".") :].lower() if "." in name else ""
-                return _ZIP_FORMATS.get(suffix, mimetype)
-            return mimetype
-    if b"\x00" not in head:
-        try:
-            head.decode("utf-8")
-            return "text/plain"
-        except UnicodeDecodeError as error:
-            # The read may have cut the last character in two.
-            if (
-                error.start >= len(head) - 3
-                and error.reason == "unexpected end of data"
-            ):
-                return "text/plain"
-    return "application/octet-stream"
+    # The previews' table of signatures decides; only a ZIP archive's office
+    # format comes from the name, because its content is not read here.
+    mimetype = sniff_type(head).mimetype
+    if mimetype == "application/zip":
+        suffix = name[name.rfind(".") :].lower() if "." in name else ""
+        return _ZIP_FORMATS.get(suffix, mimetype)
+    return mimetype
 
 
 def _image_size(head: bytes, mimetype: str) -> tuple[int, int] | None:
