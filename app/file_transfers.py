@@ -381,8 +381,8 @@ class FileTransfers:
         """Stop an upload and remove it from the outbox.
 
         A reserved URI that received no content expires on the server by
-        itself (after 24 hours in Synapse 1.163). Nothing happens when the upload is no longer in
-        the outbox. Raises TransferError when the file is already posted, or
+        itself (after 24 hours in Synapse 1.163). Nothing happens when the
+        upload is no longer in the outbox. Raises TransferError when the file is already posted, or
         is being posted after its upload finished.
         """
         changes = await self.store.write(
@@ -409,7 +409,7 @@ class FileTransfers:
         """Return the server's upload size limit in bytes, or None.
 
         None means the server sets no limit, or it cannot be reached and no
-        limit was fetched before. The server is asked at most once an hour.
+        limit was fetched before. A fetched limit is kept for an hour.
         """
         return await self._limit_if_reachable()
 

@@ -77,7 +77,7 @@ MAX_REASON_LENGTH = 500
 
 @dataclass(frozen=True, slots=True)
 class JoinRefusal:
-    """How a moderator turned the user away from a space.
+    """A moderator's refusal of the user in a space: a ban, a refused request, a removal.
 
     banned is True for a ban, whose reason the server does not show to the
     banned person. Otherwise a moderator refused the user's request to join

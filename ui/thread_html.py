@@ -197,7 +197,7 @@ def _body_html(post: Post, title: str | None = None) -> str:
     body = post.body
     if title is not None and post.formatted_body is None:
         # A plain message from another client gets its first line as the
-        # title, so the body goes on after that line; a one-line message is
+        # title, so the body starts after that line. A one-line message is
         # all title.
         first, _, rest = body.partition("\n")
         if first.strip() == title.strip():
